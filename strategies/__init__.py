@@ -1,0 +1,1 @@
+"""Example strategies: copy one and make it yours."""

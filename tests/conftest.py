@@ -1,0 +1,84 @@
+"""Shared fixtures: a simulator on a free loopback port, and apps connected to it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from ibapi.server_versions import MAX_CLIENT_VER
+
+from twsapp.sim.server import SimServer, SimSettings
+
+# The fast path runs at the newest version and one classic text version; the slow matrix covers
+# the range of TWS builds in the field (see README, "Compatibility").
+FAST_VERSIONS = [176, MAX_CLIENT_VER]
+MATRIX_VERSIONS = [157, 176, 187, 200, 203, 213, MAX_CLIENT_VER]
+
+
+def _versions() -> list:
+    params = []
+    for v in MATRIX_VERSIONS:
+        marks = [] if v in FAST_VERSIONS else [pytest.mark.slow]
+        params.append(pytest.param(v, marks=marks, id=f"v{v}"))
+    return params
+
+
+VERSION_PARAMS = _versions()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the slow matrix unless asked for (-m slow, or .ci/run's 'slow or not slow')."""
+    markexpr = config.getoption("-m") or os.environ.get("TWSAPP_SLOW", "")
+    if "slow" in markexpr:
+        return
+    skip = pytest.mark.skip(reason="slow matrix: run with -m 'slow or not slow' (.ci/run does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(params=VERSION_PARAMS)
+def server_version(request) -> int:
+    return request.param
+
+
+@pytest.fixture
+def sim_factory():
+    servers: list[SimServer] = []
+
+    def make(**overrides) -> SimServer:
+        settings = SimSettings(port=0, speed=0.0)
+        server = SimServer(settings, **overrides).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def sim(sim_factory, server_version) -> SimServer:
+    return sim_factory(server_version=server_version)
+
+
+@pytest.fixture
+def app_factory():
+    from twsapp.client import TwsApp
+
+    apps: list[TwsApp] = []
+
+    def make(server: SimServer, client_id: int = 1, timeout: float = 10.0) -> TwsApp:
+        app = TwsApp(request_timeout=timeout)
+        app.start("127.0.0.1", server.port, client_id, timeout=timeout)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.stop()
+
+
+@pytest.fixture
+def app(app_factory, sim):
+    return app_factory(sim)

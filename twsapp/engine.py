@@ -1,0 +1,129 @@
+"""Wires everything: simulator (in sim mode), client, book, strategies; start-up sync; shutdown.
+
+The only module that knows every other one. It owns the process's lifetime: ``run`` returns when
+the duration ends or ``stop`` is called (SIGINT / SIGTERM from the CLI).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from .book import OrderBook
+from .client import TwsApp
+from .config import Config
+from .strategy import Context, StrategyRunner, load_strategy
+
+log = logging.getLogger("twsapp.engine")
+
+
+class Engine:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.book = OrderBook()
+        self.app = TwsApp(self.book)
+        self.sim = None
+        self.runners: list[StrategyRunner] = []
+        self._stop = threading.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Engine:
+        cfg = self.config
+        for note in cfg.notes:
+            log.info("config: %s", note)
+        host, port = cfg.tws.host, cfg.tws.port
+        if cfg.mode == "sim":
+            self.sim = self._start_sim()
+            host, port = cfg.sim.host, self.sim.port
+        self.book.subscribe(self._on_book_event)
+        self.app.start(host, port, cfg.tws.client_id, timeout=cfg.tws.connect_timeout)
+        self.app.add_listener(self._on_connection_news)
+        self.app.sync()
+        log.info(
+            "synced: %d orders, %d fills, %d positions",
+            len(self.book.orders_df()),
+            len(self.book.fills_df()),
+            len(self.book.positions_df()),
+        )
+        for entry in cfg.strategies:
+            cls = load_strategy(entry.module)
+            ctx = Context(self.app, logging.getLogger(f"twsapp.strategy.{entry.module}"))
+            runner = StrategyRunner(entry.module, cls(ctx, entry.params))
+            self.runners.append(runner)
+            runner.start()
+            log.info("strategy %s started", entry.module)
+        return self
+
+    def _start_sim(self):
+        from .sim.server import SimServer, SimSettings
+
+        s = self.config.sim
+        settings = SimSettings(
+            host=s.host,
+            port=s.port,
+            server_version=s.effective_server_version,
+            seed=s.seed,
+            speed=s.speed,
+            accounts=list(s.accounts),
+            start=s.start,
+            display_size=s.display_size,
+            instruments_file=str(s.instruments_file) if s.instruments_file else None,
+        )
+        sim = SimServer(settings).start()
+        log.info(
+            "embedded simulator on %s:%d (server version %d, speed %gx)",
+            s.host, sim.port, settings.server_version, s.speed,
+        )  # fmt: skip
+        return sim
+
+    def run(self, duration: float | None = None) -> None:
+        """Block until ``stop()`` or until ``duration`` seconds have passed."""
+        self._stop.wait(duration)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def shutdown(self) -> None:
+        for runner in self.runners:
+            runner.stop()
+        self.app.stop()
+        if self.sim is not None:
+            self.sim.stop()
+        log.info("stopped")
+
+    # ------------------------------------------------------------------ events
+
+    def _on_book_event(self, event: Any) -> None:
+        log.info("%s", _describe(event))
+        for runner in self.runners:
+            runner.post(event)
+
+    def _on_connection_news(self, kind: str, fields: dict[str, Any]) -> None:
+        log.warning("connection: %s %s", kind, fields)
+
+    # ------------------------------------------------------------------ summary
+
+    def summary(self) -> dict[str, Any]:
+        def records(frame) -> list[dict[str, Any]]:
+            return json.loads(
+                frame.to_json(orient="records", date_format="iso", default_handler=str)
+            )
+
+        return {
+            "orders": records(self.book.orders_df()),
+            "fills": records(self.book.fills_df()),
+            "positions": records(self.book.positions_df()),
+            "strategies_failed": [r.name for r in self.runners if r.failed is not None],
+        }
+
+    def write_summary(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.summary(), indent=2, default=str) + "\n")
+
+
+def _describe(event: Any) -> str:
+    describe = getattr(event, "describe", None)
+    return describe() if callable(describe) else repr(event)

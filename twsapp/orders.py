@@ -1,0 +1,491 @@
+"""Order builders and the checks every order passes before a byte of it is sent.
+
+TWS refuses a bad order only after it has been sent (error 110, 201, 321 ...), by which time
+the order exists in the journal and the book as PendingSubmit. Catching what can be known up
+front (side, size, prices, tick, TIF, account) keeps that path for what only TWS can know, and
+lets every refusal name the field, the value and the fix.
+
+Builders return plain ibapi ``Order`` objects: quantities as ``Decimal`` (what ibapi encodes
+for fractional-size servers), prices as ``float`` (what the protobuf encoder requires).
+Tick arithmetic is done in ``Decimal`` on the shortest repr of the float (the digits ibapi
+puts on the wire), so 149.00 is on a 0.01 tick and 149.005 is not, with no float error.
+
+New order types (TRAIL, MOC, LOC, brackets) add an entry to ``_TYPE_RULES`` naming the price
+fields they require, and a builder on top of ``_new_order``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import localcontext as _localcontext
+from typing import Any, Literal, Protocol
+
+from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE
+from ibapi.order import Order
+
+__all__ = [
+    "ACTIONS",
+    "ORDER_TYPES",
+    "TIFS",
+    "OrderValidationError",
+    "PriceRules",
+    "market_order",
+    "limit_order",
+    "stop_order",
+    "stop_limit_order",
+    "validate_order",
+    "increment_at",
+    "is_on_tick",
+    "round_to_tick",
+]
+
+ACTIONS = frozenset({"BUY", "SELL"})
+TIFS = frozenset({"DAY", "GTC", "IOC", "GTD", "OPG", "FOK", "DTC"})
+
+
+@dataclass(frozen=True)
+class _TypeRule:
+    required: tuple[str, ...]  # Order price attributes the type needs; all are tick-checked
+
+
+_TYPE_RULES: dict[str, _TypeRule] = {
+    "MKT": _TypeRule(()),
+    "LMT": _TypeRule(("lmtPrice",)),
+    "STP": _TypeRule(("auxPrice",)),
+    "STP LMT": _TypeRule(("auxPrice", "lmtPrice")),
+}
+ORDER_TYPES = frozenset(_TYPE_RULES)
+
+_PRICE_NAMES = {"lmtPrice": "limit price", "auxPrice": "stop price"}
+_BUILDER_ARG = {"lmtPrice": "price / limit_price", "auxPrice": "stop_price"}
+# TWS accepts "yyyymmdd hh:mm:ss {time zone}" or "yyyymmdd-hh:mm:ss" (UTC).
+_GTD_RE = re.compile(r"^(\d{8})([ -])(\d{2}:\d{2}:\d{2})(?: (\S+))?$")
+_GTD_EXAMPLE = "'20250131 16:00:00 US/Eastern' or '20250131-21:00:00' (UTC)"
+
+
+class OrderValidationError(ValueError):
+    """An order refused before sending; ``field`` names the Order attribute at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class _HasIncrement(Protocol):
+    lowEdge: float
+    increment: float
+
+
+# A single increment (minTick), or a market rule: (lowEdge, increment) pairs or ibapi
+# PriceIncrement objects, the increment of the highest lowEdge <= price applying.
+PriceRules = float | Decimal | Sequence[tuple[float, float]] | Sequence[_HasIncrement]
+Direction = Literal["nearest", "up", "down"]
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def market_order(
+    action: str,
+    quantity: Decimal | int | float | str,
+    *,
+    tif: str = "DAY",
+    account: str = "",
+    order_ref: str = "",
+    outside_rth: bool = False,
+    good_till_date: str = "",
+) -> Order:
+    """MKT: fills at the market; no price."""
+    return _finish(
+        _new_order("MKT", action, quantity, tif, account, order_ref, outside_rth, good_till_date)
+    )
+
+
+def limit_order(
+    action: str,
+    quantity: Decimal | int | float | str,
+    price: float | Decimal,
+    *,
+    tif: str = "DAY",
+    account: str = "",
+    order_ref: str = "",
+    outside_rth: bool = False,
+    good_till_date: str = "",
+) -> Order:
+    """LMT at ``price`` or better."""
+    order = _new_order(
+        "LMT", action, quantity, tif, account, order_ref, outside_rth, good_till_date
+    )
+    order.lmtPrice = _to_price("lmtPrice", price)
+    return _finish(order)
+
+
+def stop_order(
+    action: str,
+    quantity: Decimal | int | float | str,
+    stop_price: float | Decimal,
+    *,
+    tif: str = "DAY",
+    account: str = "",
+    order_ref: str = "",
+    outside_rth: bool = False,
+    good_till_date: str = "",
+) -> Order:
+    """STP: becomes a market order once ``stop_price`` trades (TWS keeps it PreSubmitted)."""
+    order = _new_order(
+        "STP", action, quantity, tif, account, order_ref, outside_rth, good_till_date
+    )
+    order.auxPrice = _to_price("auxPrice", stop_price)
+    return _finish(order)
+
+
+def stop_limit_order(
+    action: str,
+    quantity: Decimal | int | float | str,
+    stop_price: float | Decimal,
+    limit_price: float | Decimal,
+    *,
+    tif: str = "DAY",
+    account: str = "",
+    order_ref: str = "",
+    outside_rth: bool = False,
+    good_till_date: str = "",
+) -> Order:
+    """STP LMT: becomes a limit order at ``limit_price`` once ``stop_price`` trades."""
+    order = _new_order(
+        "STP LMT", action, quantity, tif, account, order_ref, outside_rth, good_till_date
+    )
+    order.auxPrice = _to_price("auxPrice", stop_price)
+    order.lmtPrice = _to_price("lmtPrice", limit_price)
+    return _finish(order)
+
+
+def _new_order(
+    order_type: str,
+    action: str,
+    quantity: Any,
+    tif: str,
+    account: str,
+    order_ref: str,
+    outside_rth: bool,
+    good_till_date: str,
+) -> Order:
+    order = Order()
+    order.orderType = order_type
+    order.action = action
+    order.totalQuantity = _to_quantity(quantity)
+    order.tif = tif
+    order.account = account
+    order.orderRef = order_ref
+    if not isinstance(outside_rth, bool):
+        raise OrderValidationError(
+            "outsideRth", f"outside_rth={outside_rth!r} is not a bool — pass True or False"
+        )
+    order.outsideRth = outside_rth
+    order.goodTillDate = good_till_date
+    return order
+
+
+def _finish(order: Order) -> Order:
+    """Builders refuse at once what is wrong whatever the contract or account."""
+    _check_fields(order)
+    return order
+
+
+def _to_quantity(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
+        raise OrderValidationError(
+            "totalQuantity",
+            f"totalQuantity {value!r} is a {type(value).__name__} — pass a Decimal or an int",
+        )
+    try:
+        quantity = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise OrderValidationError(
+            "totalQuantity", f"totalQuantity {value!r} is not a number — pass e.g. Decimal('10')"
+        ) from None
+    # ibapi sends str(quantity): keep it free of exponents ("1E+1" -> "10").
+    return Decimal(format(quantity, "f")) if quantity.is_finite() else quantity
+
+
+def _to_price(field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float):
+        raise OrderValidationError(
+            field, f"{field} {value!r} is a {type(value).__name__} — pass a float or a Decimal"
+        )
+    return float(value)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_order(
+    order: Order,
+    *,
+    min_tick: float | None,
+    accounts: Collection[str],
+    fa_groups: Collection[str] = (),
+    price_increments: PriceRules | None = None,
+) -> None:
+    """Raise ``OrderValidationError`` for anything TWS would refuse that is knowable here.
+
+    Never mutates ``order``: the app fills its default account (``tws.account``) in before
+    calling this. An empty account passes only when exactly one account is managed (TWS then
+    uses it) or an FA group is set. Prices are checked against ``price_increments`` (the
+    exchange's market rule) when given, else ``min_tick``; with neither (or a ``min_tick``
+    that is not a positive number, as for some combos) the tick check is skipped. Price
+    fields the order type does not use are ignored: TWS reports them as 0.0 in openOrder.
+    """
+    _check_fields(order)
+    _check_account(order, accounts, fa_groups)
+    rules: PriceRules | None = price_increments
+    if rules is None and min_tick is not None and _positive_finite(min_tick):
+        rules = min_tick
+    if rules is None:
+        return
+    for field in _TYPE_RULES[order.orderType].required:
+        price = getattr(order, field)
+        if not is_on_tick(price, rules):
+            increment = increment_at(price, rules)
+            nearby = [round_to_tick(price, rules, "down"), round_to_tick(price, rules, "up")]
+            fix = " or ".join(_plain(p) for p in nearby if p > 0)
+            raise OrderValidationError(
+                field,
+                f"{field} {_plain(price)} is not a multiple of the tick {increment} that applies "
+                f"at that price — use {fix} (round_to_tick)",
+            )
+
+
+def _check_fields(order: Order) -> None:
+    """The checks that need nothing but the order itself."""
+    if not isinstance(order.action, str) or order.action not in ACTIONS:
+        raise OrderValidationError(
+            "action",
+            f"action {order.action!r} is not BUY or SELL — use 'BUY' or 'SELL' "
+            "(upper case, as TWS expects)",
+        )
+    if not isinstance(order.orderType, str) or order.orderType not in _TYPE_RULES:
+        raise OrderValidationError(
+            "orderType",
+            f"orderType {order.orderType!r} is not supported — use one of "
+            + ", ".join(sorted(_TYPE_RULES))
+            + " (spelled as TWS expects)",
+        )
+    _check_quantity(order.totalQuantity)
+    for field in _TYPE_RULES[order.orderType].required:
+        _check_price(order.orderType, field, getattr(order, field))
+    _check_tif(order)
+
+
+def _check_quantity(quantity: Any) -> None:
+    fix = "give a quantity > 0, e.g. Decimal('10')"
+    if isinstance(quantity, bool) or not isinstance(quantity, Decimal | int | float):
+        raise OrderValidationError(
+            "totalQuantity",
+            f"totalQuantity {quantity!r} is a {type(quantity).__name__} — {fix}",
+        )
+    number = Decimal(repr(quantity)) if isinstance(quantity, float) else Decimal(quantity)
+    if not number.is_finite():  # first: comparing a signalling NaN raises
+        raise OrderValidationError(
+            "totalQuantity", f"totalQuantity {quantity!r} is not a finite number — {fix}"
+        )
+    if number == UNSET_DECIMAL:
+        raise OrderValidationError("totalQuantity", f"totalQuantity is not set — {fix}")
+    if number <= 0:
+        raise OrderValidationError(
+            "totalQuantity",
+            f"totalQuantity {_plain(number)} is not > 0 — {fix}; the side goes in action",
+        )
+    if isinstance(quantity, Decimal) and "E" in str(quantity).upper():
+        raise OrderValidationError(
+            "totalQuantity",
+            f"totalQuantity {quantity!r} would be sent as {str(quantity)!r} — write it without "
+            f"an exponent, e.g. Decimal('{quantity:f}')",
+        )
+
+
+def _check_price(order_type: str, field: str, price: Any) -> None:
+    name = _PRICE_NAMES[field]
+    fix = f"give a positive {name} ({_BUILDER_ARG[field]})"
+    if isinstance(price, bool) or not isinstance(price, Decimal | int | float):
+        raise OrderValidationError(field, f"{field} {price!r} is a {type(price).__name__} — {fix}")
+    if not _finite(price):  # first: comparing a signalling NaN raises
+        raise OrderValidationError(field, f"{field} {price!r} is not a finite number — {fix}")
+    if price == UNSET_DOUBLE:
+        raise OrderValidationError(
+            field, f"{field} is not set — a {order_type} order needs a {name}: {fix}"
+        )
+    if price <= 0:
+        raise OrderValidationError(field, f"{field} {_plain(price)} is not > 0 — {fix}")
+
+
+def _check_tif(order: Order) -> None:
+    tifs = ", ".join(sorted(TIFS))
+    if not order.tif:
+        raise OrderValidationError(
+            "tif",
+            "tif is empty — set it explicitly, e.g. 'DAY' (an empty tif leaves it to the "
+            "TWS order presets)",
+        )
+    if not isinstance(order.tif, str) or order.tif not in TIFS:
+        raise OrderValidationError(
+            "tif", f"tif {order.tif!r} is not one of {tifs} — use one of those, upper case"
+        )
+    if order.tif == "GTD":
+        if not order.goodTillDate:
+            raise OrderValidationError(
+                "goodTillDate", f"goodTillDate is empty — a GTD order needs it, e.g. {_GTD_EXAMPLE}"
+            )
+    if order.goodTillDate and not _valid_gtd(order.goodTillDate):
+        raise OrderValidationError(
+            "goodTillDate",
+            f"goodTillDate {order.goodTillDate!r} is not a date and time TWS reads — "
+            f"use e.g. {_GTD_EXAMPLE}",
+        )
+
+
+def _valid_gtd(text: str) -> bool:
+    match = _GTD_RE.match(text)
+    if not match:
+        return False
+    day, sep, clock, zone = match.groups()
+    if sep == "-" and zone:  # the dash form is UTC by definition
+        return False
+    try:
+        datetime.strptime(f"{day} {clock}", "%Y%m%d %H:%M:%S")
+    except ValueError:
+        return False
+    return True
+
+
+def _check_account(order: Order, accounts: Collection[str], fa_groups: Collection[str]) -> None:
+    known = ", ".join(sorted(accounts)) or "none yet"
+    if order.faGroup:
+        if order.account:
+            raise OrderValidationError(
+                "account",
+                f"account {order.account!r} and faGroup {order.faGroup!r} are both set — "
+                "set account to trade one sub-account, or faGroup to allocate, not both",
+            )
+        if order.faGroup not in fa_groups:
+            groups = ", ".join(sorted(fa_groups)) or "none"
+            raise OrderValidationError(
+                "faGroup",
+                f"faGroup {order.faGroup!r} is not one of the FA groups ({groups}) — "
+                "use one of those, or account= for one account",
+            )
+        return
+    if not accounts:
+        raise OrderValidationError(
+            "account", "no managed accounts are known yet — wait until connected (managedAccounts)"
+        )
+    if not order.account:
+        if len(accounts) == 1:
+            return
+        raise OrderValidationError(
+            "account",
+            f"account is empty and this login manages {len(accounts)} accounts ({known}) — "
+            "set account= (or tws.account in the config), or an FA group",
+        )
+    if order.account not in accounts:
+        raise OrderValidationError(
+            "account",
+            f"account {order.account!r} is not one of the managed accounts ({known}) — "
+            "use one of those",
+        )
+
+
+# --------------------------------------------------------------------------- ticks
+
+
+def increment_at(price: float | Decimal, rules: PriceRules) -> Decimal:
+    """The increment that applies at ``price`` (below the lowest edge: the lowest rule's)."""
+    ladder = _ladder(rules)
+    p = _dec(price)
+    applicable = ladder[0][1]
+    for low_edge, increment in ladder:
+        if p >= low_edge:
+            applicable = increment
+    return applicable
+
+
+def is_on_tick(price: float | Decimal, rules: PriceRules) -> bool:
+    """True when ``price`` is a whole multiple of the increment that applies at it."""
+    p = _dec(price)
+    with _localcontext() as ctx:
+        ctx.prec = _PREC
+        return p % increment_at(p, rules) == 0
+
+
+def round_to_tick(
+    price: float | Decimal, rules: PriceRules, direction: Direction = "nearest"
+) -> float:
+    """``price`` moved onto the tick grid: to the nearest tick (halves go up), up or down.
+
+    When rounding crosses a market-rule edge into a band whose increment the result is not a
+    multiple of, it is rounded again in that band, so the result always passes ``is_on_tick``.
+    """
+    modes = {"nearest": ROUND_HALF_UP, "up": ROUND_CEILING, "down": ROUND_FLOOR}
+    if direction not in modes:
+        raise ValueError(f"direction {direction!r}: use 'nearest', 'up' or 'down'")
+    p = _dec(price)
+    ladder = _ladder(rules)
+    with _localcontext() as ctx:
+        ctx.prec = _PREC
+        for _ in range(len(ladder) + 1):
+            increment = increment_at(p, ladder)
+            p = (p / increment).to_integral_value(rounding=modes[direction]) * increment
+            if p % increment_at(p, ladder) == 0:
+                return float(p)
+    raise ValueError(f"no on-tick price found near {_plain(price)} for market rule {ladder}")
+
+
+# Enough digits for any finite float divided by a small increment: remainders stay exact.
+_PREC = 400
+
+
+def _ladder(rules: PriceRules) -> tuple[tuple[Decimal, Decimal], ...]:
+    if isinstance(rules, float | int | Decimal) and not isinstance(rules, bool):
+        pairs = [(Decimal(0), _dec(rules))]
+    else:
+        pairs = []
+        for rule in rules:
+            if isinstance(rule, tuple):
+                low_edge, increment = rule
+            else:
+                low_edge, increment = rule.lowEdge, rule.increment
+            pairs.append((_dec(low_edge), _dec(increment)))
+        pairs.sort()
+    if not pairs or not all(inc.is_finite() and inc > 0 for _, inc in pairs):
+        raise ValueError(f"price increments must be positive numbers, got {rules!r}")
+    return tuple(pairs)
+
+
+def _dec(value: float | int | Decimal) -> Decimal:
+    """Exact decimal of the digits ibapi would send: the shortest repr of a float."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(repr(float(value))) if isinstance(value, float) else Decimal(value)
+
+
+def _plain(value: float | int | Decimal) -> str:
+    return format(_dec(value).normalize(), "f")
+
+
+def _finite(value: float | int | Decimal) -> bool:
+    return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+
+
+def _positive_finite(value: Any) -> bool:
+    return (
+        isinstance(value, float | int | Decimal)
+        and not isinstance(value, bool)
+        and _finite(value)
+        and value != UNSET_DOUBLE
+        and value > 0
+    )

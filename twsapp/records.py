@@ -1,0 +1,451 @@
+"""The order book's data: records, fills, log entries, modifications, positions and events.
+
+Everything user-visible here is clean: ibapi's "unset" markers (UNSET_DOUBLE = float max,
+UNSET_INTEGER = 2**31-1, UNSET_LONG = 2**63-1, UNSET_DECIMAL = 2**127-1) become None at the
+border, in the `clean_*` helpers, before a value is stored. The one exception is the raw ibapi
+`contract` and `order` objects an OrderRecord keeps (what TWS sent, for re-sending and
+inspection): they follow ibapi's own conventions. Read prices and sizes through the record's
+properties (`limit_price`, `total_quantity`, ...), which are cleaned.
+
+Records are updated copy-on-write by the book (containers are replaced, never mutated), so a
+record may be read from any thread; `snapshot()` gives a copy that no longer changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER, UNSET_LONG
+from ibapi.contract import Contract
+from ibapi.order import Order
+
+from . import status as st
+from .errors import REJECTING_KINDS, ErrorKind
+
+_UNSET_NUMBERS = (UNSET_INTEGER, UNSET_LONG, UNSET_DECIMAL, -UNSET_LONG - 1)
+_HUGE = Decimal("1e300")  # UNSET_DOUBLE turned into a Decimal somewhere on the way
+
+
+def clean_float(value: Any) -> float | None:
+    """A price or amount, or None when absent, unset or not finite."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or abs(number) >= UNSET_DOUBLE:
+        return None
+    if value in _UNSET_NUMBERS:
+        return None
+    return number
+
+
+def clean_decimal(value: Any) -> Decimal | None:
+    """A quantity as Decimal, or None when absent or unset."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or abs(value) >= UNSET_DOUBLE:
+            return None
+        value = repr(value)
+    try:
+        number = Decimal(value) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    if not number.is_finite() or number in _UNSET_NUMBERS or abs(number) >= _HUGE:
+        return None
+    return number
+
+
+def clean_int(value: Any) -> int | None:
+    """An id, or None when absent or unset."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    if number in _UNSET_NUMBERS:
+        return None
+    return number
+
+
+def clean_id(value: Any) -> int | None:
+    """A permId / parentId: TWS uses 0 for "none"."""
+    number = clean_int(value)
+    return number or None
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution (execDetails), with its commission once the report is joined."""
+
+    exec_id: str
+    order_id: int
+    client_id: int
+    perm_id: int | None
+    time: str  # as TWS sends it, e.g. "20230224  12:04:56" or "20231203 20:15:20 US/Eastern"
+    side: str  # "BOT" or "SLD", as TWS reports executions
+    shares: Decimal
+    price: float | None
+    cum_qty: Decimal | None
+    avg_price: float | None
+    exchange: str
+    account: str
+    con_id: int | None
+    symbol: str
+    commission: float | None = None
+    commission_currency: str | None = None
+    realized_pnl: float | None = None
+
+    @property
+    def family(self) -> str:
+        """The execId without its last part: corrections of one execution share it."""
+        return self.exec_id.rpartition(".")[0] or self.exec_id
+
+    @property
+    def revision(self) -> tuple[int, str]:
+        """The part after the final period (hex digits, e.g. "01", "02"): corrections count up."""
+        last = self.exec_id.rpartition(".")[2]
+        try:
+            return (int(last, 16), last)
+        except ValueError:
+            return (-1, last)
+
+    @property
+    def correction_key(self) -> tuple[str, int | None, str]:
+        """Fills with the same key are versions of one execution (IB: "all parameters identical
+        except the execId"); contract and side are part of it so that per-leg executions of a
+        combo are never mistaken for corrections of each other."""
+        return (self.family, self.con_id, self.side)
+
+
+@dataclass(frozen=True, slots=True)
+class Commission:
+    """A commissionAndFeesReport, cleaned."""
+
+    exec_id: str
+    commission: float | None
+    currency: str | None
+    realized_pnl: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One state change of an order (or a message that was deliberately ignored)."""
+
+    time: datetime
+    event: str  # registered, status, fill, commission, error, modify_*, cancel_*, ignored, ...
+    status_before: str
+    status_after: str
+    source: str  # the callback or request that caused it: "orderStatus", "error 202", ...
+    text: str = ""
+    code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEntry:
+    """An error / warning / notice TWS attached to an order."""
+
+    time: datetime
+    code: int
+    kind: ErrorKind
+    text: str
+    advanced: str = ""
+    error_time: int = 0  # TWS's own timestamp (ms), 0 before server version 194
+    modify_seq: int | None = None  # set when the error rejected a modify, not the order
+
+    @property
+    def is_failure(self) -> bool:
+        return self.kind not in (ErrorKind.INFORMATION, ErrorKind.WARNING, ErrorKind.CANCEL)
+
+
+@dataclass(frozen=True, slots=True)
+class Modification:
+    """One modify request: placeOrder again with the same id and some fields changed."""
+
+    seq: int
+    changes: dict[str, Any]  # ibapi Order attribute -> new value
+    before: dict[str, Any]  # the same attributes before the request
+    state: str  # pending | applied | rejected | superseded
+    requested: datetime
+    resolved: datetime | None = None
+    code: int | None = None
+    reason: str = ""
+    order: Order | None = field(default=None, repr=False, compare=False)  # what to send
+
+    def describe(self) -> str:
+        parts = [f"{k} {_fmt(self.before.get(k))} -> {_fmt(v)}" for k, v in self.changes.items()]
+        return ", ".join(parts)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and clean_float(value) is None:
+        return "unset"
+    if isinstance(value, Decimal) and clean_decimal(value) is None:
+        return "unset"
+    return str(value)
+
+
+#: Order types whose limit / aux price fields carry meaning; a 0.0 elsewhere means "none".
+LIMIT_TYPES = frozenset({"LMT", "STP LMT", "LIT", "LOC", "TRAIL LIMIT", "REL", "LMT + MKT"})
+AUX_TYPES = frozenset({"STP", "STP LMT", "TRAIL", "TRAIL LIMIT", "MIT", "LIT", "REL", "STP PRT"})
+
+
+@dataclass(slots=True)
+class OrderRecord:
+    """Everything the book knows about one order; keyed by (client_id, order_id), or permId."""
+
+    client_id: int
+    order_id: int
+    perm_id: int | None = None
+    contract: Contract | None = field(default=None, repr=False)
+    order: Order | None = field(default=None, repr=False)
+    status: str = st.PENDING_SUBMIT
+    filled: Decimal = Decimal(0)
+    remaining: Decimal | None = None
+    avg_fill_price: float | None = None
+    last_fill_price: float | None = None
+    why_held: str = ""
+    parent_id: int | None = None
+    mkt_cap_price: float | None = None
+    acknowledged: bool = False  # TWS sent a status, openOrder, completedOrder or fill for it
+    fills: dict[str, Fill] = field(default_factory=dict)
+    corrected_fills: dict[str, Fill] = field(default_factory=dict)  # replaced by a correction
+    errors: tuple[ErrorEntry, ...] = ()
+    modifications: tuple[Modification, ...] = ()
+    log: tuple[LogEntry, ...] = ()
+    created: datetime | None = None
+    updated: datetime | None = None
+
+    # -- state
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.client_id, self.order_id)
+
+    @property
+    def done(self) -> bool:
+        return self.status in st.DONE
+
+    @property
+    def active(self) -> bool:
+        return self.status in st.ACTIVE
+
+    @property
+    def working(self) -> bool:
+        return self.status in st.WORKING
+
+    @property
+    def rejected(self) -> bool:
+        """Inactive because TWS refused it (an error that did not belong to a modify)."""
+        return self.status == st.INACTIVE and self.reject_error is not None
+
+    @property
+    def reject_error(self) -> ErrorEntry | None:
+        for entry in reversed(self.errors):
+            if entry.modify_seq is None and entry.kind in REJECTING_KINDS:
+                return entry
+        return None
+
+    @property
+    def reject_reason(self) -> str:
+        entry = self.reject_error if self.rejected else None
+        return f"{entry.code}: {entry.text}" if entry else ""
+
+    @property
+    def pending_modifications(self) -> tuple[Modification, ...]:
+        return tuple(m for m in self.modifications if m.state == "pending")
+
+    # -- the order's terms, cleaned
+
+    @property
+    def symbol(self) -> str:
+        return self.contract.symbol if self.contract is not None else ""
+
+    @property
+    def action(self) -> str:
+        return self.order.action if self.order is not None else ""
+
+    @property
+    def order_type(self) -> str:
+        return self.order.orderType if self.order is not None else ""
+
+    @property
+    def tif(self) -> str:
+        return self.order.tif if self.order is not None else ""
+
+    @property
+    def account(self) -> str:
+        return self.order.account if self.order is not None else ""
+
+    @property
+    def total_quantity(self) -> Decimal | None:
+        return clean_decimal(self.order.totalQuantity) if self.order is not None else None
+
+    @property
+    def limit_price(self) -> float | None:
+        return self._price("lmtPrice", LIMIT_TYPES)
+
+    @property
+    def aux_price(self) -> float | None:
+        return self._price("auxPrice", AUX_TYPES)
+
+    def _price(self, name: str, types: frozenset[str]) -> float | None:
+        if self.order is None:
+            return None
+        value = clean_float(getattr(self.order, name, None))
+        if value == 0.0 and self.order.orderType not in types:
+            return None
+        return value
+
+    @property
+    def commission(self) -> float | None:
+        """Sum of the commissions joined so far; None while none is known."""
+        known = [f.commission for f in self.fills.values() if f.commission is not None]
+        return sum(known) if known else None
+
+    @property
+    def fills_quantity(self) -> Decimal:
+        return sum((f.shares for f in self.fills.values()), Decimal(0))
+
+    def snapshot(self) -> OrderRecord:
+        """A copy that the book will not change any more."""
+        return copy.copy(self)  # containers are replaced on update, never mutated
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    account: str
+    con_id: int | None
+    symbol: str
+    sec_type: str
+    currency: str
+    local_symbol: str
+    exchange: str
+    position: Decimal
+    avg_cost: float | None
+    contract: Contract | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountValue:
+    account: str
+    tag: str
+    value: str
+    currency: str
+
+
+# ---------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookEvent:
+    """Something changed in the book. `record` is a snapshot taken right after the change."""
+
+    time: datetime
+    record: OrderRecord
+
+    @property
+    def order_id(self) -> int:
+        return self.record.order_id
+
+    @property
+    def client_id(self) -> int:
+        return self.record.client_id
+
+    @property
+    def perm_id(self) -> int | None:
+        return self.record.perm_id
+
+    def describe(self) -> str:
+        r = self.record
+        words = [f"order {r.order_id}", r.action, str(r.total_quantity or ""), r.symbol]
+        return f"{' '.join(w for w in words if w)}: {type(self).__name__}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusChanged(BookEvent):
+    before: str
+    after: str
+    source: str
+
+    def describe(self) -> str:
+        return f"{super().describe()} {self.before} -> {self.after} ({self.source})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Filled(StatusChanged):
+    """The order is completely filled (TWS said so, or its fills add up to its size)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cancelled(StatusChanged):
+    code: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rejected(StatusChanged):
+    code: int | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        return f"{super().describe()}: {self.code} {self.reason}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FillReceived(BookEvent):
+    fill: Fill
+    replaces: Fill | None = None  # the fill this one corrects (same execId up to the last ".")
+
+    def describe(self) -> str:
+        f = self.fill
+        return f"{super().describe()} {f.side} {f.shares} @ {f.price} ({f.exec_id})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommissionReceived(BookEvent):
+    fill: Fill
+
+    def describe(self) -> str:
+        f = self.fill
+        cost = f"{f.commission} {f.commission_currency or ''}".rstrip()
+        return f"{super().describe()} {cost} for {f.exec_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModifyApplied(BookEvent):
+    modification: Modification
+
+    def describe(self) -> str:
+        return f"{super().describe()} {self.modification.describe()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModifyRejected(BookEvent):
+    modification: Modification
+    code: int | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        m = self.modification
+        return f"{super().describe()} {m.describe()}: {self.code} {self.reason}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderError(BookEvent):
+    """An error or warning for an order that did not change its status by itself."""
+
+    code: int
+    kind: ErrorKind
+    text: str
+
+    def describe(self) -> str:
+        return f"{super().describe()} {self.kind} {self.code}: {self.text}"

@@ -1,0 +1,94 @@
+"""Request/response correlation for TWS requests answered by several callbacks and an end marker.
+
+Callers on any thread wait on a ``Pending``; the api thread fills it. Keeping this out of the
+client keeps the callbacks one-liners and lets the waiting logic be tested on its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RequestError(Exception):
+    """TWS answered a request with an error."""
+
+    def __init__(self, code: int, message: str, what: str = "") -> None:
+        prefix = f"{what}: " if what else ""
+        super().__init__(f"{prefix}TWS error {code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class RequestTimeout(TimeoutError):
+    pass
+
+
+@dataclass
+class Pending:
+    key: object
+    what: str
+    items: list[Any] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+    error: RequestError | None = None
+
+    def wait(self, timeout: float) -> list[Any]:
+        if not self.done.wait(timeout):
+            raise RequestTimeout(f"{self.what}: no answer from TWS within {timeout:g}s")
+        if self.error is not None:
+            raise self.error
+        return self.items
+
+
+class RequestTracker:
+    """Pending requests keyed by reqId (ints) or by a name for id-less ones ("positions")."""
+
+    def __init__(self, first_req_id: int = 10_000) -> None:
+        self._ids = itertools.count(first_req_id)
+        self._pending: dict[object, Pending] = {}
+        self._lock = threading.Lock()
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+    def open(self, key: object, what: str) -> Pending:
+        pending = Pending(key, what)
+        with self._lock:
+            self._pending[key] = pending
+        return pending
+
+    def get(self, key: object) -> Pending | None:
+        with self._lock:
+            return self._pending.get(key)
+
+    def add(self, key: object, item: Any) -> bool:
+        pending = self.get(key)
+        if pending is None:
+            return False
+        pending.items.append(item)
+        return True
+
+    def finish(self, key: object) -> bool:
+        with self._lock:
+            pending = self._pending.pop(key, None)
+        if pending is None:
+            return False
+        pending.done.set()
+        return True
+
+    def fail(self, key: object, code: int, message: str) -> bool:
+        with self._lock:
+            pending = self._pending.pop(key, None)
+        if pending is None:
+            return False
+        pending.error = RequestError(code, message, pending.what)
+        pending.done.set()
+        return True
+
+    def fail_all(self, code: int, message: str) -> None:
+        with self._lock:
+            keys = list(self._pending)
+        for key in keys:
+            self.fail(key, code, message)

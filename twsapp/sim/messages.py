@@ -1,0 +1,315 @@
+"""The simulator's vocabulary: what clients ask (requests) and what TWS answers (messages).
+
+Codecs (``text``, ``text_requests``, ``proto``) translate between these and bytes at a
+negotiated server version; the exchange and the server only ever see these objects. That split is
+what lets one exchange serve every protocol version, and lets tests compare message streams
+independently of their encoding.
+
+Domain objects are ibapi's own classes (Contract, Order, ...), so the simulator holds exactly
+what the wire can carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ibapi.commission_and_fees_report import CommissionAndFeesReport
+from ibapi.contract import Contract, ContractDetails
+from ibapi.execution import Execution, ExecutionFilter
+from ibapi.order import Order
+from ibapi.order_cancel import OrderCancel
+from ibapi.order_state import OrderState
+
+# --------------------------------------------------------------------------- requests (in)
+
+
+@dataclass
+class Request:
+    """Base of every decoded client request."""
+
+
+@dataclass
+class StartApi(Request):
+    client_id: int
+    optional_capabilities: str = ""
+
+
+@dataclass
+class ReqIds(Request):
+    num_ids: int
+
+
+@dataclass
+class ReqCurrentTime(Request):
+    pass
+
+
+@dataclass
+class ReqCurrentTimeInMillis(Request):
+    pass
+
+
+@dataclass
+class ReqManagedAccts(Request):
+    pass
+
+
+@dataclass
+class ReqContractDetails(Request):
+    req_id: int
+    contract: Contract
+
+
+@dataclass
+class ReqMarketRule(Request):
+    market_rule_id: int
+
+
+@dataclass
+class PlaceOrder(Request):
+    order_id: int
+    contract: Contract
+    order: Order
+
+
+@dataclass
+class CancelOrder(Request):
+    order_id: int
+    order_cancel: OrderCancel = field(default_factory=OrderCancel)
+
+
+@dataclass
+class ReqGlobalCancel(Request):
+    order_cancel: OrderCancel = field(default_factory=OrderCancel)
+
+
+@dataclass
+class ReqOpenOrders(Request):
+    pass
+
+
+@dataclass
+class ReqAllOpenOrders(Request):
+    pass
+
+
+@dataclass
+class ReqAutoOpenOrders(Request):
+    auto_bind: bool
+
+
+@dataclass
+class ReqCompletedOrders(Request):
+    api_only: bool
+
+
+@dataclass
+class ReqExecutions(Request):
+    req_id: int
+    exec_filter: ExecutionFilter
+
+
+@dataclass
+class ReqPositions(Request):
+    pass
+
+
+@dataclass
+class CancelPositions(Request):
+    pass
+
+
+@dataclass
+class ReqAccountSummary(Request):
+    req_id: int
+    group: str
+    tags: str
+
+
+@dataclass
+class CancelAccountSummary(Request):
+    req_id: int
+
+
+@dataclass
+class ReqAccountUpdates(Request):
+    subscribe: bool
+    account: str
+
+
+@dataclass
+class Unsupported(Request):
+    """A request the simulator decodes only far enough to answer with an error."""
+
+    msg_id: int
+    req_id: int = -1
+    name: str = ""
+
+
+# --------------------------------------------------------------------------- messages (out)
+
+
+@dataclass
+class Message:
+    """Base of every message the simulator sends."""
+
+
+@dataclass
+class ManagedAccounts(Message):
+    accounts: list[str]
+
+
+@dataclass
+class NextValidId(Message):
+    order_id: int
+
+
+@dataclass
+class CurrentTime(Message):
+    seconds: int
+
+
+@dataclass
+class CurrentTimeInMillis(Message):
+    millis: int
+
+
+@dataclass
+class ErrorMsg(Message):
+    req_id: int
+    code: int
+    text: str
+    advanced_order_reject_json: str = ""
+    error_time_ms: int = 0
+
+
+@dataclass
+class ContractData(Message):
+    req_id: int
+    details: ContractDetails
+
+
+@dataclass
+class ContractDataEnd(Message):
+    req_id: int
+
+
+@dataclass
+class MarketRule(Message):
+    market_rule_id: int
+    increments: list[tuple[float, float]]  # (low edge, increment)
+
+
+@dataclass
+class OpenOrder(Message):
+    order_id: int
+    contract: Contract
+    order: Order
+    state: OrderState
+
+
+@dataclass
+class OpenOrderEnd(Message):
+    pass
+
+
+@dataclass
+class OrderStatus(Message):
+    order_id: int
+    status: str
+    filled: Decimal
+    remaining: Decimal
+    avg_fill_price: float
+    perm_id: int
+    parent_id: int
+    last_fill_price: float
+    client_id: int
+    why_held: str = ""
+    mkt_cap_price: float = 0.0
+
+
+@dataclass
+class ExecDetails(Message):
+    req_id: int  # -1 for live fills
+    contract: Contract
+    execution: Execution
+
+
+@dataclass
+class ExecDetailsEnd(Message):
+    req_id: int
+
+
+@dataclass
+class CommissionReport(Message):
+    report: CommissionAndFeesReport
+
+
+@dataclass
+class CompletedOrder(Message):
+    contract: Contract
+    order: Order
+    state: OrderState
+
+
+@dataclass
+class CompletedOrdersEnd(Message):
+    pass
+
+
+@dataclass
+class Position(Message):
+    account: str
+    contract: Contract
+    position: Decimal
+    avg_cost: float
+
+
+@dataclass
+class PositionEnd(Message):
+    pass
+
+
+@dataclass
+class AccountSummary(Message):
+    req_id: int
+    account: str
+    tag: str
+    value: str
+    currency: str
+
+
+@dataclass
+class AccountSummaryEnd(Message):
+    req_id: int
+
+
+@dataclass
+class AccountValue(Message):
+    key: str
+    value: str
+    currency: str
+    account: str
+
+
+@dataclass
+class PortfolioValue(Message):
+    contract: Contract
+    position: Decimal
+    market_price: float
+    market_value: float
+    average_cost: float
+    unrealized_pnl: float
+    realized_pnl: float
+    account: str
+
+
+@dataclass
+class AccountUpdateTime(Message):
+    time_stamp: str  # "HH:MM"
+
+
+@dataclass
+class AccountDownloadEnd(Message):
+    account: str

@@ -1,0 +1,363 @@
+"""Deterministic prices: a seeded random walk per instrument, or a replay of recorded bars.
+
+Prices are a pure function of (seed, conId, simulated second): never of wall time, of the order
+in which instruments are asked, or of how often. That is what makes two simulator runs with the
+same seed and requests produce identical message streams.
+
+The walk moves in discrete steps (one per simulated second by default), generated in blocks of
+:data:`BLOCK` steps, each block from its own seeded generator. The model keeps the walk's level
+at the end of every block generated so far (one float per block) and the step-by-step path of a
+few recent blocks, so advancing time costs only the new steps and old moments stay reachable
+without keeping every step in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .instruments import Catalog, increment_at, round_to_increment
+
+BLOCK = 4096
+SECONDS_PER_TRADING_DAY = 23_400.0  # 6.5 h: "daily" volatility is per regular session
+_CACHED_BLOCKS = 4
+_QUOTE_LOTS = {"STK": Decimal(100), "CASH": Decimal(100_000)}  # quote size unit; others: 1
+
+
+@dataclass(frozen=True)
+class Quote:
+    bid: float
+    ask: float
+    last: float
+    bid_size: Decimal
+    ask_size: Decimal
+
+
+@dataclass(frozen=True)
+class Bar:
+    start: float  # simulated seconds
+    end: float
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: Decimal
+
+
+@dataclass
+class _Series:
+    """Per-instrument state: parameters, walk checkpoints, recently used blocks."""
+
+    base_price: float
+    volatility: float
+    rule: list[tuple[float, float]]
+    lot: Decimal
+    ends: list[float] = field(default_factory=list)  # log level after each generated block
+    blocks: OrderedDict[int, list[float]] = field(default_factory=OrderedDict)
+    bars: list[Bar] | None = None
+
+
+class PriceModel:
+    """Seeded price paths for every registered instrument (all of ``catalog``'s, if given).
+
+    ``step_seconds`` is the walk's resolution; volatility is a daily fraction scaled to a
+    6.5-hour session, so a 0.02 instrument moves about 2 % (one standard deviation) a day.
+    """
+
+    def __init__(
+        self, seed: int, catalog: Catalog | None = None, step_seconds: float = 1.0
+    ) -> None:
+        if step_seconds <= 0:
+            raise ValueError(f"step_seconds must be > 0, got {step_seconds}")
+        self.seed = seed
+        self.step_seconds = float(step_seconds)
+        self._series: dict[int, _Series] = {}
+        # Reads fill caches, so even price_at mutates: one lock keeps concurrent callers safe.
+        self._lock = threading.RLock()
+        for instrument in catalog or ():
+            rule = catalog.market_rule(instrument.rule_for_exchange(instrument.contract.exchange))
+            lot = _QUOTE_LOTS.get(instrument.contract.secType, Decimal(1))
+            rule = rule or [(0.0, instrument.min_tick)]
+            self.add(instrument.con_id, instrument.base_price, instrument.volatility, rule, lot)
+
+    @classmethod
+    def for_catalog(cls, catalog: Catalog, seed: int, step_seconds: float = 1.0) -> PriceModel:
+        """A model pricing every catalog instrument on the market rule of its default exchange."""
+        return cls(seed, catalog, step_seconds)
+
+    def add(
+        self,
+        con_id: int,
+        base_price: float,
+        volatility: float,
+        rule: Sequence[tuple[float, float]],
+        lot: Decimal = Decimal(100),
+    ) -> None:
+        """Register (or re-register, discarding its path) an instrument.
+
+        ``rule`` is the (low edge, increment) ladder prices are rounded to; ``lot`` scales quote
+        sizes (each side shows 1 to 8 lots).
+        """
+        if base_price <= 0:
+            raise ValueError(f"base price must be > 0, got {base_price}")
+        if volatility < 0:
+            raise ValueError(f"volatility must be >= 0, got {volatility}")
+        if not rule:
+            raise ValueError("a price rule needs at least one (low edge, increment)")
+        with self._lock:
+            self._series[con_id] = _Series(base_price, volatility, list(rule), lot)
+
+    def set_volatility(self, con_id: int, volatility: float) -> None:
+        """Change an instrument's volatility; its path is regenerated from the start."""
+        series = self._get(con_id)
+        self.add(con_id, series.base_price, volatility, series.rule, series.lot)
+
+    def __contains__(self, con_id: object) -> bool:
+        return con_id in self._series
+
+    # ----------------------------------------------------------------------- replay
+
+    def load_bars_csv(
+        self, con_id: int, path: str | Path, origin: datetime | None = None
+    ) -> list[Bar]:
+        """Replace the walk of ``con_id`` by the bars of a CSV (time,open,high,low,close,volume).
+
+        ``time`` is a bar's start: an absolute timestamp (ISO 8601, ``YYYYMMDD HH:MM:SS``,
+        ``YYYYMMDD``, or epoch seconds above 10**8) mapped to simulated seconds from ``origin``
+        (default: the first bar's time, so the replay starts at once), or a plain number of
+        seconds from the start of the simulation. Within a bar the price runs open -> low ->
+        high -> close for an up bar (open -> high -> low -> close otherwise), linearly.
+        """
+        series = self._get(con_id)
+        rows = _read_bar_rows(path)
+        times = [_bar_time(row["time"], path, n) for n, row in rows]
+        absolute = [t for t in times if isinstance(t, datetime)]
+        if absolute and len(absolute) != len(times):
+            raise ValueError(f"{path}: mixes absolute timestamps and relative seconds")
+        if absolute:
+            zero = origin or absolute[0]
+            starts = [(t - zero).total_seconds() for t in absolute]
+        else:
+            starts = [float(t) for t in times]  # type: ignore[arg-type]
+        if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+            raise ValueError(f"{path}: bar times must strictly increase")
+        bars: list[Bar] = []
+        for index, ((line, row), start) in enumerate(zip(rows, starts, strict=True)):
+            if index + 1 < len(starts):
+                end = starts[index + 1]
+            else:
+                end = start + (start - starts[index - 1] if index else 60.0)
+            prices = [_positive(row[k], path, line, k) for k in ("open", "high", "low", "close")]
+            o, h, low, c = prices
+            if not (low <= min(o, c) and h >= max(o, c)):
+                raise ValueError(f"{path}:{line}: high/low do not bracket open/close")
+            try:
+                volume = Decimal(row.get("volume") or 0)
+            except InvalidOperation:
+                raise ValueError(
+                    f"{path}:{line}: volume {row['volume']!r} is not a number"
+                ) from None
+            bars.append(Bar(start, end, o, h, low, c, volume))
+        with self._lock:
+            series.bars = bars
+        return bars
+
+    # ----------------------------------------------------------------------- prices
+
+    def price_at(self, con_id: int, sim_seconds: float) -> float:
+        """The last trade price at ``sim_seconds`` (clamped to >= 0), on the instrument's ticks."""
+        series = self._get(con_id)
+        step = self._step(sim_seconds)
+        with self._lock:
+            if series.bars is not None:
+                raw = _bar_price(series.bars, step * self.step_seconds)
+            else:
+                raw = series.base_price * math.exp(self._level(con_id, series, step))
+        return self._on_tick(series, raw)
+
+    def quote(self, con_id: int, sim_seconds: float) -> Quote:
+        """Bid/ask around the last price: a 1- or 2-tick spread, sizes of 1 to 8 lots."""
+        series = self._get(con_id)
+        last = self.price_at(con_id, sim_seconds)
+        bits = self._quote_bits(con_id, self._step(sim_seconds))
+        tick = _decimal(increment_at(series.rule, last))
+        d_last = _decimal(last)
+        if bits & 1:  # two ticks wide, the last trade in the middle
+            bid, ask = d_last - tick, d_last + tick
+        elif bits & 2:  # one tick wide, the last trade hit the bid
+            bid, ask = d_last, d_last + tick
+        else:  # one tick wide, the last trade lifted the offer
+            bid, ask = d_last - tick, d_last
+        if bid <= 0:
+            bid, ask = tick, tick + (ask - bid)
+        bid_size = series.lot * (1 + ((bits >> 2) & 7))
+        ask_size = series.lot * (1 + ((bits >> 5) & 7))
+        return Quote(float(bid), float(ask), last, bid_size, ask_size)
+
+    def iter_prices(self, con_id: int, after: float, until: float) -> Iterator[tuple[float, float]]:
+        """(sim seconds, price) at every step in (after, until]: what a matcher must not skip."""
+        first = self._step(after) + 1
+        last = self._step(until)
+        for step in range(first, last + 1):
+            t = step * self.step_seconds
+            yield t, self.price_at(con_id, t)
+
+    # ----------------------------------------------------------------------- internals
+
+    def _get(self, con_id: int) -> _Series:
+        try:
+            return self._series[con_id]
+        except KeyError:
+            raise KeyError(f"no price series for conId {con_id}") from None
+
+    def _step(self, sim_seconds: float) -> int:
+        # A tiny epsilon keeps t = k * step_seconds on step k despite float division.
+        return max(0, math.floor(sim_seconds / self.step_seconds + 1e-9))
+
+    @staticmethod
+    def _on_tick(series: _Series, raw: float) -> float:
+        price = round_to_increment(series.rule, raw)
+        floor = series.rule[0][1]
+        return price if price >= floor else floor
+
+    def _sigma(self, series: _Series) -> float:
+        return series.volatility * math.sqrt(self.step_seconds / SECONDS_PER_TRADING_DAY)
+
+    def _block_increments(self, con_id: int, block: int, sigma: float) -> list[float]:
+        rng = random.Random(f"walk:{self.seed}:{con_id}:{block}")
+        gauss = rng.gauss
+        return [sigma * gauss(0.0, 1.0) for _ in range(BLOCK)]
+
+    def _level(self, con_id: int, series: _Series, step: int) -> float:
+        """Log price relative to the base after ``step`` steps."""
+        if step == 0 or series.volatility == 0.0:
+            return 0.0
+        block, index = divmod(step - 1, BLOCK)
+        sigma = self._sigma(series)
+        while len(series.ends) <= block:  # extend the checkpoints: each new block once
+            new_block = len(series.ends)
+            start = series.ends[-1] if series.ends else 0.0
+            path = _cumulate(start, self._block_increments(con_id, new_block, sigma))
+            series.ends.append(path[-1])
+            self._remember(series, new_block, path)
+        path = series.blocks.get(block)
+        if path is None:  # an older block: regenerate it from its checkpoint
+            start = series.ends[block - 1] if block else 0.0
+            path = _cumulate(start, self._block_increments(con_id, block, sigma))
+            self._remember(series, block, path)
+        else:
+            series.blocks.move_to_end(block)
+        return path[index]
+
+    @staticmethod
+    def _remember(series: _Series, block: int, path: list[float]) -> None:
+        series.blocks[block] = path
+        series.blocks.move_to_end(block)
+        while len(series.blocks) > _CACHED_BLOCKS:
+            series.blocks.popitem(last=False)
+
+    def _quote_bits(self, con_id: int, step: int) -> int:
+        # Seeded per step from integers only, so the quote shape is as deterministic as prices.
+        mixed = (self.seed * 0x9E3779B97F4A7C15 + con_id * 0xBF58476D1CE4E5B9 + step) & (
+            (1 << 64) - 1
+        )
+        mixed ^= mixed >> 31
+        mixed = (mixed * 0x94D049BB133111EB) & ((1 << 64) - 1)
+        return mixed ^ (mixed >> 29)
+
+
+def _cumulate(start: float, increments: Iterable[float]) -> list[float]:
+    path: list[float] = []
+    level = start
+    for inc in increments:
+        level += inc
+        path.append(level)
+    return path
+
+
+def _decimal(value: float) -> Decimal:
+    return Decimal(repr(value))
+
+
+def _bar_price(bars: Sequence[Bar], t: float) -> float:
+    if t < bars[0].start:
+        return bars[0].open
+    if t >= bars[-1].end:
+        return bars[-1].close
+    lo, hi = 0, len(bars) - 1
+    while lo < hi:  # the last bar starting at or before t
+        mid = (lo + hi + 1) // 2
+        if bars[mid].start <= t:
+            lo = mid
+        else:
+            hi = mid - 1
+    bar = bars[lo]
+    first, second = (bar.low, bar.high) if bar.close >= bar.open else (bar.high, bar.low)
+    points = (bar.open, first, second, bar.close)
+    position = (t - bar.start) / (bar.end - bar.start) * 3.0
+    segment = min(int(position), 2)
+    frac = position - segment
+    return points[segment] + (points[segment + 1] - points[segment]) * frac
+
+
+def _read_bar_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+        missing = [c for c in ("time", "open", "high", "low", "close") if c not in header]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+        rows = [
+            (n, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k})
+            for n, row in enumerate(reader, start=2)
+        ]
+    if not rows:
+        raise ValueError(f"{path}: no bars")
+    return rows
+
+
+def _bar_time(text: str, path: str | Path, line: int) -> datetime | float:
+    """Epoch/relative seconds, ISO 8601, or IB's ``YYYYMMDD[ HH:MM:SS[ zone]]``; naive = UTC."""
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        return datetime.fromtimestamp(value, UTC) if value > 1e8 else value
+    parts = text.split()
+    zone = None
+    if len(parts) == 3:
+        try:
+            zone = ZoneInfo(parts[2])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{path}:{line}: unknown time zone in {text!r}") from None
+    for parse in (
+        lambda: datetime.fromisoformat(text),
+        lambda: datetime.strptime(" ".join(parts[:2]), "%Y%m%d %H:%M:%S"),
+        lambda: datetime.strptime(text, "%Y%m%d"),
+    ):
+        try:
+            moment = parse()
+        except ValueError:
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=zone or UTC)
+    raise ValueError(f"{path}:{line}: cannot read time {text!r}")
+
+
+def _positive(text: str, path: str | Path, line: int, column: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{path}:{line}: {column} {text!r} is not a number") from None
+    if not value > 0:
+        raise ValueError(f"{path}:{line}: {column} must be > 0, got {text!r}")
+    return value

@@ -1,0 +1,129 @@
+"""What TWS refuses, and how it words the refusal.
+
+The codes and texts are the ones real TWS sends; keeping them as data in one place lets tests and
+the exchange agree on them, and makes a wording fix a one-line change.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+
+from ibapi.order import Order
+
+from .wire import UNSET_DECIMAL, UNSET_DOUBLE
+
+SUPPORTED_ORDER_TYPES = frozenset({"MKT", "LMT", "STP", "STP LMT"})
+KNOWN_ORDER_TYPES = SUPPORTED_ORDER_TYPES | frozenset(
+    {"TRAIL", "TRAIL LIMIT", "MOC", "LOC", "MIT", "LIT", "REL", "PEG MKT", "PEG MID", "MTL"}
+)
+TIFS = frozenset({"DAY", "GTC", "IOC", "GTD", "OPG", "FOK", "DTC"})
+ACTIONS = frozenset({"BUY", "SELL", "SSHORT"})
+
+PACING = 100
+DUPLICATE_ID = 103
+MODIFY_FILLED = 104
+MODIFY_MISMATCH = 105
+OFF_TICK = 110
+NO_SECURITY = 200
+REJECTED = 201
+CANCELLED = 202
+VALIDATION = 321
+CLIENT_ID_IN_USE = 326
+UNSUPPORTED_TYPE = 387
+CANCEL_NOT_FOUND = 10147
+CANCEL_DONE = 10148
+
+TEXT = {
+    PACING: "Max rate of messages per second has been exceeded:max=50 rec={rec} (1)",
+    DUPLICATE_ID: "Duplicate order id",
+    MODIFY_FILLED: "Can't modify a filled order",
+    MODIFY_MISMATCH: "Order being modified does not match original order",
+    OFF_TICK: "The price does not conform to the minimum price variation for this contract.",
+    NO_SECURITY: "No security definition has been found for the request",
+    REJECTED: "Order rejected - reason:{reason}",
+    CANCELLED: "Order Canceled - reason:",
+    VALIDATION: "Error validating request.-'{tag}' : cause - {cause}",
+    CLIENT_ID_IN_USE: (
+        "Unable to connect as the client id is already in use. Retry with a unique client id."
+    ),
+    UNSUPPORTED_TYPE: "Unsupported order type for this exchange and security type.",
+    CANCEL_NOT_FOUND: "OrderId {order_id} that needs to be cancelled is not found.",
+    CANCEL_DONE: "OrderId {order_id} that needs to be cancelled cannot be cancelled, state: {state}.",
+}
+
+# TWS prints these three when a client connects: information, not errors.
+FARM_NOTICES = (
+    (2104, "Market data farm connection is OK:usfarm"),
+    (2106, "HMDS data farm connection is OK:ushmds"),
+    (2158, "Sec-def data farm connection is OK:secdefnj"),
+)
+
+
+def text(code: int, **params: object) -> str:
+    return TEXT[code].format(**params)
+
+
+class Refusal(Exception):
+    """TWS refuses a request with this code and text."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def refuse(code: int, **params: object) -> Refusal:
+    return Refusal(code, text(code, **params))
+
+
+def is_set(value: float) -> bool:
+    return value is not None and value != UNSET_DOUBLE
+
+
+def increment_at(price: float, rules: list[tuple[float, float]] | None, min_tick: float) -> float:
+    """The price increment that applies at ``price`` under a market rule (low edge, increment)."""
+    if not rules:
+        return min_tick
+    chosen = rules[0][1]
+    for low_edge, increment in rules:
+        if abs(price) >= low_edge:
+            chosen = increment
+    return chosen
+
+
+def on_tick(price: float, increment: float) -> bool:
+    try:
+        ratio = Decimal(repr(price)) / Decimal(repr(increment))
+    except (InvalidOperation, ZeroDivisionError):
+        return False
+    return ratio == ratio.to_integral_value()
+
+
+def check_order(order: Order, rules: list[tuple[float, float]] | None, min_tick: float) -> None:
+    """Raise Refusal the way TWS refuses a malformed order (nothing is created)."""
+    if order.action not in ACTIONS:
+        raise refuse(VALIDATION, tag="bO", cause=f"Invalid side: {order.action!r}")
+    qty = order.totalQuantity
+    if qty == UNSET_DECIMAL or not isinstance(qty, Decimal) or not qty.is_finite() or qty <= 0:
+        raise refuse(VALIDATION, tag="bO", cause="Order quantity must be positive")
+    if order.orderType not in KNOWN_ORDER_TYPES:
+        raise refuse(VALIDATION, tag="bO", cause=f"Invalid order type: {order.orderType!r}")
+    if order.orderType not in SUPPORTED_ORDER_TYPES:
+        raise refuse(UNSUPPORTED_TYPE)
+    tif = order.tif or "DAY"
+    if tif not in TIFS:
+        raise refuse(VALIDATION, tag="bO", cause=f"Invalid time in force: {order.tif!r}")
+    needs_limit = order.orderType in ("LMT", "STP LMT")
+    needs_aux = order.orderType in ("STP", "STP LMT")
+    if needs_limit and not _positive(order.lmtPrice):
+        raise refuse(VALIDATION, tag="bO", cause="Missing or invalid limit price")
+    if needs_aux and not _positive(order.auxPrice):
+        raise refuse(VALIDATION, tag="bO", cause="Missing or invalid stop price")
+    for price in (order.lmtPrice if needs_limit else None, order.auxPrice if needs_aux else None):
+        if price is not None and not on_tick(price, increment_at(price, rules, min_tick)):
+            raise refuse(OFF_TICK)
+
+
+def _positive(value: float) -> bool:
+    return is_set(value) and math.isfinite(value) and value > 0

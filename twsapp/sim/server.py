@@ -1,0 +1,328 @@
+"""The simulator's socket server: handshake, one session per connection, pacing, delivery.
+
+Threads: one acceptor; per connection a reader (decodes requests, calls the exchange) and a
+writer (drains that client's queue, so a slow client never holds the exchange lock); one ticker
+that moves the simulation clock unless it is manual (speed 0), in which case ``advance`` does.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from ibapi.server_versions import MAX_CLIENT_VER
+
+from . import messages as m
+from . import rules
+from .clock import SimClock, default_start
+from .exchange import Exchange
+from .faults import FaultInjector, Faults
+from .instruments import Catalog
+from .prices import PriceModel
+from .proto import decode_proto_request, encode_proto
+from .text import encode_text
+from .text_requests import decode_text_request
+from .wire import (
+    API_PREFIX,
+    FrameReader,
+    ProtocolError,
+    frame,
+    parse_version_range,
+    split_payload,
+)
+
+log = logging.getLogger("twsapp.sim")
+
+MIN_SERVER_VERSION = 157
+MAX_SERVER_VERSION = MAX_CLIENT_VER
+HANDSHAKE_TIMEOUT = 10.0
+TICK_SECONDS = 0.02
+
+
+@dataclass
+class SimSettings:
+    host: str = "127.0.0.1"
+    port: int = 0
+    server_version: int = MAX_SERVER_VERSION
+    seed: int = 42
+    speed: float = 1.0
+    accounts: list[str] = field(default_factory=lambda: ["DU1234567"])
+    start: datetime | None = None
+    master_client_id: int | None = None
+    display_size: Decimal | None = None
+    instruments_file: str | None = None
+    max_messages_per_second: int = 50
+    disconnect_after_violations: int = 0  # 0 = never disconnect for pacing
+    faults: Faults = field(default_factory=Faults)
+
+
+class SimServer:
+    """A TWS stand-in on a loopback port. ``start()`` returns once it is listening."""
+
+    def __init__(self, settings: SimSettings | None = None, **overrides: object) -> None:
+        settings = settings or SimSettings()
+        for key, value in overrides.items():
+            if not hasattr(settings, key):
+                raise TypeError(f"unknown simulator setting {key!r}")
+            setattr(settings, key, value)
+        if not MIN_SERVER_VERSION <= settings.server_version <= MAX_SERVER_VERSION:
+            raise ValueError(
+                f"server_version must be {MIN_SERVER_VERSION}..{MAX_SERVER_VERSION}, "
+                f"got {settings.server_version}"
+            )
+        self.settings = settings
+        catalog = Catalog.builtin()
+        if settings.instruments_file:
+            catalog.extend_from_file(settings.instruments_file)
+        self.clock = SimClock(settings.start or default_start(), settings.speed)
+        self.exchange = Exchange(
+            catalog,
+            PriceModel(settings.seed, catalog),
+            self.clock,
+            settings.accounts,
+            seed=settings.seed,
+            display_size=settings.display_size,
+            master_client_id=settings.master_client_id,
+        )
+        self._sock: socket.socket | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._sessions: set[Session] = set()
+        self._lock = threading.Lock()
+        self.port = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> SimServer:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.settings.host, self.settings.port))
+        sock.listen(16)
+        sock.settimeout(0.2)
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        self._spawn(self._accept_loop, "sim-accept")
+        if self.settings.speed > 0:
+            self._spawn(self._tick_loop, "sim-ticker")
+        log.info("simulator listening on %s:%d", self.settings.host, self.port)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            sessions = list(self._sessions)
+        for session in sessions:
+            session.close()
+        if self._sock is not None:
+            self._sock.close()
+        for thread in self._threads:
+            thread.join(timeout=2)
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward and process it (the way tests let a day pass)."""
+        self.clock.advance(seconds)
+        self.exchange.on_clock()
+
+    def _spawn(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _accept_loop(self) -> None:
+        assert self._sock is not None
+        while not self._stop.is_set():
+            try:
+                conn, addr = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            session = Session(self, conn, addr)
+            with self._lock:
+                self._sessions.add(session)
+            threading.Thread(target=session.run, name=f"sim-session-{addr[1]}", daemon=True).start()
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            try:
+                self.exchange.on_clock()
+            except Exception:  # a bug in matching must not kill the clock silently
+                log.exception("simulator clock step failed")
+
+    def _forget(self, session: Session) -> None:
+        with self._lock:
+            self._sessions.discard(session)
+
+
+class Session:
+    """One client connection: handshake, startApi, then requests until it closes."""
+
+    def __init__(self, server: SimServer, conn: socket.socket, addr: tuple) -> None:
+        self.server = server
+        self.conn = conn
+        self.addr = addr
+        self.version = 0
+        self.client_id: int | None = None
+        self.attached = False
+        self._out: queue.Queue[bytes | None] = queue.Queue()
+        self._faults = FaultInjector(server.settings.faults)
+        self._recent: deque[float] = deque()
+        self._violations = 0
+        self._closed = threading.Event()
+
+    # ------------------------------------------------------------------ outgoing
+
+    def encode(self, msg: m.Message) -> bytes:
+        payload = encode_proto(self.version, msg)
+        return payload if payload is not None else encode_text(self.version, msg)
+
+    def deliver(self, batch: list[m.Message]) -> None:
+        """Called by the exchange under its lock: encode and queue, never block on the socket."""
+        for msg in self._faults.apply(batch):
+            self._out.put(frame(self.encode(msg)))
+
+    def _writer(self) -> None:
+        while True:
+            data = self._out.get()
+            if data is None:
+                break
+            try:
+                self.conn.sendall(data)
+            except OSError:
+                break
+        self.close()
+
+    def send_now(self, msg: m.Message) -> None:
+        self._out.put(frame(self.encode(msg)))
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._out.put(None)
+        try:
+            self.conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------------ incoming
+
+    def run(self) -> None:
+        writer = threading.Thread(target=self._writer, name="sim-writer", daemon=True)
+        try:
+            reader = FrameReader(self.conn)
+            if not self._handshake(reader):
+                return
+            writer.start()
+            self._serve(reader)
+        except ProtocolError as exc:
+            log.warning("closing %s: %s", self.addr, exc)
+        except OSError as exc:
+            log.debug("connection %s ended: %s", self.addr, exc)
+        finally:
+            if self.attached and self.client_id is not None:
+                self.server.exchange.detach(self.client_id)
+            self.close()
+            if writer.is_alive():
+                writer.join(timeout=2)
+            self.conn.close()
+            self.server._forget(self)
+
+    def _handshake(self, reader: FrameReader) -> bool:
+        self.conn.settimeout(HANDSHAKE_TIMEOUT)
+        prefix = reader.read_exact(len(API_PREFIX))
+        if prefix is None:
+            return False
+        if prefix != API_PREFIX:
+            raise ProtocolError(f"expected the API prefix, got {prefix!r}")
+        payload = reader.read_frame()
+        if payload is None:
+            return False
+        low, high, _options = parse_version_range(payload.decode("ascii", errors="replace"))
+        version = min(high, self.server.settings.server_version)
+        if version < max(low, MIN_SERVER_VERSION):
+            raise ProtocolError(
+                f"client range v{low}..{high} has nothing in common with "
+                f"v{MIN_SERVER_VERSION}..{self.server.settings.server_version}"
+            )
+        self.version = version
+        now = self.server.clock.now()
+        stamp = now.strftime("%Y%m%d %H:%M:%S") + " " + _zone_name(now)
+        self.conn.sendall(frame(f"{version}\0{stamp}\0".encode()))
+        self.conn.settimeout(None)
+        return True
+
+    def _decode(self, payload: bytes) -> m.Request:
+        msg_id, is_proto, body = split_payload(self.version, payload)
+        if is_proto:
+            return decode_proto_request(msg_id, body)
+        return decode_text_request(self.version, msg_id, body)
+
+    def _serve(self, reader: FrameReader) -> None:
+        exchange = self.server.exchange
+        while not self._closed.is_set():
+            payload = reader.read_frame()
+            if payload is None:
+                return
+            request = self._decode(payload)
+            if self.client_id is None:
+                if not isinstance(request, m.StartApi):
+                    raise ProtocolError(f"first request must be startApi, got {request}")
+                if not self._start(request):
+                    return
+                continue
+            if not self._pace():
+                continue
+            if self._closed.is_set():
+                return
+            exchange.handle(self.client_id, request)
+
+    def _start(self, request: m.StartApi) -> bool:
+        exchange = self.server.exchange
+        self.client_id = request.client_id
+        if not exchange.attach(request.client_id, self.deliver):
+            log.info("client id %d already in use: refusing %s", request.client_id, self.addr)
+            self.send_now(
+                m.ErrorMsg(-1, rules.CLIENT_ID_IN_USE, rules.text(rules.CLIENT_ID_IN_USE))
+            )
+            self.close()
+            return False
+        self.attached = True
+        exchange.welcome(request.client_id)
+        return True
+
+    def _pace(self) -> bool:
+        """TWS's 50-messages-per-second rule: refuse the excess with error 100."""
+        limit = self.server.settings.max_messages_per_second
+        now = time.monotonic()
+        recent = self._recent
+        while recent and now - recent[0] >= 1.0:
+            recent.popleft()
+        recent.append(now)
+        if len(recent) <= limit:
+            return True
+        self._violations += 1
+        self.send_now(m.ErrorMsg(-1, rules.PACING, rules.text(rules.PACING, rec=len(recent))))
+        cap = self.server.settings.disconnect_after_violations
+        if cap and self._violations >= cap:
+            log.info("client %s disconnected after %d pacing violations", self.addr, cap)
+            self.close()
+        return False
+
+
+def _zone_name(moment: datetime) -> str:
+    key = getattr(moment.tzinfo, "key", None)
+    return {"America/New_York": "US/Eastern"}.get(key, moment.tzname() or "UTC")
