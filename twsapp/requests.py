@@ -45,7 +45,7 @@ class Pending:
 class RequestTracker:
     """Pending requests keyed by reqId (ints) or by a name for id-less ones ("positions")."""
 
-    def __init__(self, first_req_id: int = 10_000) -> None:
+    def __init__(self, first_req_id: int = 1_000_000_000) -> None:
         self._ids = itertools.count(first_req_id)
         self._pending: dict[object, Pending] = {}
         self._lock = threading.Lock()

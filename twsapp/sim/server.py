@@ -96,6 +96,7 @@ class SimServer:
         self._threads: list[threading.Thread] = []
         self._sessions: set[Session] = set()
         self._lock = threading.Lock()
+        self._received: list[tuple[int | None, m.Request]] = []
         self.port = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -161,6 +162,15 @@ class SimServer:
                 self.exchange.on_clock()
             except Exception:  # a bug in matching must not kill the clock silently
                 log.exception("simulator clock step failed")
+
+    def record(self, client_id: int | None, request: m.Request) -> None:
+        with self._lock:
+            self._received.append((client_id, request))
+
+    def received(self, client_id: int | None = None) -> list[m.Request]:
+        """Every request decoded so far (of one client id, if given): what reached "TWS"."""
+        with self._lock:
+            return [r for c, r in self._received if client_id is None or c == client_id]
 
     def _forget(self, session: Session) -> None:
         with self._lock:
@@ -278,6 +288,7 @@ class Session:
             if payload is None:
                 return
             request = self._decode(payload)
+            self.server.record(self.client_id, request)
             if self.client_id is None:
                 if not isinstance(request, m.StartApi):
                     raise ProtocolError(f"first request must be startApi, got {request}")
