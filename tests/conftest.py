@@ -5,14 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from ibapi.server_versions import MAX_CLIENT_VER
+from versions import FAST_VERSIONS, MATRIX_VERSIONS
 
 from twsapp.sim.server import SimServer, SimSettings
-
-# The fast path runs at the newest version and one classic text version; the slow matrix covers
-# the range of TWS builds in the field (see README, "Compatibility").
-FAST_VERSIONS = [176, MAX_CLIENT_VER]
-MATRIX_VERSIONS = [157, 176, 187, 200, 203, 213, MAX_CLIENT_VER]
 
 
 def _versions() -> list:

@@ -21,6 +21,9 @@ def _run(args: argparse.Namespace) -> int:
         level=getattr(logging, config.log_level, logging.INFO),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    # ibapi logs every request and answer at INFO: useful only when debugging the wire.
+    if config.log_level != "DEBUG":
+        logging.getLogger("ibapi").setLevel(logging.WARNING)
     from .client import ConnectError
     from .engine import Engine
 
