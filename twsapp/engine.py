@@ -28,6 +28,7 @@ class Engine:
         self.sim = None
         self.runners: list[StrategyRunner] = []
         self._stop = threading.Event()
+        self._shutting_down = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -88,6 +89,7 @@ class Engine:
         self._stop.set()
 
     def shutdown(self) -> None:
+        self._shutting_down = True
         for runner in self.runners:
             runner.stop()
         self.app.stop()
@@ -103,6 +105,8 @@ class Engine:
             runner.post(event)
 
     def _on_connection_news(self, kind: str, fields: dict[str, Any]) -> None:
+        if kind == "disconnected" and self._shutting_down:
+            return
         log.warning("connection: %s %s", kind, fields)
 
     # ------------------------------------------------------------------ summary
