@@ -28,7 +28,7 @@ from twsapp.errors import ErrorKind
 from twsapp.records import Cancelled, OrderRecord
 
 REPO = Path(__file__).resolve().parents[1]
-_PLACES = (REPO / "tests" / "fixtures", REPO.parent / "shared" / "fixtures")
+_PLACES = (REPO / "tests" / "fixtures",)
 FIXTURES = next(
     (p / "tws-captures.json" for p in _PLACES if (p / "tws-captures.json").exists()), None
 )

@@ -25,10 +25,7 @@ from twsapp.sim.instruments import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-CAPTURE_FILES = [
-    REPO / "tests" / "fixtures" / "tws-captures.json",
-    REPO.parent / "shared" / "fixtures" / "tws-captures.json",
-]
+CAPTURE_FILES = [REPO / "tests" / "fixtures" / "tws-captures.json"]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +34,7 @@ def captures() -> dict[str, dict]:
         if path.exists():
             data = json.loads(path.read_text(encoding="utf-8"))
             return {c["name"]: c for c in data["captures"]}
-    pytest.skip("tws-captures.json not found")
+    raise AssertionError("tests/fixtures/tws-captures.json is missing")
 
 
 @pytest.fixture()

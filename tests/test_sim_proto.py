@@ -17,7 +17,6 @@ import socket
 import threading
 from decimal import Decimal
 from enum import Enum
-from pathlib import Path
 
 import pytest
 from capture_client import ACCOUNT, CaptureSession
@@ -59,7 +58,7 @@ except ImportError:  # pragma: no cover - depends on the state of the tree
 OUT_VERSIONS = [201, 203, 204, 205, 207, 210, 213, 220, 225]
 IN_VERSIONS = [203, 213, MAX_CLIENT_VER]
 TEXT_VERSION = 200
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "tws-captures.json"
+from captures import CAPTURES_PATH as CAPTURES  # noqa: E402
 
 # --------------------------------------------------------------------------- recording wrapper
 
@@ -557,8 +556,6 @@ def test_completed_orders_carry_no_api_ids():
 
 
 def _captures() -> list[dict]:
-    if not CAPTURES.exists():
-        return []
     return json.loads(CAPTURES.read_text())["captures"]
 
 

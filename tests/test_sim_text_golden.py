@@ -12,10 +12,8 @@ reproduce TWS's spellings and layout on its own for the fields to match.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
+from captures import load_captures
 from ibapi.const import UNSET_DOUBLE, UNSET_INTEGER
 from ibapi.decoder import Decoder
 from ibapi.wrapper import EWrapper
@@ -24,16 +22,7 @@ from twsapp.sim import messages as m
 from twsapp.sim.text import encode_text, text_fields
 from twsapp.sim.wire import UNSET_DOUBLE_TEXT
 
-CAPTURES_PATH = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "tws-captures.json"
-
-
-def _load_captures() -> list[dict]:
-    if not CAPTURES_PATH.exists():
-        return []
-    return json.loads(CAPTURES_PATH.read_text())["captures"]
-
-
-CAPTURES = _load_captures()
+CAPTURES = load_captures()
 
 # Captured fields that legitimately differ from the encoder's output, keyed by (capture name,
 # field index) with the reason. Every capture currently matches in full, so this stays empty;
@@ -122,8 +111,6 @@ def _capture_id(capture: dict) -> str:
 
 
 def test_fixture_covers_every_required_kind() -> None:
-    if not CAPTURES:
-        pytest.skip(f"{CAPTURES_PATH} not present")
     kinds = {c["fields"][0] for c in CAPTURES}
     missing = {name for msg_id, name in REQUIRED_KINDS.items() if msg_id not in kinds}
     assert not missing, f"no capture of {missing}"
@@ -131,8 +118,6 @@ def test_fixture_covers_every_required_kind() -> None:
 
 def test_every_capture_decodes_at_its_own_version() -> None:
     """So that no capture is compared at a substitute version without saying so."""
-    if not CAPTURES:
-        pytest.skip(f"{CAPTURES_PATH} not present")
     outside = [c["name"] for c in CAPTURES if c["server_version"] not in _version_range(c)]
     assert outside == []
 
