@@ -79,8 +79,12 @@ class Account:
 
     def apply_fill(
         self, contract: Contract, side: str, quantity: Decimal, price: float, commission: float
-    ) -> tuple[Holding, float]:
-        """Book one execution; return the holding after it and the realized P&L of this fill."""
+    ) -> tuple[Holding, float | None]:
+        """Book one execution; return the holding after it and the realized P&L of this fill.
+
+        The P&L is None for a fill that only opens or adds: TWS leaves the commission report's
+        realizedPNL unset then, and reports a number (possibly 0) only when a position closes.
+        """
         holding = self.holdings.get(contract.conId)
         if holding is None:
             holding = Holding(contract=copy.copy(contract))
@@ -88,7 +92,7 @@ class Account:
         mult = holding.multiplier
         signed = quantity if side == "BUY" else -quantity
         old_qty = holding.quantity
-        realized = 0.0
+        realized: float | None = None
         unit_cost = price * mult
         if old_qty == 0 or (old_qty > 0) == (signed > 0):
             total = float(abs(old_qty)) * holding.avg_cost + float(quantity) * unit_cost
@@ -104,11 +108,12 @@ class Account:
                 holding.avg_cost = 0.0
             elif (holding.quantity > 0) != (old_qty > 0):
                 holding.avg_cost = unit_cost  # flipped: the remainder opened at this price
-        holding.realized_pnl += realized
-        self.realized_pnl += realized
+        booked = realized or 0.0
+        holding.realized_pnl += booked
+        self.realized_pnl += booked
         self.commissions += commission
         if contract.secType == "FUT":
-            self.cash += realized if realized else -commission
+            self.cash += booked if realized is not None else -commission
         else:
             notional = float(quantity) * unit_cost
             self.cash += (-notional if side == "BUY" else notional) - commission

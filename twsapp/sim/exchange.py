@@ -29,12 +29,16 @@ from .clock import SimClock
 from .instruments import Catalog, Instrument
 from .prices import PriceModel
 from .rules import Refusal, refuse
+from .wire import UNSET_DOUBLE, UNSET_INT, UNSET_LONG
 
 Sink = Callable[[list[m.Message]], None]
 
 DONE = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 EXEC_VENUE = {"NASDAQ": "ISLAND", "NYSE": "NYSE", "ARCA": "ARCA", "BATS": "BATS"}
 EXEC_TIME_FORMAT = "%Y%m%d %H:%M:%S"
+TWS_TIME_ZONE = "US/Eastern"  # how TWS names the user's zone in execution / completion times
+UNBOUND = -1  # client id under which TWS-UI orders wait until client 0 binds them
+SHAREHOLDER_DEFAULT = "Not an insider or substantial shareholder"
 
 
 @dataclass
@@ -53,6 +57,9 @@ class SimOrder:
     triggered: bool = False
     commission: float = 0.0
     executions: list[str] = field(default_factory=list)
+    done_step: int | None = None
+    cancelled_by: str = "Trader"  # or "System" (expiry, IOC remainder): completedStatus says so
+    bound: bool = True  # False for an order placed in the TWS UI that no client has bound yet
 
     @property
     def remaining(self) -> Decimal:
@@ -105,6 +112,7 @@ class Exchange:
         self._position_subs: set[int] = set()
         self._account_subs: dict[int, str] = {}
         self._auto_bind: set[int] = set()
+        self._last_bound = 0
 
     # ------------------------------------------------------------------ sessions
 
@@ -142,7 +150,8 @@ class Exchange:
             sink(batch)
 
     def _emit_order(self, so: SimOrder, batch: list[m.Message]) -> None:
-        self._emit(so.client_id, batch)
+        if so.bound:
+            self._emit(so.client_id, batch)
         master = self.master_client_id
         if master is not None and master != so.client_id:
             self._emit(master, batch)
@@ -245,28 +254,70 @@ class Exchange:
         self._check(instrument, order, req.contract.exchange)
         self.max_used[client_id] = req.order_id
         self.next_ids[client_id] = max(self._next_id(client_id), req.order_id + 1)
-        order.orderId = req.order_id
-        order.clientId = client_id
+        self._accept(client_id, req.order_id, instrument, req.contract.exchange, order)
+
+    def place_manual(self, contract: Contract, order: Order) -> int:
+        """An order typed into the TWS window: no API id until client 0 binds it; its permId.
+
+        Refused like an API order would be (``Refusal``); nobody but the master client hears of
+        it until client 0 binds it (reqOpenOrders now, or reqAutoOpenOrders for later ones).
+        """
+        with self.lock:
+            instrument = self._resolve(contract)
+            order = copy.copy(order)
+            self._check(instrument, order, contract.exchange)
+            auto = 0 in self._auto_bind and 0 in self._sinks
+            so = self._accept(UNBOUND, 0, instrument, contract.exchange, order, bind=auto)
+            return so.perm_id
+
+    def _accept(
+        self,
+        client_id: int,
+        order_id: int,
+        instrument: Instrument,
+        exchange: str,
+        order: Order,
+        bind: bool = False,
+    ) -> SimOrder:
+        """Create a working order as TWS echoes it, announce it, and match it once."""
+        order.orderId = order_id
+        order.clientId = max(client_id, 0)
         order.permId = self._next_perm
         self._next_perm += 1
         order.account = order.account or self.account_ids[0]
         order.tif = order.tif or "DAY"
+        _apply_tws_defaults(order)
         so = SimOrder(
             client_id=client_id,
-            order_id=req.order_id,
+            order_id=order_id,
             perm_id=order.permId,
             contract=copy.copy(instrument.details.contract),
             order=order,
             instrument=instrument,
             placed_step=self._step,
+            bound=client_id != UNBOUND,
         )
-        so.contract.exchange = req.contract.exchange or so.contract.exchange
-        self.orders[(client_id, req.order_id)] = so
+        so.contract.exchange = exchange or so.contract.exchange
         so.status = "PreSubmitted"
+        if so.bound:
+            self.orders[(client_id, order_id)] = so
+        else:
+            self.orders[(UNBOUND, so.perm_id)] = so
+            if bind:
+                self._bind(so)
         self._emit_order(so, [self._open_order(so), self._status(so)])
         if so.order.orderType in ("LMT", "MKT"):
             self._set_status(so, "Submitted")
         self._match(so, self._step, first=True)
+        return so
+
+    def _bind(self, so: SimOrder) -> None:
+        """Client 0 takes a TWS-UI order: it gets the next negative API id (TWS's default)."""
+        del self.orders[(UNBOUND, so.perm_id)]
+        self._last_bound -= 1
+        so.client_id, so.order_id, so.bound = 0, self._last_bound, True
+        so.order.orderId, so.order.clientId = so.order_id, 0
+        self.orders[(0, so.order_id)] = so
 
     def _modify(self, so: SimOrder, req: m.PlaceOrder) -> None:
         if so.done:
@@ -281,6 +332,8 @@ class Exchange:
         for name in ("totalQuantity", "lmtPrice", "auxPrice", "tif", "goodTillDate", "outsideRth"):
             setattr(candidate, name, getattr(new, name))
         candidate.tif = candidate.tif or "DAY"
+        candidate.trailStopPrice = UNSET_DOUBLE
+        _apply_tws_defaults(candidate)
         self._check(so.instrument, candidate, so.contract.exchange)
         if candidate.totalQuantity < so.filled:
             cause = "Order quantity cannot be below the filled quantity"
@@ -307,8 +360,10 @@ class Exchange:
             if not so.done:
                 self._cancel(so)
 
-    def _cancel(self, so: SimOrder) -> None:
+    def _cancel(self, so: SimOrder, by: str = "Trader") -> None:
         so.status = "Cancelled"
+        so.done_step = self._step
+        so.cancelled_by = by
         self._emit_order(
             so,
             [
@@ -336,17 +391,22 @@ class Exchange:
             order_id=so.order_id,
             status=so.status,
             filled=so.filled,
-            remaining=so.remaining
-            if so.status not in ("Cancelled", "ApiCancelled")
-            else Decimal(0),
+            remaining=so.remaining,  # a cancelled order keeps its unfilled rest (captures)
             avg_fill_price=so.avg_fill_price,
             perm_id=so.perm_id,
             parent_id=so.order.parentId,
             last_fill_price=so.last_fill_price,
-            client_id=so.client_id,
-            why_held="",
+            client_id=max(so.client_id, 0),
+            why_held=self._why_held(so),
             mkt_cap_price=0.0,
         )
+
+    @staticmethod
+    def _why_held(so: SimOrder) -> str:
+        """TWS says why a stop waits: "trigger" while its stop price has not been touched."""
+        if so.status == "PreSubmitted" and so.order.orderType in ("STP", "STP LMT"):
+            return "" if so.triggered else "trigger"
+        return ""
 
     def _working(self, client_id: int | None) -> list[SimOrder]:
         return [
@@ -381,12 +441,17 @@ class Exchange:
     def _millis(self) -> int:
         return int(self._moment(self._step).timestamp() * 1000)
 
+    def millis(self) -> int:
+        """The simulated now in epoch milliseconds (error times): never the wall clock."""
+        with self.lock:
+            return self._millis()
+
     def _session_open(self, instrument: Instrument, step: int, outside_rth: bool) -> bool:
         return instrument.is_trading(self._moment(step), liquid_only=not outside_rth)
 
     def _expire_or_match(self, so: SimOrder) -> None:
         if so.order.tif == "DAY" and self._day_over(so):
-            self._cancel(so)
+            self._cancel(so, by="System")
             return
         self._match(so, self._step, first=False)
 
@@ -404,7 +469,7 @@ class Exchange:
     def _match(self, so: SimOrder, step: int, first: bool) -> None:
         if so.done or not self._session_open(so.instrument, step, so.order.outsideRth):
             if first and so.order.tif in ("IOC", "FOK"):
-                self._cancel(so)
+                self._cancel(so, by="System")
             return
         quote = self.prices.quote(so.contract.conId, float(step))
         buy = so.order.action == "BUY"
@@ -421,7 +486,7 @@ class Exchange:
             limit = so.order.lmtPrice
             if (buy and touch > limit) or (not buy and touch < limit):
                 if first and so.order.tif in ("IOC", "FOK"):
-                    self._cancel(so)
+                    self._cancel(so, by="System")
                 return
         size = so.remaining
         display = so.instrument.display_size or self.display_size
@@ -429,7 +494,7 @@ class Exchange:
             size = min(size, Decimal(display))
         self._fill(so, size, touch, step)
         if so.order.tif == "IOC" and not so.done:
-            self._cancel(so)
+            self._cancel(so, by="System")
 
     def _commission(self, so: SimOrder, quantity: Decimal, price: float) -> float:
         sec_type = so.contract.secType
@@ -459,7 +524,7 @@ class Exchange:
 
         execution = Execution()
         execution.execId = exec_id
-        execution.time = self._moment(step).strftime(EXEC_TIME_FORMAT) + " US/Eastern"
+        execution.time = f"{self._moment(step).strftime(EXEC_TIME_FORMAT)} {TWS_TIME_ZONE}"
         execution.acctNumber = so.order.account
         execution.exchange = self._venue(so)
         execution.side = "BOT" if so.order.action == "BUY" else "SLD"
@@ -477,8 +542,8 @@ class Exchange:
         report.execId = exec_id
         report.commissionAndFees = commission
         report.currency = "USD"
-        report.realizedPNL = realized if realized else rules.UNSET_DOUBLE
-        report.yield_ = rules.UNSET_DOUBLE
+        report.realizedPNL = UNSET_DOUBLE if realized is None else realized
+        report.yield_ = UNSET_DOUBLE
         report.yieldRedemptionDate = 0
         contract = copy.copy(so.contract)
         contract.exchange = execution.exchange
@@ -487,6 +552,7 @@ class Exchange:
         batch: list[m.Message] = [m.ExecDetails(-1, contract, execution)]
         if so.remaining <= 0:
             so.status = "Filled"
+            so.done_step = step
             batch += [self._open_order(so), self._status(so), self._open_order(so, True)]
         else:
             so.status = "Submitted"
@@ -611,6 +677,9 @@ class Exchange:
     # ------------------------------------------------------------------ order queries
 
     def _on_ReqOpenOrders(self, client_id: int, req: m.ReqOpenOrders) -> None:
+        if client_id == 0:  # client 0 binds what was typed into TWS and is still working
+            for so in sorted(self._working(UNBOUND), key=lambda o: o.perm_id):
+                self._bind(so)
         self._send_open_orders(client_id, self._working(client_id))
 
     def _on_ReqAllOpenOrders(self, client_id: int, req: m.ReqAllOpenOrders) -> None:
@@ -635,15 +704,32 @@ class Exchange:
 
     def _on_ReqCompletedOrders(self, client_id: int, req: m.ReqCompletedOrders) -> None:
         batch: list[m.Message] = []
-        for so in sorted(self.orders.values(), key=lambda o: o.perm_id):
-            if so.done:
-                state = OrderState()
-                state.status = so.status
-                state.completedTime = self._moment(self._step).strftime(EXEC_TIME_FORMAT)
-                state.completedStatus = so.status
-                batch.append(m.CompletedOrder(copy.copy(so.contract), copy.copy(so.order), state))
+        done = [so for so in self.orders.values() if so.done]
+        for so in sorted(done, key=lambda o: (o.done_step or 0, o.perm_id)):
+            if req.api_only and not so.bound:
+                continue
+            batch.append(self._completed(so))
         batch.append(m.CompletedOrdersEnd())
         self._emit(client_id, batch)
+
+    def _completed(self, so: SimOrder) -> m.CompletedOrder:
+        """A done order as TWS lists it: a filled one reports its size as filled, not total."""
+        order = copy.copy(so.order)
+        order.filledQuantity = so.filled
+        state = OrderState()
+        state.status = so.status
+        moment = self._moment(so.done_step if so.done_step is not None else self._step)
+        state.completedTime = f"{moment.strftime(EXEC_TIME_FORMAT)} {TWS_TIME_ZONE}"
+        if so.status == "Filled":
+            order.totalQuantity = Decimal(0)
+            state.completedStatus = f"Filled Size: {_quantity_text(so.filled)}"
+            state.commissionAndFees = so.commission
+            state.commissionAndFeesCurrency = "USD"
+        elif so.cancelled_by == "System":
+            state.completedStatus = "Cancelled by System:\n"  # sic: as captured at v200
+        else:
+            state.completedStatus = "Cancelled by Trader"
+        return m.CompletedOrder(copy.copy(so.contract), order, state)
 
     def _on_ReqExecutions(self, client_id: int, req: m.ReqExecutions) -> None:
         batch: list[m.Message] = []
@@ -653,6 +739,36 @@ class Exchange:
                 batch.append(m.CommissionReport(fill.report))
         batch.append(m.ExecDetailsEnd(req.req_id))
         self._emit(client_id, batch)
+
+
+def _quantity_text(quantity: Decimal) -> str:
+    text = f"{quantity:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _apply_tws_defaults(order: Order) -> None:
+    """Fill in what TWS itself sets on an order it accepts, as every captured echo shows.
+
+    OCA type 3 (reduce, no block) when the client left it 0, clearing intent "IB", auto price
+    for hedge off, the shareholder declaration, unset futures-reference and parent-perm ids, and
+    a trail stop price one unit above a limit order's limit (TWS echoes it on LMT orders of
+    either side; see the openOrder / completedOrder captures at server versions 172..225).
+    """
+    if not order.ocaType:
+        order.ocaType = 3
+    order.clearingIntent = order.clearingIntent or "IB"
+    order.dontUseAutoPriceForHedge = True
+    order.shareholder = order.shareholder or SHAREHOLDER_DEFAULT
+    if not order.refFuturesConId:
+        order.refFuturesConId = UNSET_INT
+    if not order.parentPermId:
+        order.parentPermId = UNSET_LONG
+    if (
+        order.orderType == "LMT"
+        and order.trailStopPrice == UNSET_DOUBLE
+        and rules.is_set(order.lmtPrice)
+    ):
+        order.trailStopPrice = float(Decimal(repr(order.lmtPrice)) + 1)
 
 
 def _matches(fill: Fill, f: ExecutionFilter) -> bool:

@@ -35,7 +35,8 @@ CANCEL_NOT_FOUND = 10147
 CANCEL_DONE = 10148
 
 TEXT = {
-    PACING: "Max rate of messages per second has been exceeded:max=50 rec={rec} (1)",
+    # {count} is the violation's number on this connection; TWS also uses it as the reqId.
+    PACING: "Max rate of messages per second has been exceeded:max={max} rec={rec} ({count})",
     DUPLICATE_ID: "Duplicate order id",
     MODIFY_FILLED: "Can't modify a filled order",
     MODIFY_MISMATCH: "Order being modified does not match original order",
@@ -107,8 +108,8 @@ def check_order(order: Order, rules: list[tuple[float, float]] | None, min_tick:
     qty = order.totalQuantity
     if qty == UNSET_DECIMAL or not isinstance(qty, Decimal) or not qty.is_finite() or qty <= 0:
         raise refuse(VALIDATION, tag="bO", cause="Order quantity must be positive")
-    if order.orderType not in KNOWN_ORDER_TYPES:
-        raise refuse(VALIDATION, tag="bO", cause=f"Invalid order type: {order.orderType!r}")
+    if order.orderType not in KNOWN_ORDER_TYPES:  # worded as live TWS 10.x (v225) words it
+        raise refuse(VALIDATION, tag="v", cause="Invalid order type was entered")
     if order.orderType not in SUPPORTED_ORDER_TYPES:
         raise refuse(UNSUPPORTED_TYPE)
     tif = order.tif or "DAY"

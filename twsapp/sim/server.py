@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from ibapi.contract import Contract
+from ibapi.order import Order
 from ibapi.server_versions import MAX_CLIENT_VER
 
 from . import messages as m
@@ -96,6 +98,7 @@ class SimServer:
         self._threads: list[threading.Thread] = []
         self._sessions: set[Session] = set()
         self._lock = threading.Lock()
+        self._sessions_changed = threading.Condition(self._lock)
         self._received: list[tuple[int | None, m.Request]] = []
         self.port = 0
 
@@ -122,6 +125,10 @@ class SimServer:
         for session in sessions:
             session.close()
         if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)  # wakes the acceptor at once
+            except OSError:
+                pass
             self._sock.close()
         for thread in self._threads:
             thread.join(timeout=2)
@@ -136,6 +143,14 @@ class SimServer:
         """Move simulated time forward and process it (the way tests let a day pass)."""
         self.clock.advance(seconds)
         self.exchange.on_clock()
+
+    def place_manual_order(self, contract: Contract, order: Order) -> int:
+        """An order typed into the TWS window (no API client): returns its permId.
+
+        It stays unbound (orderId 0, seen only by reqAllOpenOrders and the master client) until
+        client 0 binds it with reqOpenOrders, or at once if client 0 asked reqAutoOpenOrders.
+        """
+        return self.exchange.place_manual(contract, order)
 
     def _spawn(self, target, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -175,6 +190,19 @@ class SimServer:
     def _forget(self, session: Session) -> None:
         with self._lock:
             self._sessions.discard(session)
+            self._sessions_changed.notify_all()
+
+    def wait_detached(self, client_id: int, timeout: float = 10.0) -> bool:
+        """Wait until no session holds ``client_id`` (TWS frees an id when its socket closes).
+
+        A client that reconnects with the same id right after disconnecting races the server
+        noticing the close, as with real TWS; tests wait here instead of retrying on 326.
+        """
+        with self._sessions_changed:
+            return self._sessions_changed.wait_for(
+                lambda: all(s.client_id != client_id or not s.attached for s in self._sessions),
+                timeout,
+            )
 
 
 class Session:
@@ -214,15 +242,25 @@ class Session:
             except OSError:
                 break
         self.close()
+        self._shutdown()
 
     def send_now(self, msg: m.Message) -> None:
         self._out.put(frame(self.encode(msg)))
 
-    def close(self) -> None:
+    def close(self, flush: bool = False) -> None:
+        """Stop the session; with ``flush``, what is queued (a 326, a last 100) goes out first.
+
+        Without it the socket is shut at once, which is right when the peer is gone or the
+        server stops, but would drop the refusal TWS sends right before it hangs up.
+        """
         if self._closed.is_set():
             return
         self._closed.set()
         self._out.put(None)
+        if not flush:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
         try:
             self.conn.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -279,7 +317,7 @@ class Session:
         msg_id, is_proto, body = split_payload(self.version, payload)
         if is_proto:
             return decode_proto_request(msg_id, body)
-        return decode_text_request(self.version, msg_id, body)
+        return decode_text_request(self.version, msg_id, body, strict=False)
 
     def _serve(self, reader: FrameReader) -> None:
         exchange = self.server.exchange
@@ -306,10 +344,9 @@ class Session:
         self.client_id = request.client_id
         if not exchange.attach(request.client_id, self.deliver):
             log.info("client id %d already in use: refusing %s", request.client_id, self.addr)
-            self.send_now(
-                m.ErrorMsg(-1, rules.CLIENT_ID_IN_USE, rules.text(rules.CLIENT_ID_IN_USE))
-            )
-            self.close()
+            text = rules.text(rules.CLIENT_ID_IN_USE)
+            self.send_now(m.ErrorMsg(-1, rules.CLIENT_ID_IN_USE, text, "", exchange.millis()))
+            self.close(flush=True)
             return False
         self.attached = True
         exchange.welcome(request.client_id)
@@ -326,11 +363,13 @@ class Session:
         if len(recent) <= limit:
             return True
         self._violations += 1
-        self.send_now(m.ErrorMsg(-1, rules.PACING, rules.text(rules.PACING, rec=len(recent))))
+        count = self._violations  # real TWS: "id=3 ... rec=106 (3)": the reqId is the count
+        text = rules.text(rules.PACING, max=limit, rec=len(recent), count=count)
+        self.send_now(m.ErrorMsg(count, rules.PACING, text, "", self.server.exchange.millis()))
         cap = self.server.settings.disconnect_after_violations
         if cap and self._violations >= cap:
             log.info("client %s disconnected after %d pacing violations", self.addr, cap)
-            self.close()
+            self.close(flush=True)
         return False
 
 

@@ -8,11 +8,13 @@ value comes back as the unset value the client started from.
 
 A decoder must consume the message exactly: a missing, malformed or surplus field means the
 simulator and the client disagree about the layout, which is reported as ``ProtocolError`` rather
-than silently mis-reading every later field.
+than silently mis-reading every later field. The one exception is the server's lenient mode
+(``strict=False``): surplus trailing fields are logged and ignored, as real TWS ignores them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from ibapi import order_condition
@@ -71,16 +73,22 @@ from twsapp.sim.wire import UNSET_DOUBLE, UNSET_INT, Fields, ProtocolError
 
 Decoder = Callable[[Fields, int], Request]
 
+log = logging.getLogger("twsapp.sim")
+
 OUT_NAMES: dict[int, str] = {
     value: name for name, value in vars(OUT).items() if not name.startswith("_")
 }
 
 
-def decode_text_request(version: int, msg_id: int, body: bytes) -> Request:
+def decode_text_request(version: int, msg_id: int, body: bytes, strict: bool = True) -> Request:
     """Decode one text request (``body`` = the fields after the message id) at ``version``.
 
     Requests the simulator does not serve come back as ``Unsupported`` (with their reqId when
     the client sends one), never as an error: TWS answers those, it does not drop the client.
+
+    Fields left over after a known request are a layout disagreement: ``strict`` (the codec
+    tests) raises ``ProtocolError``; the server passes ``strict=False`` and, like real TWS,
+    which reads the fields it knows and ignores the rest, logs a warning and serves the request.
     """
     decoder = TEXT_DECODERS.get(msg_id)
     if decoder is None:
@@ -89,10 +97,13 @@ def decode_text_request(version: int, msg_id: int, body: bytes) -> Request:
     request = decoder(fields, version)
     surplus = fields.remaining()
     if surplus:
-        raise ProtocolError(
+        problem = (
             f"{OUT_NAMES.get(msg_id, msg_id)} at server version {version}: "
             f"{len(surplus)} field(s) left over after decoding: {surplus[:5]!r}"
         )
+        if strict:
+            raise ProtocolError(problem)
+        log.warning("%s (ignored)", problem)
     return request
 
 

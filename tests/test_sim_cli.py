@@ -1,0 +1,107 @@
+"""``twsapp sim`` as a user runs it: a real process, a real ibapi client, a signal to stop it."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from sim_client import SimClient
+
+ROOT = Path(__file__).resolve().parents[1]
+READY = re.compile(r"twsapp sim listening on 127\.0\.0\.1:(\d+) \(server version (\d+)\)")
+WATCHDOG = 30.0  # bounds a hang; a passing run never waits this long
+
+
+class SimProcess:
+    """``python -m twsapp sim ...`` with its stdout lines delivered through a queue."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "twsapp", "sim", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def ready_line(self) -> str:
+        try:
+            line = self.lines.get(timeout=WATCHDOG)
+        except queue.Empty:
+            raise AssertionError("twsapp sim printed nothing") from None
+        assert line is not None, f"twsapp sim exited: {self.finish()}"
+        return line
+
+    def finish(self) -> tuple[int, str]:
+        """Wait for the exit; (exit code, stderr)."""
+        try:
+            _, err = self.proc.communicate(timeout=WATCHDOG)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError("twsapp sim did not exit") from None
+        return self.proc.returncode, err
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+@pytest.fixture
+def run_sim():
+    started: list[SimProcess] = []
+
+    def start(*args: str) -> SimProcess:
+        process = SimProcess(*args)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_sim_command_serves_a_real_client_and_exits_0_on_signal(run_sim, stop):
+    process = run_sim("--port", "0", "--server-version", "176")
+    match = READY.fullmatch(process.ready_line())
+    assert match, "the ready line names host, port and version"
+    port, version = int(match[1]), int(match[2])
+    assert port != 0 and version == 176  # port 0: the port really bound is printed
+
+    client = SimClient().start(port, client_id=1)
+    try:
+        assert client.serverVersion() == 176
+        assert client.of("nextValidId")[0].orderId >= 1
+    finally:
+        client.stop()
+
+    process.proc.send_signal(stop)
+    code, err = process.finish()
+    assert code == 0, err
+
+
+def test_sim_command_refuses_bad_settings(run_sim):
+    process = run_sim("--port", "0", "--server-version", "120")
+    code, err = process.finish()
+    assert code == 2 and "server_version must be 157.." in err
+
+    process = run_sim("--port", "0", "--host", "0.0.0.0")
+    code, err = process.finish()
+    assert code != 0 and "loopback only" in err
