@@ -43,6 +43,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+from ibapi.const import UNSET_INTEGER
 from ibapi.contract import Contract
 from ibapi.order import Order
 
@@ -50,6 +51,8 @@ from . import frames
 from . import status as st
 from .errors import MODIFY_REJECTING_KINDS, REJECTING_KINDS, ErrorKind, classify
 from .records import (
+    AUX_TYPES,
+    LIMIT_TYPES,
     AccountValue,
     BookEvent,
     Cancelled,
@@ -297,6 +300,8 @@ class OrderBook:
                 parent_id=clean_id(getattr(order, "parentId", 0)),
                 created=now,
                 updated=now,
+                sent_contract=copy.deepcopy(contract),
+                sent_order=copy.deepcopy(order),
             )
             slot = _Slot(rec=rec, base=st.PENDING_SUBMIT)
             self._add(slot)
@@ -318,18 +323,7 @@ class OrderBook:
         normal = _normalize_changes(changes)
         with self.lock:
             slot = self._require(order_id, client_id, "modify")
-            rec = slot.rec
-            if rec.done:
-                raise BookError(
-                    f"order {order_id} is {rec.status}: a done order cannot be modified"
-                )
-            if rec.order is None:
-                raise BookError(f"order {order_id}: its terms are not known yet, cannot modify")
-            new_order = copy.deepcopy(rec.order)
-            before = {}
-            for name, value in normal.items():
-                before[name] = getattr(rec.order, name, None)
-                setattr(new_order, name, value)
+            new_order, before = self._modified(slot, normal)
             slot.mod_seq += 1
             now = self._now()
             mod = Modification(
@@ -340,9 +334,51 @@ class OrderBook:
                 requested=now,
                 order=new_order,
             )
+            rec = slot.rec
             rec.modifications = (*rec.modifications, mod)
             self._log(rec, "modify_requested", "placeOrder", mod.describe())
             return mod
+
+    def preview_modify(
+        self, order_id: int, changes: dict[str, Any], client_id: int | None = None
+    ) -> Order:
+        """The order `request_modify` would send, without recording anything (to validate it)."""
+        normal = _normalize_changes(changes)
+        with self.lock:
+            return self._modified(self._require(order_id, client_id, "modify"), normal)[0]
+
+    def _modified(self, slot: _Slot, normal: dict[str, Any]) -> tuple[Order, dict[str, Any]]:
+        """The order to re-send for a modify, and the changed fields' values before it.
+
+        The base is the order as this app sent it (TWS's echo carries TWS-side fields that
+        must not be sent back), with the modifiable terms TWS currently shows (so a modify
+        applied, rejected, or made in TWS itself is accounted for) and the modifies still
+        pending. For an order of another session only TWS's copy is known: its terms are taken
+        from it (`_from_echo`).
+        """
+        rec = slot.rec
+        if rec.done:
+            raise BookError(
+                f"order {rec.order_id} is {rec.status}: a done order cannot be modified"
+            )
+        if rec.order is None:
+            raise BookError(f"order {rec.order_id}: its terms are not known yet, cannot modify")
+        if rec.sent_order is None:
+            base = _from_echo(rec.order)
+        else:
+            base = copy.deepcopy(rec.sent_order)
+        if rec.sent_order is not None and rec.acknowledged:
+            for name in MODIFIABLE:
+                value = _shown(rec.order, name)
+                if value is not None:
+                    setattr(base, name, value)
+        for mod in rec.pending_modifications:
+            for name, value in mod.changes.items():
+                setattr(base, name, value)
+        before = {name: getattr(base, name, None) for name in normal}
+        for name, value in normal.items():
+            setattr(base, name, value)
+        return base, before
 
     def request_cancel(self, order_id: int, client_id: int | None = None) -> list[BookEvent]:
         """Record that cancelOrder is about to be sent: the order is PendingCancel."""
@@ -961,6 +997,52 @@ def _normalize_changes(changes: dict[str, Any]) -> dict[str, Any]:
             value = float(value)
         normal[name] = value
     return normal
+
+
+#: The terms of an order, as an app places it: what a modify of an order known only from TWS's
+#: copy re-sends. Not the fields TWS fills in on its side, nor ibapi's decoding placeholders
+#: ("None", "?", unset markers), which would mean something else if sent back.
+_RESEND_TERMS = (
+    "orderId", "action", "totalQuantity", "orderType", "tif", "account", "orderRef",
+    "outsideRth", "goodTillDate", "goodAfterTime", "parentId", "ocaGroup", "transmit",
+    "faGroup", "faMethod", "faPercentage", "modelCode", "algoStrategy", "algoParams", "hidden",
+    "displaySize", "minQty", "cashQty",
+)  # fmt: skip
+
+
+def _from_echo(echo: Order) -> Order:
+    order = Order()
+    for name in _RESEND_TERMS:
+        value = getattr(echo, name, None)
+        if value is None or value in ("None", "?") or value == UNSET_INTEGER:
+            continue
+        if isinstance(value, float) and (clean_float(value) is None or value == 0.0):
+            continue
+        setattr(order, name, value)
+    for name in ("lmtPrice", "auxPrice", "trailStopPrice", "trailingPercent"):
+        value = _shown(echo, name)
+        if value is not None:
+            setattr(order, name, value)
+    if order.ocaGroup:
+        order.ocaType = echo.ocaType
+    return order
+
+
+def _shown(order: Order, name: str) -> Any:
+    """A modifiable term as TWS shows it, or None where TWS's copy says nothing about it."""
+    value = getattr(order, name, None)
+    if name == "totalQuantity":
+        return clean_decimal(value)
+    if name == "tif":
+        return value or None
+    number = clean_float(value)
+    if name == "lmtPrice" and order.orderType not in LIMIT_TYPES:
+        return None
+    if name == "auxPrice" and order.orderType not in AUX_TYPES:
+        return None
+    if name in ("trailStopPrice", "trailingPercent") and "TRAIL" not in order.orderType:
+        return None
+    return number
 
 
 def _shows(order: Order, changes: dict[str, Any]) -> bool:

@@ -8,7 +8,10 @@ slow consumer can never stall the socket.
 from __future__ import annotations
 
 import logging
+import queue
+import socket
 import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -45,12 +48,47 @@ class ClientIdInUse(ConnectError):
     pass
 
 
+class _Inbox(queue.Queue):
+    """ibapi's message queue, closable: stop() drops what is queued and wakes EClient.run.
+
+    Without it, the api thread may still be decoding queued messages when disconnect() resets
+    the client (serverVersion None: a TypeError in the decoder), and it polls every 0.2 s.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+
+    def close(self) -> None:
+        with self.not_empty:
+            self.closed = True
+            self.queue.clear()
+            self.not_empty.notify_all()
+
+    def _put(self, item: Any) -> None:
+        if not self.closed:
+            super()._put(item)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.not_empty:
+            while not self._qsize():
+                left = None if deadline is None else deadline - time.monotonic()
+                if not block or self.closed or (left is not None and left <= 0):
+                    raise queue.Empty
+                self.not_empty.wait(left)
+            item = self._get()
+            self.not_full.notify()
+            return item
+
+
 class TwsApp(TradingMixin, EWrapper, EClient):
     """A connection to TWS / IB Gateway, feeding one OrderBook."""
 
     def __init__(self, book: OrderBook | None = None, request_timeout: float = 10.0) -> None:
         EWrapper.__init__(self)
         EClient.__init__(self, wrapper=self)
+        self.msg_queue = _Inbox()
         self.book = book or OrderBook()
         self.ids = OrderIdAllocator()
         self.requests = RequestTracker()
@@ -65,58 +103,124 @@ class TwsApp(TradingMixin, EWrapper, EClient):
         self._id_seen = threading.Event()
         self._connect_error: ConnectError | None = None
         self._api_thread: threading.Thread | None = None
+        self._handshake: threading.Thread | None = None
+        self._reader_thread: threading.Thread | None = None
+        self._started = False  # start() succeeded
+        self._stopping = False
+        self._resync_pending = False
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
 
     # ------------------------------------------------------------------ connection
 
     def start(self, host: str, port: int, client_id: int, timeout: float = 10.0) -> TwsApp:
-        """Connect, start the reader and api threads, and wait until TWS says we are ready."""
+        """Connect, start the reader and api threads, and wait until TWS says we are ready.
+
+        Ready means both nextValidId and managedAccounts arrived. Raises ConnectError (refused,
+        no handshake, not ready in time) or ClientIdInUse, within `timeout` seconds, with no
+        thread of this app left running.
+        """
         self.host, self.port, self.client_id = host, port, client_id
         self.book.client_id = client_id
+        deadline = time.monotonic() + timeout
         where = f"{host}:{port}"
-        handshake = threading.Thread(
+        handshake = self._handshake = threading.Thread(
             target=self.connect, args=(host, port, client_id), name="tws-handshake", daemon=True
         )
         handshake.start()
         handshake.join(timeout)
         if handshake.is_alive():
+            self._stopping = True
             self._abort_connect()
-            handshake.join(2)
-            raise ConnectError(f"no API handshake from {where} within {timeout:g}s: {CONNECT_HINT}")
-        if not self.isConnected():
-            raise ConnectError(f"connection to {where} refused: {CONNECT_HINT}")
+            handshake.join(5)
+            raise ConnectError(
+                f"{where} accepted the connection but did not answer the API handshake within "
+                f"{timeout:g}s (is it TWS / IB Gateway, and is the API ready?): {CONNECT_HINT}"
+            )
+        if self.connState != EClient.CONNECTED:  # ibapi reset itself: no socket, no handshake
+            raise ConnectError(f"could not connect to TWS at {where} (refused): {CONNECT_HINT}")
+        self._reader_thread = self.reader
+        # Even when TWS has closed the socket already (326 is sent, then the socket closed), its
+        # last messages are queued: the api thread decodes them, then reports the close.
         self._api_thread = threading.Thread(target=self.run, name="tws-api", daemon=True)
         self._api_thread.start()
-        if not self._ready.wait(timeout):
-            failure = self._connect_error
+        ready = self._ready.wait(max(0.0, deadline - time.monotonic()))
+        failure = self._connect_error
+        if failure is not None or not ready:
             self.stop()
             if failure is not None:
                 raise failure
+            missing = [
+                name
+                for name, seen in (
+                    ("nextValidId", self._id_seen),
+                    ("managedAccounts", self._accounts_seen),
+                )
+                if not seen.is_set()
+            ]
             raise ConnectError(
-                f"{where} accepted the connection but sent no nextValidId/managedAccounts "
-                f"within {timeout:g}s: {CONNECT_HINT}"
+                f"{where} accepted the connection but sent no {' / '.join(missing)} within "
+                f"{timeout:g}s: {CONNECT_HINT}"
             )
-        if self._connect_error is not None:
-            self.stop()
-            raise self._connect_error
+        self._started = True
         log.info("connected to %s as client %d, accounts %s", where, client_id, self.accounts)
         return self
 
     def _abort_connect(self) -> None:
         conn = self.conn
         if conn is not None:
+            self._shutdown_socket()
             conn.disconnect()
 
+    def _shutdown_socket(self) -> None:
+        """Wake a thread blocked in recv at once (closing alone leaves it to its 1 s timeout)."""
+        sock = getattr(self.conn, "socket", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def stop(self) -> None:
-        if self.isConnected() or self.conn is not None:
-            self.disconnect()
-        thread = self._api_thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=3)
+        """Disconnect and wait for the threads; orders already sent stay at TWS.
+
+        Messages not yet handled are dropped. The api thread ends its loop and disconnects
+        (connectionClosed, ibapi's reset) itself, so nothing resets the client under it.
+        """
+        self._stopping = True
+        conn = self.conn
+        if conn is not None:
+            self._shutdown_socket()
+            conn.disconnect()  # the reader ends; isConnected() is False from here on
+        self.msg_queue.close()
+        api = self._api_thread
+        if api is not None and api.is_alive():
+            if api is threading.current_thread():
+                return  # called from a callback: run() disconnects when it returns
+            api.join(timeout=5)
+        if self.conn is not None:
+            self.disconnect()  # no api thread: connectionClosed and reset happen here
+        for thread in self.threads():
+            if thread is not threading.current_thread():
+                thread.join(timeout=5)
+
+    def threads(self) -> list[threading.Thread]:
+        """The threads this app started that are still running (none after stop())."""
+        mine = (self._handshake, self._reader_thread, self._api_thread)
+        return [t for t in mine if isinstance(t, threading.Thread) and t.is_alive()]
+
+    def current_time(self, timeout: float | None = None) -> int:
+        """TWS's clock (reqCurrentTime), in epoch seconds.
+
+        Also a barrier: TWS answers requests in order, so once the answer is here every request
+        sent before it has been processed.
+        """
+        pending = self.requests.open("currentTime", "reqCurrentTime")
+        self.reqCurrentTime()
+        return pending.wait(timeout or self.request_timeout)[0]
 
     @property
     def ready(self) -> bool:
-        return self._ready.is_set() and self.isConnected()
+        return self._started and not self._stopping and self.isConnected()
 
     def _check_ready(self) -> None:
         if self._id_seen.is_set() and self._accounts_seen.is_set():
@@ -136,7 +240,12 @@ class TwsApp(TradingMixin, EWrapper, EClient):
     # ------------------------------------------------------------------ session callbacks
 
     def nextValidId(self, orderId: int) -> None:
-        self.ids.seed(orderId)
+        if self._resync_pending:
+            self._resync_pending = False
+            self.ids.resync(orderId)
+            log.info("order ids resynchronized: next id %d", orderId)
+        else:
+            self.ids.seed(orderId)
         self._id_seen.set()
         self._check_ready()
 
@@ -147,34 +256,63 @@ class TwsApp(TradingMixin, EWrapper, EClient):
         self._check_ready()
 
     def connectionClosed(self) -> None:
-        log.warning("connection to %s:%d closed", self.host, self.port)
+        self.ids.invalidate("not connected to TWS")
+        if not self._started:  # closed during start(): wake it; start() raises the reason
+            self._connect_error = self._connect_error or ConnectError(
+                f"{self.host}:{self.port} closed the connection before the session was ready. "
+                f"TWS does this when client id {self.client_id} is already in use (try "
+                f"another), or when it refuses API clients: {CONNECT_HINT}"
+            )
+            self._ready.set()
+            log.debug("connection to %s:%d closed during start", self.host, self.port)
+        elif self._stopping:
+            log.info("disconnected from %s:%d", self.host, self.port)
+        else:
+            log.warning("connection to %s:%d closed", self.host, self.port)
         self.requests.fail_all(errors.NOT_CONNECTED, "connection closed")
         self._notify("disconnected")
 
     def error(self, reqId: int, *args: Any) -> None:
         """Both shapes: (reqId, errorTime, code, text[, json]) and (reqId, code, text[, json])."""
-        if len(args) >= 3 and isinstance(args[2], str):
-            _time, code, text, *rest = args
+        if len(args) >= 3 and isinstance(args[1], int) and isinstance(args[2], str):
+            error_time, code, text, *rest = args  # ibapi >= 10.33 passes TWS's timestamp
         else:
-            code, text, *rest = args
+            error_time, (code, text, *rest) = 0, args
         advanced = rest[0] if rest else ""
+        error_time = int(error_time or 0)
         kind = errors.classify(code)
         if code == errors.CLIENT_ID_IN_USE:
-            self._connect_error = ClientIdInUse(
-                f"client id {self.client_id} is already in use at {self.host}:{self.port}: "
-                f"choose another tws.client_id (each connection needs its own)"
-            )
-            self._ready.set()
-        if code == errors.DUPLICATE_ORDER_ID:
-            self.reqIds(-1)
+            self._client_id_in_use()
+        elif code == errors.DUPLICATE_ORDER_ID:
+            self._duplicate_id(reqId)
         if kind == errors.ErrorKind.INFORMATION:
             log.info("TWS %d: %s", code, text)
+        elif not self._started and kind == errors.ErrorKind.CONNECTIVITY:
+            log.debug("TWS %d: %s", code, text)  # start() raises the explained error
         elif kind == errors.ErrorKind.CONNECTIVITY:
             log.warning("TWS %d: %s", code, text)
             self._notify("connectivity", code=code, text=text)
-        if self.requests.fail(reqId, code, text):
+        if errors.is_failure(code) and self.requests.fail(reqId, code, text):
             return
-        self.book.on_error(reqId, code, text, advanced)
+        self.book.on_error(reqId, code, text, advanced, error_time)
+
+    def _client_id_in_use(self) -> None:
+        suggestion = self.client_id + 1
+        self._connect_error = ClientIdInUse(
+            f"client id {self.client_id} is already in use at {self.host}:{self.port} (TWS error "
+            f"326): another application or session is connected with it. Connect with another "
+            f"client id (e.g. {suggestion}: tws.client_id in the config), or close the other one"
+        )
+        self._ready.set()
+
+    def _duplicate_id(self, order_id: int) -> None:
+        """Error 103: TWS has seen this id. Stop handing out ids until reqIds answers."""
+        self.ids.observe(order_id)
+        self.ids.invalidate(f"order id {order_id} was a duplicate (103): waiting for reqIds")
+        self._resync_pending = True
+        log.warning("TWS says order id %d was already used: requesting new ids", order_id)
+        if self.isConnected():
+            self.reqIds(-1)
 
     def currentTime(self, time: int) -> None:
         self.requests.add("currentTime", time)
@@ -226,6 +364,8 @@ class TwsApp(TradingMixin, EWrapper, EClient):
         self.book.on_commission(commissionReport)
 
     def completedOrder(self, contract: Contract, order: Order, orderState: OrderState) -> None:
+        if order.clientId == self.client_id:  # text completedOrder carries no ids: 0
+            self.ids.observe(order.orderId)
         self.book.on_completed_order(contract, order, orderState)
 
     def completedOrdersEnd(self) -> None:

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from ibapi.contract import Contract, ContractDetails
 
+from .errors import NO_SECURITY_DEFINITION
 from .orders import round_to_tick
+from .requests import RequestError
 
 if TYPE_CHECKING:
     from .client import TwsApp
@@ -29,21 +31,38 @@ class ContractNotFound(ContractError):
 
 class AmbiguousContract(ContractError):
     def __init__(self, request: str, candidates: list[ContractDetails]) -> None:
-        lines = ", ".join(
-            f"conId {d.contract.conId} {d.contract.symbol} {d.contract.secType} "
-            f"{d.contract.primaryExchange or d.contract.exchange} {d.contract.currency}"
-            for d in candidates
-        )
+        lines = "; ".join(candidate_text(d) for d in candidates)
         super().__init__(
-            f"{request} matches {len(candidates)} contracts: {lines}; "
-            f"give the currency / exchange, or the conId"
+            f"{request} matches {len(candidates)} contracts: {lines}. Give the currency, "
+            f"exchange or primary exchange (or expiry) that tells them apart, or the conId"
         )
         self.candidates = candidates
 
 
+def candidate_text(details: ContractDetails) -> str:
+    """One candidate as a user picks it: conId, what it is, where it trades, its currency."""
+    c = details.contract
+    words = [f"conId {c.conId}", c.symbol, c.secType]
+    if c.localSymbol and c.localSymbol != c.symbol:
+        words.append(c.localSymbol)
+    if c.lastTradeDateOrContractMonth:
+        words.append(f"expiry {c.lastTradeDateOrContractMonth}")
+    words.append(f"exchange {c.exchange or '?'}")
+    if c.primaryExchange and c.primaryExchange != c.exchange:
+        words.append(f"primary {c.primaryExchange}")
+    words.append(f"currency {c.currency or '?'}")
+    if details.longName:
+        words.append(f"({details.longName})")
+    return " ".join(w for w in words if w)
+
+
 def describe(contract: Contract) -> str:
-    parts = [contract.symbol or f"conId {contract.conId}", contract.secType, contract.exchange]
-    parts += [contract.currency, contract.primaryExchange]
+    if contract.conId and not contract.symbol:
+        parts = [f"conId {contract.conId}", contract.exchange]
+    else:
+        parts = [contract.symbol, contract.secType, contract.exchange, contract.currency]
+        parts += [contract.primaryExchange, contract.localSymbol]
+        parts.append(contract.lastTradeDateOrContractMonth)
     return " ".join(p for p in parts if p)
 
 
@@ -54,6 +73,7 @@ class ContractService:
         self._by_key: dict[tuple, ContractDetails] = {}
         self._rules: dict[int, list[tuple[float, float]]] = {}
         self._lock = threading.Lock()
+        self._rule_fetch = threading.Lock()
 
     def lookup(
         self,
@@ -74,54 +94,59 @@ class ContractService:
             setattr(contract, name, value)
         return self.details(contract)
 
-    def by_conid(self, con_id: int) -> ContractDetails:
+    def by_conid(self, con_id: int, exchange: str = "") -> ContractDetails:
+        """The contract with this conId (its SMART row when it has one, unless `exchange`)."""
         with self._lock:
             cached = self._by_conid.get(con_id)
-        if cached is not None:
+        if cached is not None and exchange in ("", cached.contract.exchange):
             return cached
         contract = Contract()
         contract.conId = con_id
+        contract.exchange = exchange
         return self.details(contract)
 
     def details(self, contract: Contract) -> ContractDetails:
+        """reqContractDetails for `contract`, once: exactly one contract must match."""
         key = _key(contract)
         with self._lock:
             cached = self._by_key.get(key)
         if cached is not None:
             return cached
         app = self._app
+        what = describe(contract)
         req_id = app.requests.new_id()
-        pending = app.requests.open(req_id, f"contract lookup of {describe(contract)}")
+        pending = app.requests.open(req_id, f"contract lookup of {what}")
         app.reqContractDetails(req_id, contract)
         try:
             found = pending.wait(app.request_timeout)
-        except Exception as exc:
-            if getattr(exc, "code", None) == 200:
+        except RequestError as exc:
+            if exc.code == NO_SECURITY_DEFINITION:
                 raise ContractNotFound(
-                    f"no contract matches {describe(contract)}: check symbol, secType, "
+                    f"no contract matches {what} (TWS error 200): check symbol, secType, "
                     f"exchange and currency"
                 ) from exc
             raise
         if not found:
-            raise ContractNotFound(f"no contract matches {describe(contract)}")
-        if len(found) > 1:
-            raise AmbiguousContract(describe(contract), found)
-        details = found[0]
+            raise ContractNotFound(f"no contract matches {what}")
+        details = _pick(found, contract.exchange)
+        if details is None:
+            raise AmbiguousContract(what, _distinct(found))
         with self._lock:
             self._by_key[key] = details
-            self._by_conid[details.contract.conId] = details
+            known = self._by_conid.get(details.contract.conId)
+            smart = details.contract.exchange == "SMART"
+            if known is None or (smart and known.contract.exchange != "SMART"):
+                self._by_conid[details.contract.conId] = details
         return details
 
     def resolve(self, target: Contract | ContractDetails | str) -> ContractDetails:
+        """What an order names (symbol, contract or details) as TWS's contract details."""
         if isinstance(target, ContractDetails):
             return target
         if isinstance(target, str):
             return self.lookup(target)
         if target.conId:
-            with self._lock:
-                cached = self._by_conid.get(target.conId)
-            if cached is not None:
-                return cached
+            return self.by_conid(target.conId, target.exchange)
         return self.details(target)
 
     # ------------------------------------------------------------------ price grid
@@ -131,14 +156,19 @@ class ContractService:
             cached = self._rules.get(rule_id)
         if cached is not None:
             return cached
-        app = self._app
-        key = ("marketRule", rule_id)
-        pending = app.requests.open(key, f"market rule {rule_id}")
-        app.reqMarketRule(rule_id)
-        rule = pending.wait(app.request_timeout)[0]
-        with self._lock:
-            self._rules[rule_id] = rule
-        return rule
+        with self._rule_fetch:  # one request per rule id: answers carry no request id
+            with self._lock:
+                cached = self._rules.get(rule_id)
+            if cached is not None:
+                return cached
+            app = self._app
+            key = ("marketRule", rule_id)
+            pending = app.requests.open(key, f"market rule {rule_id}")
+            app.reqMarketRule(rule_id)
+            rule = pending.wait(app.request_timeout)[0]
+            with self._lock:
+                self._rules[rule_id] = rule
+            return rule
 
     def price_rules(self, details: ContractDetails) -> list[tuple[float, float]] | None:
         """The market rule of the contract's own exchange (first listed when routed SMART)."""
@@ -159,6 +189,30 @@ class ContractService:
 
     def check_price(self, target: Contract | ContractDetails | str, price: float) -> bool:
         return self.round_price(target, price) == float(Decimal(repr(price)))
+
+
+def _pick(found: list[ContractDetails], exchange: str) -> ContractDetails | None:
+    """The one contract of an answer, or None when it holds several contracts.
+
+    Without an exchange TWS answers one row per exchange the contract trades on: rows of one
+    conId are one contract, of which the asked exchange's, SMART's or the primary's row is taken.
+    """
+    if len({d.contract.conId for d in found}) > 1:
+        return None
+    by_exchange = {d.contract.exchange: d for d in found}
+    primary = found[0].contract.primaryExchange
+    for wanted in (exchange, "SMART", primary):
+        if wanted and wanted in by_exchange:
+            return by_exchange[wanted]
+    return found[0]
+
+
+def _distinct(found: list[ContractDetails]) -> list[ContractDetails]:
+    """One row per conId, for listing candidates."""
+    rows: dict[int, ContractDetails] = {}
+    for d in found:
+        rows.setdefault(d.contract.conId, d)
+    return list(rows.values())
 
 
 def _key(contract: Contract) -> tuple:

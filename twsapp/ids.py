@@ -28,6 +28,7 @@ class NotReadyError(RuntimeError):
 class OrderIdAllocator:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._ready_cond = threading.Condition(self._lock)
         self._next = 0  # lowest id that may still be handed out
         self._ready = False
         self._why_not = "nextValidId has not arrived yet"
@@ -38,6 +39,7 @@ class OrderIdAllocator:
         with self._lock:
             self._raise_to(next_valid_id)
             self._ready = True
+            self._ready_cond.notify_all()
 
     def resync(self, next_valid_id: int) -> None:
         """Take the nextValidId that answers ``reqIds(-1)`` sent after error 103."""
@@ -45,6 +47,7 @@ class OrderIdAllocator:
             self._raise_to(next_valid_id)
             self._ready = True
             self.resyncs += 1
+            self._ready_cond.notify_all()
 
     def invalidate(self, why: str) -> None:
         """Refuse ``next()`` until the next seed/resync: after error 103 or a disconnect.
@@ -67,6 +70,15 @@ class OrderIdAllocator:
             return False
         with self._lock:
             return self._raise_to(order_id + 1)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until an id can be handed out (after connect, or the resync after a 103).
+
+        Placing right after a 103 should wait for the reqIds answer rather than fail: the
+        window is one round trip.
+        """
+        with self._ready_cond:
+            return self._ready_cond.wait_for(lambda: self._ready, timeout)
 
     def next(self) -> int:
         """A fresh id, greater than every id handed out or seen so far."""

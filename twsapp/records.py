@@ -223,6 +223,10 @@ class OrderRecord:
     log: tuple[LogEntry, ...] = ()
     created: datetime | None = None
     updated: datetime | None = None
+    # The contract and order as this app sent them (placeOrder), never replaced by TWS's echo:
+    # a modify re-sends these with only the changed fields. None for orders of other sessions.
+    sent_contract: Contract | None = field(default=None, repr=False)
+    sent_order: Order | None = field(default=None, repr=False)
 
     # -- state
 

@@ -54,9 +54,15 @@ class RequestTracker:
         return next(self._ids)
 
     def open(self, key: object, what: str) -> Pending:
-        pending = Pending(key, what)
+        """Track a request; a named one already pending is joined, not replaced.
+
+        Two threads asking "positions" (or "currentTime") at once both wait for the first
+        answer; replacing the first Pending would leave its caller waiting until its timeout.
+        """
         with self._lock:
-            self._pending[key] = pending
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = self._pending[key] = Pending(key, what)
         return pending
 
     def get(self, key: object) -> Pending | None:
