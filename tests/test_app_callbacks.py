@@ -18,19 +18,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_helpers import Events, barrier, close_session, open_session
+from app_helpers import Events, barrier, close_session, open_session, order_requests
 from conftest import VERSION_PARAMS
 from ibapi.server_versions import MIN_SERVER_VER_ERROR_TIME
 
+from twsapp import errors
 from twsapp.book import OrderBook
 from twsapp.client import TwsApp
+from twsapp.errors import ErrorKind
 from twsapp.orders import limit_order, market_order
 from twsapp.records import (
     BookEvent,
     CommissionReceived,
     Filled,
     FillReceived,
+    OrderError,
     OrderRecord,
+    Rejected,
     StatusChanged,
 )
 from twsapp.sim.faults import Faults
@@ -232,6 +236,58 @@ def test_tws_error_time_reaches_the_book(app, sim):
         assert entry.error_time == int(moment.timestamp() * 1000)
     else:
         assert entry.error_time == 0  # not on the wire before v194
+
+
+def test_an_unknown_tws_notice_before_open_order_leaves_the_order_cancellable(app, sim):
+    """A TWS message whose code twsapp does not know, for a new order before its openOrder, is
+    attached and reported as an error: the order is not taken for rejected (no Rejected event
+    for strategies) and cancel() still sends the cancel, which TWS carries out."""
+    code = 9999
+    assert errors.classify(code) is ErrorKind.ERROR  # guards the test: not in the table
+    events = Events(app)
+    details = app.contracts.lookup("AAPL")
+    app.contracts.price_rules(details)  # cached: placing below needs no answer from TWS
+    barrier(app)
+    with app.book.lock:  # the api thread waits with openOrder until the notice is in
+        rec = app.place(details, limit_order("BUY", 1, 100.0))
+        app.error(rec.order_id, 1735828260000, code, "a notice twsapp has no entry for", "")
+        assert (rec.status, rec.rejected) == ("PendingSubmit", False)
+        app.cancel(rec.order_id)
+    events.status(rec.order_id, "Cancelled")
+    assert [type(e).__name__ for e in events.of(rec.order_id, OrderError)] == ["OrderError"]
+    assert not events.of(rec.order_id, Rejected)
+    assert [e.code for e in rec.errors if e.code == code] == [code] and not rec.rejected
+    assert [r.order_id for r in order_requests(sim, app.client_id)] == [rec.order_id] * 2
+
+
+def test_events_reach_subscribers_in_order_with_the_book_unlocked(app):
+    """Subscribers run after the lock is released, on the threads that released it (here the
+    test's, after placing, and the api thread): another thread can take the lock meanwhile (it
+    would dead-lock, and record nothing, otherwise), and the order's events come in order."""
+    seen: list[tuple[StatusChanged, str, bool]] = []
+
+    def subscriber(event: BookEvent) -> None:
+        took: list[bool] = []
+
+        def other() -> None:
+            with app.book.lock:
+                took.append(True)
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join(timeout=10)
+        seen.append((event, threading.current_thread().name, took == [True]))
+
+    app.book.subscribe(subscriber)
+    events = Events(app)
+    rec = app.place("AAPL", market_order("BUY", 10))
+    events.status(rec.order_id, "Filled")
+    barrier(app)
+    assert all(unlocked for _, _, unlocked in seen)
+    assert {name for _, name, _ in seen} <= {threading.current_thread().name, "tws-api"}
+    changes = [e for e, _, _ in seen if isinstance(e, StatusChanged)]
+    assert [e.before for e in changes] == ["", *(e.after for e in changes[:-1])]
+    assert (changes[0].after, changes[-1].after) == ("PendingSubmit", "Filled")
 
 
 SESSION_SCRIPT = """

@@ -245,3 +245,32 @@ def test_concurrent_requests_of_one_kind_share_the_answer(app):
     for t in threads:
         t.join(30)
     assert len(answers) == 2 and all(a > 0 for a in answers)
+
+
+def test_a_stopped_app_cannot_be_started_again(sim, app_factory):
+    """Its threads, queues and ready state are single-use: a second start() says so at once
+    instead of reusing the stale state (a ready event already set, a closed inbox)."""
+    app = app_factory(sim, client_id=6)
+    app.stop()
+    assert sim.wait_detached(6)
+    with pytest.raises(RuntimeError, match="create a new TwsApp"):
+        app.start("127.0.0.1", sim.port, 6, timeout=10)
+    assert not app.ready and app_threads(app) == []
+    assert sim.wait_detached(6)  # nothing reconnected
+    fresh = app_factory(sim, client_id=6)  # a new TwsApp connects as usual
+    assert fresh.ready and fresh.current_time() > 0
+
+
+def test_an_app_whose_start_failed_cannot_be_started_again():
+    holder = socket.socket()  # bound, never listening: connecting to it is refused
+    holder.bind(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
+    app = TwsApp()
+    try:
+        with pytest.raises(ConnectError, match="refused"):
+            app.start("127.0.0.1", port, 1, timeout=10)
+        with pytest.raises(RuntimeError, match="create a new TwsApp"):
+            app.start("127.0.0.1", port, 1, timeout=10)
+    finally:
+        holder.close()
+    assert app_threads(app) == []

@@ -3,15 +3,17 @@ fills, cancel_all, and order ids after a duplicate (103)."""
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 
 import pytest
-from app_helpers import AAPL, Events, barrier, order_requests, placed_ids, quote
+from app_helpers import AAPL, WAIT, Events, barrier, order_requests, placed_ids, quote
 
 from twsapp.ids import OrderIdAllocator
 from twsapp.orders import limit_order, market_order, stop_order
 from twsapp.records import Cancelled, Filled, ModifyApplied, ModifyRejected, StatusChanged
 from twsapp.sim import messages as m
+from twsapp.trading import OrderRefused
 
 
 def statuses(record) -> list[str]:
@@ -221,7 +223,6 @@ def test_rejected_modify_off_tick_leaves_the_order_working(app, sim):
 
 def test_rejected_modify_below_filled_leaves_the_order_working(sim_factory, server_version):
     from twsapp.client import TwsApp
-    from twsapp.trading import OrderRefused
 
     sim = sim_factory(server_version=server_version, display_size=Decimal(30))
     app = TwsApp(request_timeout=10).start("127.0.0.1", sim.port, 1, timeout=10)
@@ -366,3 +367,120 @@ def test_duplicate_id_103_resyncs_and_ids_are_never_reused(sim, app_factory):
     assert ids.count(dup.order_id) == 2  # the first session's and the refused one: no more
     assert ids.count(after.order_id) == 1
     assert after.order_id == max(ids)
+
+
+# ---------------------------------------------------------------------- sending
+
+
+def test_concurrent_places_reach_the_wire_in_id_order(app, sim):
+    """Ids are allocated and sent atomically: from many threads at once, TWS still sees them in
+    increasing order (a lower id after a higher one is refused with 103)."""
+    events = Events(app)
+    details = app.contracts.lookup("AAPL")
+    app.contracts.price_rules(details)  # cached: the burst is placeOrders only
+    bid = quote(sim).bid
+    n_threads, per_thread = 5, 6  # 30 orders: under TWS's 50 messages per second
+    go = threading.Barrier(n_threads)
+    records, failures = [], []
+
+    def worker(n: int) -> None:
+        try:
+            go.wait(WAIT)
+            for i in range(per_thread):
+                price = round(bid - 5 - n - i / 100, 2)
+                records.append(app.place(details, limit_order("BUY", 1, price)))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(WAIT * 2)
+    assert failures == [] and not any(t.is_alive() for t in threads)
+    events.wait(lambda: all(r.status != "PendingSubmit" for r in records), "every answer")
+    barrier(app)
+    ids = placed_ids(sim, 1)
+    assert len(ids) == n_threads * per_thread
+    assert all(a < b for a, b in zip(ids, ids[1:], strict=False)), ids
+    assert sorted(r.order_id for r in records) == ids
+    codes = [e.code for r in app.book.records() for e in r.errors]
+    assert 103 not in codes and app.ids.resyncs == 0
+    assert {r.status for r in records} == {"Submitted"}
+
+
+def test_callbacks_are_handled_while_a_send_is_blocked(app, sim, app_factory):
+    """The book lock is never held across a socket write: with TWS not reading (here: the
+    app's own send held at a gate), callbacks still update the book."""
+    events = Events(app)
+    details = app.contracts.lookup("AAPL")
+    bid = quote(sim).bid
+    resting = app.place(details, limit_order("BUY", 1, round(bid - 5, 2)))
+    events.status(resting.order_id, "Submitted")
+    other = app_factory(sim, client_id=2)
+
+    gate, at_gate = threading.Event(), threading.Event()
+    placer: list[int] = []
+    send = app.conn.sendMsg
+
+    def gated_send(msg: bytes) -> int:
+        if threading.get_ident() in placer:
+            at_gate.set()
+            gate.wait(WAIT * 4)
+        return send(msg)
+
+    app.conn.sendMsg = gated_send
+    placed: list = []
+
+    def place() -> None:
+        placer.append(threading.get_ident())
+        placed.append(app.place(details, limit_order("BUY", 2, round(bid - 6, 2))))
+
+    def take_book_lock() -> None:
+        with app.book.lock:
+            pass
+
+    thread = threading.Thread(target=place, daemon=True)
+    thread.start()
+    try:
+        assert at_gate.wait(WAIT), "the order never reached the socket"
+        probe = threading.Thread(target=take_book_lock, daemon=True)
+        probe.start()
+        probe.join(WAIT)
+        assert not probe.is_alive(), "the book lock is held across the socket write"
+        other.cancel_all()  # TWS cancels the resting order: callbacks to this app
+        events.wait(lambda: events.of(resting.order_id, Cancelled), "the cancel callbacks")
+        assert resting.status == "Cancelled"
+    finally:
+        gate.set()
+        thread.join(WAIT)
+    [rec] = placed
+    events.status(rec.order_id, "Submitted")
+    assert placed_ids(sim, 1) == [resting.order_id, rec.order_id]
+
+
+def test_placing_from_a_book_event_on_the_sending_thread_is_refused(app, sim):
+    """Events of a place are delivered on its thread before the send: placing from there would
+    put a higher id on the wire first. Refused (and logged by the book), never a deadlock."""
+    events = Events(app)
+    details = app.contracts.lookup("AAPL")
+    bid = quote(sim).bid
+    refusals: list[Exception] = []
+    placing = threading.get_ident()
+
+    def nested(event) -> None:
+        if threading.get_ident() == placing and not refusals and event.order_id:
+            try:
+                app.place(details, limit_order("BUY", 1, round(bid - 7, 2)))
+            except OrderRefused as exc:
+                refusals.append(exc)
+
+    unsubscribe = app.book.subscribe(nested)
+    try:
+        rec = app.place(details, limit_order("BUY", 1, round(bid - 6, 2)))
+    finally:
+        unsubscribe()
+    events.status(rec.order_id, "Submitted")
+    assert len(refusals) == 1 and "hand it to another thread" in str(refusals[0])
+    barrier(app)
+    assert placed_ids(sim, 1) == [rec.order_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from datetime import UTC, datetime, timedelta
@@ -19,11 +20,14 @@ from ibapi.order_state import OrderState
 
 from twsapp import frames
 from twsapp.book import BookError, OrderBook
+from twsapp.errors import ErrorKind, classify
+from twsapp.order_errors import Effect, effect
 from twsapp.records import (
     Cancelled,
     Filled,
     FillReceived,
     OrderError,
+    Rejected,
     StatusChanged,
 )
 
@@ -361,7 +365,7 @@ def test_rejection_of_an_acknowledged_order_via_inactive_status():
 def test_inferred_rejection_yields_to_what_tws_says():
     book, _ = make_book()
     book.register_pending(CID, 6, stock(), order(6))
-    book.on_error(6, 123456, "something TWS says that we do not know")
+    book.on_error(6, 201, "Order rejected - reason: will be overridden")
     assert book.get(6).status == "Inactive"
     status(book, 6, "Submitted")
     rec = book.get(6)
@@ -372,6 +376,93 @@ def test_not_connected_504_for_a_new_order_means_nothing_was_sent():
     book, _ = make_book()
     book.register_pending(CID, 8, stock(), order(8))
     assert kinds(book.on_error(8, 504, "Not connected")) == ["Rejected"]
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        (103, "Duplicate order id"),
+        (110, "The price does not conform to the minimum price variation for this contract."),
+        (201, "Order rejected - reason:"),
+        (512, "Order Sending Error - could not encode"),  # ibapi: nothing was sent
+        (579, "Invalid symbol in string - "),  # ibapi: non-ASCII text in the order
+    ],
+)
+def test_codes_known_to_reject_reject_an_unacknowledged_order(code, text):
+    book, seen = make_book()
+    book.register_pending(CID, 4, stock(), order(4))
+    assert kinds(book.on_error(4, code, text)) == ["Rejected"]
+    rec = book.get(4)
+    assert (rec.status, rec.rejected, rec.reject_error.code) == ("Inactive", True, code)
+
+
+def test_an_unknown_code_before_open_order_is_attached_never_a_rejection(caplog):
+    book, seen = make_book()
+    book.register_pending(CID, 4, stock(), order(4))
+    n_events = len(seen)
+    code, text = 123456, "a notice TWS sends that twsapp has no entry for"
+    assert classify(code) is ErrorKind.ERROR  # guards the test: the code is not in the table
+    with caplog.at_level(logging.WARNING, logger="twsapp"):
+        events = book.on_error(4, code, text)
+    assert kinds(events) == ["OrderError"] and kinds(seen[n_events:]) == ["OrderError"]
+    assert (events[0].code, events[0].kind, events[0].text) == (code, ErrorKind.ERROR, text)
+    rec = book.get(4)
+    assert (rec.status, rec.rejected, rec.done, rec.reject_reason) == (
+        "PendingSubmit", False, False, ""
+    )  # fmt: skip
+    assert (rec.errors[-1].code, rec.log[-1].event, rec.log[-1].code) == (code, "error", code)
+    assert [r for r in caplog.records if str(code) in r.getMessage()], "not logged"
+    assert not book.orders_df().loc[0, "rejected"]
+    # the order can still be cancelled, and TWS's acknowledgement finds it still pending
+    book.request_cancel(4)
+    assert book.get(4).status == "PendingCancel"
+    book.on_open_order(4, stock(), order(4), state("Submitted"))
+    assert book.get(4).status == "PendingCancel"
+    status(book, 4, "Cancelled", filled=0, remaining=100)
+    assert book.get(4).status == "Cancelled"
+    assert not [e for e in seen if isinstance(e, Rejected)]
+
+
+def test_an_unknown_code_leaves_a_pending_modify_pending():
+    book, _ = make_book()
+    placed(book, lmt=100.0)
+    book.request_modify(1, {"price": 101.0})
+    assert kinds(book.on_error(1, 123456, "a notice about the modify")) == ["OrderError"]
+    assert [m.state for m in book.get(1).modifications] == ["pending"]
+    book.on_open_order(1, stock(), order(1, lmt=101.0), state("Submitted"))
+    rec = book.get(1)
+    assert [m.state for m in rec.modifications] == ["applied"] and rec.limit_price == 101.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "acknowledged", "modify", "cancel", "expected"),
+    [
+        (ErrorKind.ERROR, False, False, False, Effect.ATTACHED),
+        (ErrorKind.ERROR, False, True, False, Effect.ATTACHED),
+        (ErrorKind.ERROR, True, True, False, Effect.ATTACHED),
+        (ErrorKind.WARNING, False, False, False, Effect.ATTACHED),
+        (ErrorKind.REJECT, False, False, False, Effect.ORDER_REJECTED),
+        (ErrorKind.DUPLICATE_ID, False, False, False, Effect.ORDER_REJECTED),
+        (ErrorKind.CONNECTIVITY, False, False, False, Effect.ORDER_REJECTED),
+        (ErrorKind.REJECT, True, False, False, Effect.ATTACHED),
+        (ErrorKind.REJECT, True, True, False, Effect.MODIFY_REJECTED),
+        (ErrorKind.MODIFY_REJECT, False, True, False, Effect.MODIFY_REJECTED),
+        (ErrorKind.CONNECTIVITY, True, False, True, Effect.CANCEL_REJECTED),
+        (ErrorKind.CANCEL_REJECT, True, False, True, Effect.CANCEL_REJECTED),
+        (ErrorKind.CANCEL, True, True, True, Effect.CANCELLED),
+    ],
+)
+def test_error_policy(kind, acknowledged, modify, cancel, expected):
+    book, _ = make_book()
+    book.register_pending(CID, 1, stock(), order(1))
+    if acknowledged:
+        book.on_open_order(1, stock(), order(1), state("Submitted"))
+    if modify:
+        book.request_modify(1, {"price": 1491.0})
+    if cancel:
+        book.request_cancel(1)
+    slot = book._by_key[(CID, 1)]
+    assert effect(kind, slot) is expected
 
 
 def test_warnings_and_unrelated_errors():
@@ -456,6 +547,54 @@ def test_events_are_delivered_after_the_outermost_lock_holder_leaves():
         book.register_pending(CID, 1, stock(), order(1))
         assert seen == []  # queued while the app holds the lock
     assert kinds(seen) == ["StatusChanged"] and other_thread_got_lock == [True]
+
+
+def test_events_are_delivered_in_order_when_two_threads_release_the_lock():
+    """While one thread delivers, events another thread produces wait their turn behind it:
+    a subscriber never sees an order's PendingSubmit after what followed it."""
+    book = OrderBook(client_id=CID, clock=Clock())
+    seen: list = []
+    delivering, go_on = threading.Event(), threading.Event()
+
+    def subscriber(event):
+        seen.append((event.order_id, event.after))
+        if len(seen) == 1:
+            delivering.set()
+            go_on.wait(timeout=10)  # the first delivery is slow
+
+    book.subscribe(subscriber)
+
+    def app_thread():
+        with book.lock:
+            book.register_pending(CID, 1, stock(), order(1))
+            book.on_open_order(1, stock(), order(1), state("Submitted"))
+
+    t = threading.Thread(target=app_thread)
+    t.start()
+    assert delivering.wait(timeout=10)
+    book.register_pending(CID, 2, stock(), order(2, perm=PERM + 1))  # from this thread meanwhile
+    go_on.set()
+    t.join(timeout=10)
+    assert seen == [(1, "PendingSubmit"), (1, "Submitted"), (2, "PendingSubmit")]
+
+
+def test_a_subscriber_that_feeds_the_book_gets_the_new_events_after_the_current_one():
+    """Never re-entrantly: a subscriber finishes one event before it is given the next."""
+    book, _ = make_book()
+    calls: list[str] = []
+
+    def cancel_on_submit(event):
+        calls.append(event.after)
+        if event.after == "Submitted":
+            book.request_cancel(1)  # on the delivering thread, the lock is free
+        calls.append(f"/{event.after}")
+
+    book.subscribe(cancel_on_submit)
+    placed(book)
+    assert calls == [
+        "PendingSubmit", "/PendingSubmit", "Submitted", "/Submitted",
+        "PendingCancel", "/PendingCancel",
+    ]  # fmt: skip
 
 
 def test_a_failing_subscriber_does_not_break_the_book():

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
+
+import pytest
+
+from twsapp.trading import OrderRefused
 
 RUN = [sys.executable, "-m", "twsapp", "run"]
 
@@ -89,3 +95,125 @@ def test_a_missing_config_file_is_one_line(tmp_path):
     )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "nope.toml" in proc.stderr
+
+
+# ---------------------------------------------------------------------- a lost connection
+
+
+def _engine(start: bool = True, **sections):
+    from twsapp.config import config_from_dict
+    from twsapp.engine import Engine
+
+    engine = Engine(config_from_dict({"mode": "sim", "sim": {"speed": 1.0}, **sections}))
+    return engine.start() if start else engine
+
+
+def _run_in_thread(engine, duration: float = 600.0) -> tuple[threading.Thread, list]:
+    outcome: list = []
+    thread = threading.Thread(target=lambda: outcome.append(engine.run(duration)), daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_engine_run_ends_with_exit_code_4_when_tws_goes_away(caplog):
+    engine = _engine()
+    try:
+        with caplog.at_level(logging.INFO, logger="twsapp"):
+            thread, outcome = _run_in_thread(engine)
+            engine.sim.stop()  # TWS goes away (the embedded simulator here)
+            thread.join(30)  # a watchdog: it returns as soon as the close is seen
+            assert not thread.is_alive(), "run() did not return after the connection was lost"
+        assert outcome == [4]
+        assert engine.failed is not None and "lost" in engine.failed
+        errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 1 and "does not reconnect" in errors[0].getMessage()
+        assert engine.summary()["failed"] == engine.failed
+    finally:
+        engine.shutdown()
+
+
+def test_engine_stopped_on_purpose_exits_0_and_its_shutdown_is_no_failure():
+    engine = _engine()
+    try:
+        thread, outcome = _run_in_thread(engine)
+        engine.stop()
+        thread.join(30)
+        assert outcome == [0]
+    finally:
+        engine.shutdown()  # closes the connection: expected, not a failure
+    assert engine.failed is None and not engine.app.isConnected()
+
+
+def test_engine_applies_the_default_account_and_fa_groups_of_the_config():
+    from twsapp.orders import limit_order
+
+    engine = _engine(
+        tws={"account": "DU222"},
+        sim={
+            "speed": 1.0,
+            "accounts": ["DU111", "DU222"],
+            "fa_groups": {"Both": ["DU111", "DU222"]},
+        },
+    )
+    try:
+        app = engine.app
+        plain = app.place("AAPL", limit_order("BUY", 1, 100.0))
+        assert plain.sent_order.account == "DU222"
+        grouped = limit_order("BUY", 2, 100.0)
+        grouped.faGroup = "Both"
+        assert app.place("AAPL", grouped).sent_order.faGroup == "Both"
+        unknown = limit_order("BUY", 2, 100.0)
+        unknown.faGroup = "Nope"
+        with pytest.raises(OrderRefused, match="'Nope' is not one of the FA groups \\(Both\\)"):
+            app.place("AAPL", unknown)
+    finally:
+        engine.shutdown()
+
+
+def test_engine_refuses_a_live_account_unless_tws_live():
+    from twsapp.client import ConnectError
+
+    live_sim = {"speed": 1.0, "accounts": ["U1234567"]}
+    refused = _engine(start=False, sim=live_sim)
+    try:
+        with pytest.raises(ConnectError, match="live account U1234567"):
+            refused.start()
+    finally:
+        refused.shutdown()
+    assert refused.failed is None  # a refused start is not a lost connection
+    allowed = _engine(tws={"live": True}, sim=live_sim)
+    try:
+        assert allowed.app.ready and allowed.app.accounts == ["U1234567"]
+    finally:
+        allowed.shutdown()
+
+
+def test_run_exits_4_with_an_error_line_when_tws_goes_away(tmp_path, sim_factory):
+    """`twsapp run` against a "TWS" (a simulator of the test's) that then goes away."""
+    sim = sim_factory()
+    path = tmp_path / "config.toml"
+    path.write_text(f'mode = "tws"\n[tws]\nhost = "127.0.0.1"\nport = {sim.port}\n')
+    summary = tmp_path / "summary.json"
+    proc = subprocess.Popen(
+        [*RUN, "--config", str(path), "--summary-json", str(summary)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "synced:" in line:
+            break
+    sim.stop()
+    try:
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    rest = proc.stderr.read()
+    assert code == 4, "".join(seen) + rest
+    errors = [line for line in rest.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and f"127.0.0.1:{sim.port} lost" in errors[0]
+    assert json.loads(summary.read_text())["failed"].endswith("lost")

@@ -1,6 +1,7 @@
 """The error-code table: every named code lands in the kind the app acts on."""
 
 import pytest
+from ibapi import errors as ibapi_errors
 
 from twsapp import errors
 from twsapp.errors import ErrorKind, classify, describe
@@ -54,6 +55,30 @@ def test_unknown_codes_are_errors_with_a_description():
     assert classify(987654) is ErrorKind.ERROR
     assert "987654" in describe(987654)
     assert errors.is_failure(987654)
+
+
+def test_only_known_codes_reject_an_order_or_a_modify():
+    assert ErrorKind.ERROR not in errors.REJECTING_KINDS
+    assert ErrorKind.ERROR not in errors.MODIFY_REJECTING_KINDS
+    assert classify(987654) not in errors.REJECTING_KINDS
+    assert {ErrorKind.REJECT, ErrorKind.DUPLICATE_ID} <= errors.REJECTING_KINDS
+    assert errors.REJECTING_KINDS.isdisjoint(errors.BENIGN_KINDS)
+
+
+@pytest.mark.parametrize(
+    ("pair", "kind"),
+    [
+        (ibapi_errors.NOT_CONNECTED, ErrorKind.CONNECTIVITY),
+        (ibapi_errors.UPDATE_TWS, ErrorKind.CONNECTIVITY),
+        (ibapi_errors.FAIL_SEND_ORDER, ErrorKind.REJECT),
+        (ibapi_errors.INVALID_SYMBOL, ErrorKind.REJECT),
+        (ibapi_errors.ERROR_ENCODING_PROTOBUF, ErrorKind.REJECT),
+        (ibapi_errors.FAIL_SEND_CORDER, ErrorKind.CANCEL_REJECT),
+    ],
+)
+def test_ibapi_client_side_refusals_of_placing_and_cancelling(pair, kind):
+    """ibapi reports these with the order id when it sent nothing: known, never ERROR."""
+    assert classify(pair.code()) is kind
 
 
 def test_named_sets_partition_the_table():

@@ -6,6 +6,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from sim_client import SimClient
+
+from twsapp.sim.wire import API_PREFIX, FrameReader, frame
 
 ROOT = Path(__file__).resolve().parents[1]
 READY = re.compile(r"twsapp sim listening on 127\.0\.0\.1:(\d+) \(server version (\d+)\)")
@@ -105,3 +108,19 @@ def test_sim_command_refuses_bad_settings(run_sim):
     process = run_sim("--port", "0", "--host", "0.0.0.0")
     code, err = process.finish()
     assert code != 0 and "loopback only" in err
+
+
+def test_sim_command_serves_ipv6_loopback(run_sim):
+    """``--host ::1`` binds the IPv6 loopback (ibapi itself connects over IPv4 only, so the
+    handshake is spoken by hand here)."""
+    process = run_sim("--host", "::1", "--port", "0", "--server-version", "176")
+    line = process.ready_line()
+    match = re.fullmatch(r"twsapp sim listening on \[::1\]:(\d+) \(server version 176\)", line)
+    assert match, line
+    with socket.create_connection(("::1", int(match[1])), timeout=WATCHDOG) as sock:
+        sock.sendall(API_PREFIX + frame(b"v100..176"))
+        reply = FrameReader(sock).read_frame()
+    assert reply is not None and reply.split(b"\0")[0] == b"176"
+    process.proc.send_signal(signal.SIGTERM)
+    code, err = process.finish()
+    assert code == 0, err

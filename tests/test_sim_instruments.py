@@ -6,6 +6,7 @@ import json
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -426,6 +427,17 @@ def write(tmp_path: Path, entries) -> Path:
     return path
 
 
+def test_builtin_catalog_is_the_packaged_json_file(tmp_path: Path) -> None:
+    """The built-in entries ship as package data and go through the user-file parser."""
+    shipped = resources.files("twsapp.sim").joinpath("instruments.json")
+    entries = json.loads(shipped.read_text(encoding="utf-8"))
+    assert all(isinstance(e.get("comment", ""), str) for e in entries)
+    from_file = Catalog(reference_date=date(2026, 11, 23))
+    from_file.extend_from_file(write(tmp_path, entries))
+    builtin = Catalog.builtin(reference_date=date(2026, 11, 23))
+    assert con_ids(from_file) == con_ids(builtin) and len(builtin) == len(entries)
+
+
 def test_extension_file_adds_instruments_and_rules(catalog: Catalog, tmp_path: Path) -> None:
     before = len(catalog)
     added = catalog.extend_from_file(write(tmp_path, [NVDA, SAP]))
@@ -456,6 +468,7 @@ def test_extension_file_adds_instruments_and_rules(catalog: Catalog, tmp_path: P
         ({"hours": {"trading": "9:30-16"}}, "hours"),
         ({"displaySize": 0}, "displaySize"),
         ({"secIdList": ["US67066G1040"]}, "secIdList"),
+        ({"comment": ["not", "text"]}, "comment"),
     ],
 )
 def test_bad_entry_names_entry_and_key(catalog, tmp_path, change, key) -> None:

@@ -15,6 +15,7 @@ import pytest
 from ibapi.contract import Contract
 from ibapi.execution import ExecutionFilter
 from ibapi.order_cancel import OrderCancel
+from ibapi.server_versions import MIN_SERVER_VER_FULL_ORDER_PREVIEW_FIELDS
 from sim_client import SimClient, order, stock
 
 from twsapp.sim import messages as m
@@ -64,7 +65,8 @@ def tws_time(sim: SimServer, second: int) -> str:
 
 def as_received(sim: SimServer, kind: type[m.Message], text_spelling, proto_spelling=0):
     """What ibapi hands over for an unset field: TWS's text marker, or (protobuf, where TWS
-    omits the field, as the v225 captures show) ibapi's default for an absent one."""
+    omits the field, as the paper-Gateway transcripts at server version 225 in the
+    ThomasMarcelis/ibkr-go repository show) ibapi's default for an absent one."""
     first = proto_kind_version(kind)
     protobuf = first is not None and sim.settings.server_version >= first
     return proto_spelling if protobuf else text_spelling
@@ -120,7 +122,8 @@ def test_market_order_fills_at_once_with_execution_and_commission(sim, client):
 
 
 def test_accepted_order_echoes_what_tws_sets(sim, client):
-    """openOrder carries TWS's own defaults, as in every captured echo (v164..v225)."""
+    """openOrder carries TWS's own defaults, as in every captured echo: the fixture's (v164..v176)
+    and the ThomasMarcelis/ibkr-go paper-Gateway transcripts (v200..v225)."""
     order_id, since = place(client, stock("AAPL"), order("BUY", 10, "LMT", limit=100.0))
     echo = client.wait("openOrder", since).order
     assert (echo.ocaType, echo.clearingIntent, echo.dontUseAutoPriceForHedge) == (3, "IB", True)
@@ -422,7 +425,8 @@ def test_refused_orders_are_never_created(sim, client, case):
     if cause is not None:
         assert error.errorString.startswith("Error validating request.")
         assert cause in error.errorString.lower()
-    if case == "unknown type":  # word for word as live TWS (v225) refuses it
+    if case == "unknown type":  # word for word as a paper Gateway (v207) refuses it, per the
+        # public transcript place_order_invalid_type_live_error.txt of ThomasMarcelis/ibkr-go
         assert error.errorString == (
             "Error validating request.-'v' : cause - Invalid order type was entered"
         )
@@ -522,3 +526,224 @@ def test_executions_filtered_by_every_field(sim_factory, server_version, connect
     assert symbols(side="BUY") == {"AAPL", "EUR"}
     assert symbols(side="SELL") == {"IBM"}
     assert symbols(clientId=1, secType="STK") == {"AAPL"}
+
+
+# --------------------------------------------------------------------------- what-if
+
+
+def _what_if(o):
+    o.whatIf = True
+    return o
+
+
+def test_what_if_previews_margin_and_creates_no_order(sim, client):
+    held, since = place(client, stock("AAPL"), order("BUY", 100))
+    client.wait_status(held, "Filled", since)
+    last = quote(sim, 0).last
+    order_id, since = place(client, stock("AAPL"), _what_if(order("BUY", 200)))
+    preview = client.wait("openOrder", since, orderId=order_id)
+    client.sync()
+    state = preview.orderState
+    assert preview.order.whatIf and preview.order.permId > 0
+    assert state.status == "PreSubmitted"
+    # The account model: initial and maintenance margin are 25 % of gross position value.
+    assert float(state.initMarginBefore) == pytest.approx(0.25 * 100 * last, abs=0.01)
+    assert float(state.initMarginAfter) == pytest.approx(0.25 * 300 * last, abs=0.01)
+    assert float(state.initMarginChange) == pytest.approx(0.25 * 200 * last, abs=0.02)
+    assert float(state.maintMarginChange) == pytest.approx(0.25 * 200 * last, abs=0.02)
+    ewl_change = float(state.equityWithLoanChange)
+    assert -(state.commissionAndFees + 200 * 0.10) < ewl_change < 0  # commission and spread
+    assert float(state.equityWithLoanAfter) == pytest.approx(
+        float(state.equityWithLoanBefore) + ewl_change, abs=0.01
+    )
+    assert state.commissionAndFees > 0 and state.commissionAndFeesCurrency == "USD"
+    if sim.settings.server_version >= MIN_SERVER_VER_FULL_ORDER_PREVIEW_FIELDS:
+        assert state.marginCurrency == "USD"
+    # Nothing was created: no status, never listed, never filled, the position unchanged.
+    assert client.of("orderStatus", since, orderId=order_id) == []
+    assert [o.orderId for o in open_orders(client)] == []
+    sim.advance(600)
+    client.sync()
+    assert client.of("execDetails", since) == []
+    assert [o.orderState.status for o in completed(client)] == ["Filled"]  # the first buy only
+    since = client.mark()
+    client.reqPositions()
+    client.wait("positionEnd", since)
+    assert [p.position for p in client.of("position", since)] == [100]
+
+
+def test_what_if_is_validated_like_an_order(sim, client):
+    order_id, since = place(client, stock("AAPL"), _what_if(order("BUY", 10, "LMT", 150.005)))
+    assert client.wait("error", since, reqId=order_id).errorCode == 110
+    client.sync()
+    assert client.of("openOrder", since) == []
+
+
+# --------------------------------------------------------------------------- transmit, brackets, OCA
+
+
+def _untransmitted(o):
+    o.transmit = False
+    return o
+
+
+def _child(o, parent_id: int, transmit: bool):
+    o.parentId, o.transmit = parent_id, transmit
+    return o
+
+
+def test_untransmitted_order_is_held_silently_until_transmitted(sim, client):
+    order_id, since = place(client, stock("AAPL"), _untransmitted(order("BUY", 10)))
+    client.sync()
+    assert client.names(since) == ["currentTime"]  # no openOrder, no orderStatus, no fill
+    assert open_orders(client) == []
+    sim.advance(60)
+    client.sync()
+    assert client.of("execDetails", since) == []
+
+    client.placeOrder(order_id, stock("AAPL"), order("BUY", 10))  # same id, transmit=True
+    filled = client.wait_status(order_id, "Filled", since)
+    assert client.wait("openOrder", since).orderId == order_id
+    assert client.wait("execDetails", since).execution.price == quote(sim, 60).ask
+    assert filled.filled == 10
+
+
+def test_cancelling_a_held_order_discards_it(sim, client):
+    order_id, since = place(client, stock("AAPL"), _untransmitted(order("BUY", 10)))
+    client.cancelOrder(order_id, OrderCancel())
+    assert client.wait_status(order_id, "Cancelled", since).remaining == 10
+    notice = client.wait_error(202, since)
+    assert notice.errorString == "Order Canceled - reason:Order was discarded."
+    client.placeOrder(order_id, stock("AAPL"), order("BUY", 10))  # gone: it cannot be sent now
+    client.sync()
+    assert client.of("execDetails", since) == [] and client.of("openOrder", since) == []
+
+
+def test_bracket_goes_live_with_its_last_child_and_children_wait_for_the_parent(sim, client):
+    """Parent far below the market: the children stay PreSubmitted ("child") however far the
+    price moves; cancelling the parent cancels them."""
+    contract = stock("AAPL")
+    parent = client.next_id()
+    high = max(quote(sim, s).bid for s in range(1, 3600))
+    low = min(quote(sim, s).last for s in range(1, 3600))
+    take_profit = order("SELL", 10, "LMT", limit=cents_down(quote(sim, 0).bid + 0.01))
+    stop_loss = order("SELL", 10, "STP", stop=cents_down(low + 0.05))
+    assert take_profit.lmtPrice < high and stop_loss.auxPrice > low  # both would act alone
+    since = client.mark()
+    client.placeOrder(parent, contract, _untransmitted(order("BUY", 10, "LMT", limit=50.0)))
+    client.placeOrder(parent + 1, contract, _child(take_profit, parent, transmit=False))
+    client.sync()
+    assert client.names(since) == ["currentTime"]
+    client.placeOrder(parent + 2, contract, _child(stop_loss, parent, transmit=True))
+    client.wait("orderStatus", since, orderId=parent + 2)
+    announced = [e.orderId for e in client.of("openOrder", since)]
+    assert announced[0] == parent and sorted(set(announced)) == [parent, parent + 1, parent + 2]
+    parent_perm = client.of("openOrder", since, orderId=parent)[0].order.permId
+    protobuf_orders = sim.settings.server_version >= proto_kind_version(m.OpenOrder)
+    for child_id, why in ((parent + 1, "child"), (parent + 2, "child,trigger")):
+        status = client.of("orderStatus", since, orderId=child_id)[-1]
+        assert (status.status, status.whyHeld, status.parentId) == ("PreSubmitted", why, parent)
+        echo = client.of("openOrder", since, orderId=child_id)[-1].order
+        assert echo.ocaGroup == str(parent_perm)
+        if protobuf_orders:  # the text openOrder has no parentPermId field
+            assert echo.parentPermId == parent_perm
+    assert client.of("orderStatus", since, orderId=parent)[-1].status == "Submitted"
+
+    sim.advance(3599)
+    client.sync()
+    assert client.of("execDetails", since) == []
+    assert len(open_orders(client)) == 3
+
+    client.cancelOrder(parent, OrderCancel())
+    for order_id in (parent, parent + 1, parent + 2):
+        client.wait_status(order_id, "Cancelled", since)
+    assert open_orders(client) == []
+
+
+def test_bracket_children_work_once_the_parent_fills_and_cancel_each_other(sim, client):
+    contract = stock("AAPL")
+    ask0 = quote(sim, 0).ask
+    target = cents_down(ask0 + 0.20)
+    reach = first_second(sim, lambda q: q.bid >= target)
+    low = min(quote(sim, s).last for s in range(0, reach + 1))
+    stop = cents_down(low - 0.05)
+
+    parent = client.next_id()
+    since = client.mark()
+    client.placeOrder(parent, contract, _untransmitted(order("BUY", 10)))
+    client.placeOrder(
+        parent + 1, contract, _child(order("SELL", 10, "LMT", limit=target), parent, False)
+    )
+    client.placeOrder(
+        parent + 2, contract, _child(order("SELL", 10, "STP", stop=stop), parent, True)
+    )
+    client.wait_status(parent, "Filled", since)
+    client.wait_status(parent + 1, "Submitted", since)  # active once the parent is filled
+    stop_status = client.wait("orderStatus", since, orderId=parent + 2, whyHeld="trigger")
+    assert stop_status.status == "PreSubmitted"
+    client.sync()
+    assert [e.execution.orderId for e in client.of("execDetails", since)] == [parent]
+
+    sim.advance(reach)
+    sold = client.wait_status(parent + 1, "Filled", since)
+    assert sold.avgFillPrice == quote(sim, reach).bid >= target
+    client.wait_status(parent + 2, "Cancelled", since)  # its OCA sibling filled
+    client.sync()
+    assert [e.execution.orderId for e in client.of("execDetails", since)] == [parent, parent + 1]
+    assert open_orders(client) == []
+    since = client.mark()
+    client.reqPositions()
+    client.wait("positionEnd", since)
+    assert [p.position for p in client.of("position", since)] == [0]
+
+
+def test_child_of_an_unknown_parent_is_refused_with_135(sim, client):
+    child_id = client.next_id()
+    since = client.mark()
+    client.placeOrder(
+        child_id, stock("AAPL"), _child(order("SELL", 10, "LMT", limit=200.0), 987_654, True)
+    )
+    error = client.wait("error", since, reqId=child_id)
+    assert (error.errorCode, error.errorString) == (135, "Can't find order with id = 987654")
+    client.sync()
+    assert client.of("openOrder", since) == [] and open_orders(client) == []
+
+
+def test_oca_type_1_fill_cancels_the_rest_of_the_group(sim, client):
+    near = order("BUY", 10, "LMT", limit=cents_down(quote(sim, 0).ask + 1))
+    far = order("BUY", 10, "LMT", limit=50.0)
+    for o in (near, far):
+        o.ocaGroup, o.ocaType = "oca-test", 1
+    far_id, since = place(client, stock("AAPL"), far)
+    client.wait_status(far_id, "Submitted", since)
+    near_id, _ = place(client, stock("AAPL"), near)
+    client.wait_status(near_id, "Filled", since)
+    assert client.wait_status(far_id, "Cancelled", since).remaining == 10
+    assert open_orders(client) == []
+
+
+# --------------------------------------------------------------------------- fractional sizes
+
+
+def test_fractional_shares_are_refused_but_forex_fractions_are_not(sim, client):
+    order_id, since = place(client, stock("AAPL"), order("BUY", "0.5"))
+    error = client.wait("error", since, reqId=order_id)
+    assert error.errorCode == 10243
+    assert error.errorString == (
+        "Fractional-sized order cannot be placed via API. "
+        "Please use desktop version to place this order."
+    )
+    client.sync()
+    assert client.of("openOrder", since) == [] and open_orders(client) == []
+
+    fx_id, since = place(client, _eurusd(), order("BUY", "20000.5", "LMT", limit=1.0))
+    client.wait_status(fx_id, "Submitted", since)  # sizeIncrement 0.01: allowed
+
+    whole_id, since = place(client, stock("AAPL"), order("BUY", 10, "LMT", limit=100.0))
+    client.wait_status(whole_id, "Submitted", since)
+    since = client.mark()
+    client.placeOrder(whole_id, stock("AAPL"), order("BUY", "10.5", "LMT", limit=100.0))
+    assert client.wait("error", since, reqId=whole_id).errorCode == 10242
+    client.sync()
+    (working,) = [o for o in open_orders(client) if o.orderId == whole_id]
+    assert working.order.totalQuantity == 10

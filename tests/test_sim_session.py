@@ -9,19 +9,24 @@ between clients, the master client, client 0 binding TWS-window orders, the simp
 from __future__ import annotations
 
 import logging
-import re
+import socket
+import struct
+import time
 from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from ibapi.common import PROTOBUF_MSG_IDS
 from ibapi.contract import Contract
 from ibapi.execution import ExecutionFilter
+from ibapi.message import IN, OUT
 from ibapi.order_cancel import OrderCancel
+from ibapi.protobuf.StartApiRequest_pb2 import StartApiRequest
 from sim_client import RawSession, SimClient, TapProxy, order, stock
 
 from twsapp.sim.clock import NEW_YORK
-from twsapp.sim.server import SimServer
-from twsapp.sim.wire import frame
+from twsapp.sim.server import SimServer, _split_for_ibapi
+from twsapp.sim.wire import MIN_PROTOBUF_VERSION, PROTOBUF_OFFSET, frame, split_payload
 
 AAPL = 265598
 IBM_CON_IDS = {8314}
@@ -57,6 +62,37 @@ def raw_sessions():
 
 def _tws_time(server: SimServer) -> str:
     return server.clock.now().strftime("%Y%m%d %H:%M:%S") + " US/Eastern"
+
+
+def _is_text(request: int, version: int) -> bool:
+    """Whether ibapi sends ``request`` as text at ``version`` (its PROTOBUF_MSG_IDS table)."""
+    first = PROTOBUF_MSG_IDS.get(request)
+    return first is None or version < first
+
+
+def _text_request(version: int, msg_id: int, *fields: bytes) -> bytes:
+    """A text request as EClient frames it: the id as text below 201, as 4 bytes from 201."""
+    body = b"".join(f + b"\0" for f in fields)
+    head = struct.pack("!I", msg_id) if version >= MIN_PROTOBUF_VERSION else b"%d\0" % msg_id
+    return frame(head + body)
+
+
+def _start_api(raw: RawSession, version: int, client_id: int) -> None:
+    """startApi in the form the client uses at ``version``, then read up to nextValidId."""
+    if _is_text(OUT.START_API, version):
+        raw.send_raw(_text_request(version, OUT.START_API, b"2", b"%d" % client_id, b""))
+    else:
+        body = StartApiRequest(clientId=client_id).SerializeToString()
+        raw.send_raw(frame(struct.pack("!I", OUT.START_API + PROTOBUF_OFFSET) + body))
+    while _next_message(raw, version)[0] != IN.NEXT_VALID_ID:
+        pass
+
+
+def _next_message(raw: RawSession, version: int) -> tuple[int, bool, bytes]:
+    """(message id, is protobuf, body) of the next frame the server sent."""
+    payload = raw.reader.read_frame()
+    assert payload is not None, "the server closed the connection"
+    return split_payload(version, payload)
 
 
 # --------------------------------------------------------------------------- handshake
@@ -116,20 +152,41 @@ def test_a_client_that_cannot_speak_is_closed_logged_and_others_are_served(
 
 def test_garbage_after_start_api_closes_only_that_connection(sim, connect, raw_sessions, caplog):
     version = sim.settings.server_version
-    if version >= 201:
-        pytest.skip("binary message ids from v201: a text id cannot be malformed there")
     raw = raw_sessions(sim)
     assert raw.handshake(f"v100..{version}")[0] == str(version)
-    raw.send_raw(frame(b"71\x002\x0042\x00\x00"))  # startApi for client 42
-    assert raw.read_fields() == ["15", "1", "DU1234567"]
-    assert raw.read_fields()[0] == "9"
+    _start_api(raw, version, client_id=42)
     other = connect(sim, client_id=1)
+    if version >= MIN_PROTOBUF_VERSION:  # the id is 4 binary bytes: send fewer
+        garbage, complaint = frame(b"\x00\x01"), "shorter than its 4-byte id"
+    else:  # the id is a NUL-terminated number: send something else
+        garbage, complaint = frame(b"not-a-number\x00"), "not a number"
     with caplog.at_level(logging.WARNING, logger="twsapp.sim"):
-        raw.send_raw(frame(b"not-a-number\x00"))
-        while raw.read_fields() is not None:  # farm notices, then the close
+        raw.send_raw(garbage)
+        while raw.reader.read_frame() is not None:  # farm notices, then the close
             pass
-    assert any("not a number" in r.getMessage() for r in caplog.records)
+    assert any(complaint in r.getMessage() for r in caplog.records)
     other.sync()
+
+
+def test_accepted_connections_send_without_nagle_delay(sim, connect):
+    """A burst TWS sends at once (openOrder, orderStatus, execDetails...) must not wait for the
+    client's delayed ACK between frames: every accepted socket has TCP_NODELAY set."""
+    connect(sim, client_id=1)
+    connect(sim, client_id=2)
+    sessions = sim.sessions()
+    assert len(sessions) == 2
+    for session in sessions:
+        assert session.conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_a_write_never_ends_on_ibapis_read_boundary():
+    """ibapi loses a 4096-byte read when the data on hand ends exactly there (its next recv
+    times out and drops what it read): such a batch is written in two parts."""
+    frames = [frame(b"x" * 2000), frame(b"y" * 2088)]  # 2004 + 2092 = 4096 bytes
+    head, tail = _split_for_ibapi(frames)
+    assert (head, tail) == (frames[0], frames[1])
+    frames.append(frame(b"z"))
+    assert _split_for_ibapi(frames) == (b"".join(frames), b"")
 
 
 # --------------------------------------------------------------------------- client ids
@@ -297,6 +354,17 @@ def test_client_zero_binds_orders_typed_into_tws(sim, connect):
 BURST = 80
 
 
+class ManualClock:
+    """The pacing clock, moved by the test: a burst is "within one second" however slow the
+    machine running it."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def _burst(client: SimClient) -> list:
     since = client.mark()
     for _ in range(BURST):
@@ -313,25 +381,39 @@ def _is_pacing(event) -> bool:
     return event.name == "error" and event.errorCode == 100
 
 
-def test_more_than_50_messages_a_second_get_error_100(sim, connect):
+def test_more_than_50_messages_a_second_get_error_100(sim_factory, server_version, connect):
+    clock = ManualClock()
+    sim = sim_factory(server_version=server_version, pacing_clock=clock)
     client = connect(sim)
     replies = _burst(client)
-    assert all(e.name == "currentTime" for e in replies[:50])  # the first 50 always pass
-    refused = [e for e in replies if _is_pacing(e)]
-    assert refused, "no error 100 for a burst of 80 messages"
+    assert [e.name for e in replies[:50]] == ["currentTime"] * 50  # the first 50 pass ...
+    refused = replies[50:]  # ... and the other 30 of the same second are refused
+    assert len(refused) == BURST - 50 and all(_is_pacing(e) for e in refused)
     for count, error in enumerate(refused, start=1):
         assert error.reqId == count  # TWS numbers its violations, and so the reqId
-        assert re.fullmatch(
-            rf"Max rate of messages per second has been exceeded:max=50 rec=\d+ \({count}\)",
-            error.errorString,
-        ), error.errorString
+        assert error.errorString == (
+            f"Max rate of messages per second has been exceeded:max=50 rec={50 + count} ({count})"
+        )
     assert client.isConnected() and client.of("connectionClosed") == []
+
+    clock.now += 1.0  # a second later the window is empty again
+    since = client.mark()
+    for _ in range(50):
+        client.reqCurrentTime()
+    client.until(lambda events: len([e for e in events[since:] if e.name == "currentTime"]) == 50)
+    assert [e for e in client.of("error", since) if _is_pacing(e)] == []  # replies are in order
+
+
+def test_pacing_uses_real_time_by_default(sim):
+    assert sim.settings.pacing_clock is time.monotonic
 
 
 def test_repeated_pacing_violations_disconnect_when_configured(
     sim_factory, server_version, connect
 ):
-    sim = sim_factory(server_version=server_version, disconnect_after_violations=3)
+    sim = sim_factory(
+        server_version=server_version, disconnect_after_violations=3, pacing_clock=ManualClock()
+    )
     other = connect(sim, client_id=2)
     client = connect(sim, client_id=1)
     since = client.mark()
@@ -450,19 +532,19 @@ def test_unsupported_requests_get_an_error_to_their_req_id(sim, connect):
 
 def test_extra_trailing_fields_are_tolerated(sim, raw_sessions, caplog):
     version = sim.settings.server_version
-    if version >= 201:
-        pytest.skip("text requests only below v201")
+    if not _is_text(OUT.REQ_CURRENT_TIME, version):
+        pytest.skip(f"ibapi sends reqCurrentTime as protobuf at v{version}")
     raw = raw_sessions(sim)
     raw.handshake(f"v100..{version}")
-    raw.send_raw(frame(b"71\x002\x007\x00\x00"))
-    while raw.read_fields()[0] != "9":
-        pass
+    _start_api(raw, version, client_id=7)
     with caplog.at_level(logging.WARNING, logger="twsapp.sim"):
-        raw.send_raw(frame(b"49\x001\x00surplus\x00"))  # reqCurrentTime + one field too many
-        fields = raw.read_fields()
-        while fields[0] == "4":  # farm notices
-            fields = raw.read_fields()
-    assert fields == ["49", "1", str(int(sim.clock.now().timestamp()))]
+        # reqCurrentTime (version 1) with one field too many
+        raw.send_raw(_text_request(version, OUT.REQ_CURRENT_TIME, b"1", b"surplus"))
+        msg_id, is_proto, body = _next_message(raw, version)
+        while msg_id == IN.ERR_MSG:  # farm notices
+            msg_id, is_proto, body = _next_message(raw, version)
+    assert (msg_id, is_proto) == (IN.CURRENT_TIME, False)
+    assert body.split(b"\0")[:-1] == [b"1", str(int(sim.clock.now().timestamp())).encode()]
     assert any("left over" in r.getMessage() for r in caplog.records)
 
 

@@ -37,12 +37,12 @@ def _run(args: argparse.Namespace) -> int:
         engine.shutdown()
         return 3
     try:
-        engine.run(args.duration)
+        code = engine.run(args.duration)  # 0, or 4 when the connection to TWS was lost
     finally:
         if args.summary_json:
             engine.write_summary(args.summary_json)
         engine.shutdown()
-    return 0
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

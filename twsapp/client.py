@@ -12,7 +12,7 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import Any
 
@@ -26,10 +26,11 @@ from ibapi.wrapper import EWrapper
 
 from . import errors
 from .book import OrderBook
+from .config import LIVE_PORTS, is_loopback_host
 from .contracts import ContractService
 from .ids import OrderIdAllocator
 from .requests import RequestTracker
-from .trading import TradingMixin
+from .trading import SendLock, TradingMixin
 
 log = logging.getLogger("twsapp.client")
 
@@ -46,6 +47,18 @@ class ConnectError(ConnectionError):
 
 class ClientIdInUse(ConnectError):
     pass
+
+
+LIVE_HOW_TO = "set live = true in [tws] of the config (TwsApp.start(..., live=True))"
+
+
+def is_paper_account(account: str) -> bool:
+    """IB's paper (demo) account ids start with "D": DU (individual), DF (advisor), DI (broker).
+
+    Live ones start with U, F, I ... The account TWS reports is the ground truth of what is
+    traded, whatever the port: a live login can listen on the "paper" port too.
+    """
+    return account.startswith("D")
 
 
 class _Inbox(queue.Queue):
@@ -83,9 +96,24 @@ class _Inbox(queue.Queue):
 
 
 class TwsApp(TradingMixin, EWrapper, EClient):
-    """A connection to TWS / IB Gateway, feeding one OrderBook."""
+    """A connection to TWS / IB Gateway, feeding one OrderBook.
 
-    def __init__(self, book: OrderBook | None = None, request_timeout: float = 10.0) -> None:
+    One connection per object: ``start()`` can succeed once; to connect again (after ``stop()``
+    or a lost connection) create a new TwsApp (its threads, queues and ready state are
+    single-use). ``default_account`` (tws.account) goes into orders that name no account nor FA
+    group; it must be a managed account (or a known FA group), checked at connect.
+    ``fa_groups``: the FA group names orders may use; None when they are not known here (a real
+    TWS: the config has no list of them), then any faGroup passes and TWS decides.
+    """
+
+    def __init__(
+        self,
+        book: OrderBook | None = None,
+        request_timeout: float = 10.0,
+        *,
+        default_account: str = "",
+        fa_groups: Collection[str] | None = None,
+    ) -> None:
         EWrapper.__init__(self)
         EClient.__init__(self, wrapper=self)
         self.msg_queue = _Inbox()
@@ -94,6 +122,8 @@ class TwsApp(TradingMixin, EWrapper, EClient):
         self.requests = RequestTracker()
         self.contracts = ContractService(self)
         self.request_timeout = request_timeout
+        self.default_account = default_account
+        self.fa_groups: frozenset[str] | None = None if fa_groups is None else frozenset(fa_groups)
         self.accounts: list[str] = []
         self.host = "127.0.0.1"
         self.port = 0
@@ -105,20 +135,35 @@ class TwsApp(TradingMixin, EWrapper, EClient):
         self._api_thread: threading.Thread | None = None
         self._handshake: threading.Thread | None = None
         self._reader_thread: threading.Thread | None = None
+        self._used = False  # start() got past its checks: this object cannot connect again
         self._started = False  # start() succeeded
+        self._send_lock = SendLock()
         self._stopping = False
         self._resync_pending = False
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
 
     # ------------------------------------------------------------------ connection
 
-    def start(self, host: str, port: int, client_id: int, timeout: float = 10.0) -> TwsApp:
+    def start(
+        self, host: str, port: int, client_id: int, timeout: float = 10.0, live: bool = False
+    ) -> TwsApp:
         """Connect, start the reader and api threads, and wait until TWS says we are ready.
 
-        Ready means both nextValidId and managedAccounts arrived. Raises ConnectError (refused,
-        no handshake, not ready in time) or ClientIdInUse, within `timeout` seconds, with no
-        thread of this app left running.
+        Ready means both nextValidId and managedAccounts arrived. Refused before any socket is
+        opened: a host that is not this machine (loopback), and the live ports 7496 / 4001
+        unless ``live``. Refused after connecting (then disconnected, nothing sent but the
+        handshake): a live (non-"D") managed account unless ``live``, and a ``default_account``
+        TWS does not manage. Raises ConnectError (also: refused, no handshake, not ready in
+        time) or ClientIdInUse, within `timeout` seconds, with no thread of this app left
+        running. A second call raises RuntimeError: create a new TwsApp to connect again.
         """
+        if self._used:
+            raise RuntimeError(
+                "this TwsApp has been started before; it connects once (its threads, queues and "
+                "ready state are single-use): create a new TwsApp to connect again"
+            )
+        self._check_target(host, port, live)
+        self._used = True
         self.host, self.port, self.client_id = host, port, client_id
         self.book.client_id = client_id
         deadline = time.monotonic() + timeout
@@ -145,6 +190,8 @@ class TwsApp(TradingMixin, EWrapper, EClient):
         self._api_thread.start()
         ready = self._ready.wait(max(0.0, deadline - time.monotonic()))
         failure = self._connect_error
+        if failure is None and ready:
+            failure = self._check_session(live)
         if failure is not None or not ready:
             self.stop()
             if failure is not None:
@@ -164,6 +211,49 @@ class TwsApp(TradingMixin, EWrapper, EClient):
         self._started = True
         log.info("connected to %s as client %d, accounts %s", where, client_id, self.accounts)
         return self
+
+    @staticmethod
+    def _check_target(host: str, port: int, live: bool) -> None:
+        """The checks that need no connection: nothing is opened when one fails."""
+        where = f"{host}:{port}"
+        if not is_loopback_host(host):
+            raise ConnectError(
+                f"refusing to connect to {where}: {host!r} is not a loopback address, and twsapp "
+                "only talks to TWS / IB Gateway on this machine (127.0.0.1, ::1, localhost). Run "
+                "twsapp where TWS runs, or forward TWS's port to 127.0.0.1 (e.g. an SSH tunnel); "
+                "nothing was opened"
+            )
+        if port in LIVE_PORTS and not live:
+            kind = "TWS" if port == 7496 else "IB Gateway"
+            raise ConnectError(
+                f"refusing to connect to {where}: {port} is the live {kind} port and live trading "
+                f"is not allowed. Use the paper port (7497 TWS, 4002 IB Gateway), or, to trade "
+                f"live on purpose, {LIVE_HOW_TO}; nothing was opened"
+            )
+
+    def _check_session(self, live: bool) -> ConnectError | None:
+        """What managedAccounts tells: a live account, or a default account TWS does not know."""
+        where = f"{self.host}:{self.port}"
+        real = [a for a in self.accounts if not is_paper_account(a)]
+        if real and not live:
+            return ConnectError(
+                f"{where} is logged in to the live account {', '.join(real)} (paper accounts "
+                "start with 'D', e.g. DU1234567) and live trading is not allowed: disconnected, "
+                "nothing was sent. Log in to TWS / IB Gateway with the paper trading user, or, to "
+                f"trade live on purpose, {LIVE_HOW_TO}"
+            )
+        default = self.default_account
+        groups = self.fa_groups or frozenset()
+        if default and default not in self.accounts and default not in groups:
+            known = ", ".join(self.accounts) or "none"
+            if groups:
+                known += "; FA groups: " + ", ".join(sorted(groups))
+            return ConnectError(
+                f"the default account {default!r} (tws.account) is not one of the accounts "
+                f"{where} manages ({known}): disconnected, nothing was sent. Set tws.account to "
+                "one of those, or leave it empty"
+            )
+        return None
 
     def _abort_connect(self) -> None:
         conn = self.conn

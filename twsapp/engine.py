@@ -1,7 +1,8 @@
 """Wires everything: simulator (in sim mode), client, book, strategies; start-up sync; shutdown.
 
 The only module that knows every other one. It owns the process's lifetime: ``run`` returns when
-the duration ends or ``stop`` is called (SIGINT / SIGTERM from the CLI).
+the duration ends, ``stop`` is called (SIGINT / SIGTERM from the CLI) or the connection to TWS is
+lost (then ``failed`` says why and ``run`` returns EXIT_CONNECTION_LOST).
 """
 
 from __future__ import annotations
@@ -19,15 +20,23 @@ from .strategy import Context, StrategyRunner, load_strategy
 
 log = logging.getLogger("twsapp.engine")
 
+EXIT_OK = 0
+EXIT_CONNECTION_LOST = 4  # `twsapp run`'s exit code when TWS went away while running
+
 
 class Engine:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.book = OrderBook()
-        self.app = TwsApp(self.book)
+        # FA groups are known only for the embedded simulator (config lists them); with a real
+        # TWS the config has none, so any faGroup is left for TWS to check (None).
+        groups = tuple(config.sim.fa_groups) if config.mode == "sim" else None
+        self.app = TwsApp(self.book, default_account=config.tws.account, fa_groups=groups)
         self.sim = None
         self.runners: list[StrategyRunner] = []
+        self.failed: str | None = None  # why the run ended early (connection lost), else None
         self._stop = threading.Event()
+        self._connected = False  # start() connected: a disconnect from here on is a failure
         self._shutting_down = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -41,8 +50,11 @@ class Engine:
             self.sim = self._start_sim()
             host, port = cfg.sim.host, self.sim.port
         self.book.subscribe(self._on_book_event)
-        self.app.start(host, port, cfg.tws.client_id, timeout=cfg.tws.connect_timeout)
-        self.app.add_listener(self._on_connection_news)
+        self.app.add_listener(self._on_connection_news)  # before start: no close goes unseen
+        self.app.start(
+            host, port, cfg.tws.client_id, timeout=cfg.tws.connect_timeout, live=cfg.tws.live
+        )
+        self._connected = True
         self.app.sync()
         log.info(
             "synced: %d orders, %d fills, %d positions",
@@ -81,9 +93,10 @@ class Engine:
         )  # fmt: skip
         return sim
 
-    def run(self, duration: float | None = None) -> None:
-        """Block until ``stop()`` or until ``duration`` seconds have passed."""
+    def run(self, duration: float | None = None) -> int:
+        """Block until ``stop()``, ``duration`` seconds or a lost connection; the exit code."""
         self._stop.wait(duration)
+        return EXIT_CONNECTION_LOST if self.failed is not None else EXIT_OK
 
     def stop(self) -> None:
         self._stop.set()
@@ -105,9 +118,18 @@ class Engine:
             runner.post(event)
 
     def _on_connection_news(self, kind: str, fields: dict[str, Any]) -> None:
-        if kind == "disconnected" and self._shutting_down:
+        """On the api thread: only records and wakes ``run``, never blocks."""
+        if kind != "disconnected":
+            log.warning("connection: %s %s", kind, fields)
             return
-        log.warning("connection: %s %s", kind, fields)
+        if self._shutting_down or not self._connected:
+            return  # our own stop, or a failed start (start() raises the reason)
+        # No reconnect yet (a later issue, reliability): a lost connection ends the run with a
+        # non-zero exit code, so that whatever supervises the process can restart it.
+        where = f"{self.app.host}:{self.app.port}"
+        self.failed = f"connection to TWS at {where} lost"
+        log.error("%s: stopping (twsapp does not reconnect yet)", self.failed)
+        self._stop.set()
 
     # ------------------------------------------------------------------ summary
 
@@ -122,6 +144,7 @@ class Engine:
             "fills": records(self.book.fills_df()),
             "positions": records(self.book.positions_df()),
             "strategies_failed": [r.name for r in self.runners if r.failed is not None],
+            "failed": self.failed,
         }
 
     def write_summary(self, path: str | Path) -> None:

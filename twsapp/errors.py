@@ -6,8 +6,9 @@ the order book adds context (a REJECT while a modify is pending rejects the modi
 order), so `classify` itself is context free.
 
 Codes and meanings follow IB's published message-code tables (the TWS API "Message Codes"
-page and the client's EClientErrors); the descriptions are ours. A code not in the table is
-ErrorKind.ERROR: unknown means "look at it", never "ignore".
+page and the client's EClientErrors, which ibapi's errors.py mirrors); the descriptions are
+ours. A code not in the table is ErrorKind.ERROR: unknown means "look at it", never "ignore",
+and never "rejected": only codes listed here as refusing something refuse it (REJECTING_KINDS).
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ CODES: dict[int, tuple[ErrorKind, str]] = {
     10268: (K.REJECT, "the 'EtradeOnly' order attribute is not supported"),
     10269: (K.REJECT, "the 'firmQuoteOnly' order attribute is not supported"),
     10270: (K.REJECT, "the 'nbboPriceCap' order attribute is not supported"),
+    # ibapi's own, for a placeOrder it could not encode or send: nothing reached TWS
+    512: (K.REJECT, "the client failed to send the order (the cause is in the text)"),
+    579: (K.REJECT, "a text field holds characters TWS does not accept; nothing was sent"),
+    588: (K.REJECT, "the client could not encode the request as protobuf; nothing was sent"),
     # cancels
     202: (K.CANCEL, "the order was cancelled; TWS gives the reason, if any, in the text"),
     135: (K.CANCEL_REJECT, "TWS has no order with this id"),
@@ -86,6 +91,7 @@ CODES: dict[int, tuple[ErrorKind, str]] = {
     161: (K.CANCEL_REJECT, "the order is not in a state that can be cancelled"),
     10147: (K.CANCEL_REJECT, "the order to cancel was not found"),
     10148: (K.CANCEL_REJECT, "the order can no longer be cancelled; its state is in the text"),
+    515: (K.CANCEL_REJECT, "the client failed to send the cancel; the order is unchanged"),
     # warnings: the request went through
     131: (K.WARNING, "sweep-to-fill and display size are ignored for this order"),
     399: (K.WARNING, "an order message from TWS; the order is processed (see the text)"),
@@ -140,10 +146,12 @@ CANCEL = _codes(K.CANCEL)
 CANCEL_REJECT = _codes(K.CANCEL_REJECT)
 
 #: Kinds that, for an order TWS has not acknowledged yet, mean the placement failed.
-#: CONNECTIVITY belongs here because ibapi itself reports "504 not connected" with the order id
-#: when placeOrder is called without a connection: nothing was sent.
-REJECTING_KINDS = frozenset({K.REJECT, K.DUPLICATE_ID, K.ERROR, K.CONNECTIVITY})
-#: Kinds that, while a modify is pending on an acknowledged order, mean the modify failed.
+#: CONNECTIVITY belongs here because ibapi itself reports "504 not connected" (or "503 TWS out
+#: of date") with the order id when placeOrder is called without a connection, or with a field
+#: the server version lacks: nothing was sent. ERROR (codes not in the table) does not: TWS
+#: sends notices nobody listed, and an order must never be taken for dead on a guess.
+REJECTING_KINDS = frozenset({K.REJECT, K.DUPLICATE_ID, K.CONNECTIVITY})
+#: Kinds that, while a modify is pending, mean the modify failed (ERROR, again, does not).
 MODIFY_REJECTING_KINDS = REJECTING_KINDS | {K.MODIFY_REJECT, K.MODIFY_DONE}
 #: Kinds that are not failures of anything.
 BENIGN_KINDS = frozenset({K.INFORMATION, K.WARNING, K.CANCEL})

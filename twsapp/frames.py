@@ -7,8 +7,8 @@ because the records they come from are already clean.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from decimal import Decimal
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -99,113 +99,50 @@ _DTYPES = {
 }
 
 
-def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+def _no_derived(item: Any) -> dict[str, Any]:
+    return {}
+
+
+def _frame(
+    items: Iterable[Any], columns: list[str], derived: Callable[[Any], dict] = _no_derived
+) -> pd.DataFrame:
+    """One row per item: `derived(item)` for the columns it gives, the item's attribute of the
+    column's name for the others. The dtypes turn Decimals into floats, None into NaN / <NA>."""
+    rows = []
+    for item in items:
+        row = derived(item)
+        rows.append({c: row[c] if c in row else getattr(item, c) for c in columns})
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({c: t for c, t in _DTYPES.items() if c in columns})
 
 
-def _num(value: Decimal | float | None) -> float | None:
-    return None if value is None else float(value)
+def _order_row(r: OrderRecord) -> dict[str, Any]:
+    """The order columns that are not attributes of the record by the same name."""
+    c = r.contract
+    failures = [e for e in r.errors if e.is_failure]
+    return {
+        "sec_type": c.secType if c is not None else "",
+        "con_id": (c.conId or None) if c is not None else None,
+        "exchange": c.exchange if c is not None else "",
+        "currency": c.currency if c is not None else "",
+        "quantity": r.total_quantity,
+        "fills": len(r.fills),
+        "modify": r.modifications[-1].state if r.modifications else "",
+        "last_error": f"{failures[-1].code}: {failures[-1].text}" if failures else "",
+    }
 
 
 def orders_df(records: Iterable[OrderRecord]) -> pd.DataFrame:
-    rows = []
-    for r in records:
-        c = r.contract
-        last_mod = r.modifications[-1].state if r.modifications else ""
-        failures = [e for e in r.errors if e.is_failure]
-        last_err = f"{failures[-1].code}: {failures[-1].text}" if failures else ""
-        rows.append(
-            {
-                "client_id": r.client_id,
-                "order_id": r.order_id,
-                "perm_id": r.perm_id,
-                "parent_id": r.parent_id,
-                "symbol": r.symbol,
-                "sec_type": c.secType if c is not None else "",
-                "con_id": (c.conId or None) if c is not None else None,
-                "exchange": c.exchange if c is not None else "",
-                "currency": c.currency if c is not None else "",
-                "account": r.account,
-                "action": r.action,
-                "order_type": r.order_type,
-                "quantity": _num(r.total_quantity),
-                "limit_price": r.limit_price,
-                "aux_price": r.aux_price,
-                "tif": r.tif,
-                "status": r.status,
-                "done": r.done,
-                "rejected": r.rejected,
-                "filled": float(r.filled),
-                "remaining": _num(r.remaining),
-                "avg_fill_price": r.avg_fill_price,
-                "last_fill_price": r.last_fill_price,
-                "commission": r.commission,
-                "fills": len(r.fills),
-                "why_held": r.why_held,
-                "modify": last_mod,
-                "last_error": last_err,
-                "updated": r.updated,
-            }
-        )
-    return _frame(rows, ORDER_COLUMNS)
+    return _frame(records, ORDER_COLUMNS, _order_row)
 
 
 def fills_df(records: Iterable[OrderRecord]) -> pd.DataFrame:
-    rows = []
-    for r in records:
-        for f in r.fills.values():
-            rows.append(
-                {
-                    "exec_id": f.exec_id,
-                    "client_id": f.client_id,
-                    "order_id": f.order_id,
-                    "perm_id": f.perm_id,
-                    "time": f.time,
-                    "symbol": f.symbol,
-                    "con_id": f.con_id,
-                    "side": f.side,
-                    "shares": float(f.shares),
-                    "price": f.price,
-                    "cum_qty": _num(f.cum_qty),
-                    "avg_price": f.avg_price,
-                    "exchange": f.exchange,
-                    "account": f.account,
-                    "commission": f.commission,
-                    "commission_currency": f.commission_currency,
-                    "realized_pnl": f.realized_pnl,
-                }
-            )
-    return _frame(rows, FILL_COLUMNS)
+    return _frame((f for r in records for f in r.fills.values()), FILL_COLUMNS)
 
 
 def positions_df(positions: Iterable[Position]) -> pd.DataFrame:
-    rows = [
-        {
-            "account": p.account,
-            "con_id": p.con_id,
-            "symbol": p.symbol,
-            "sec_type": p.sec_type,
-            "currency": p.currency,
-            "local_symbol": p.local_symbol,
-            "exchange": p.exchange,
-            "position": float(p.position),
-            "avg_cost": p.avg_cost,
-        }
-        for p in positions
-    ]
-    return _frame(rows, POSITION_COLUMNS)
+    return _frame(positions, POSITION_COLUMNS)
 
 
 def account_df(values: Iterable[AccountValue]) -> pd.DataFrame:
-    rows = [
-        {
-            "account": v.account,
-            "tag": v.tag,
-            "value": v.value,
-            "currency": v.currency,
-            "amount": clean_float(v.value),
-        }
-        for v in values
-    ]
-    return _frame(rows, ACCOUNT_COLUMNS)
+    return _frame(values, ACCOUNT_COLUMNS, lambda v: {"amount": clean_float(v.value)})

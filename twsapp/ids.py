@@ -16,13 +16,17 @@ import threading
 
 from ibapi.const import UNSET_INTEGER
 
-__all__ = ["NotReadyError", "OrderIdAllocator", "MAX_ORDER_ID"]
+__all__ = ["IdsExhausted", "NotReadyError", "OrderIdAllocator", "MAX_ORDER_ID"]
 
 MAX_ORDER_ID = UNSET_INTEGER - 1  # order ids are Java ints; INT_MAX itself means "unset"
 
 
 class NotReadyError(RuntimeError):
     """No usable id: nextValidId has not arrived (yet, or again after ``invalidate``)."""
+
+
+class IdsExhausted(NotReadyError):
+    """Every id up to INT_MAX - 1 is used: waiting for TWS will not help."""
 
 
 class OrderIdAllocator:
@@ -86,7 +90,7 @@ class OrderIdAllocator:
             if not self._ready:
                 raise NotReadyError(f"no order id available: {self._why_not}")
             if self._next > MAX_ORDER_ID:
-                raise NotReadyError("order ids exhausted for this clientId; use another client_id")
+                raise IdsExhausted("order ids exhausted for this clientId; use another client_id")
             order_id = self._next
             self._next += 1
             return order_id

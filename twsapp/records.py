@@ -25,15 +25,20 @@ from ibapi.contract import Contract
 from ibapi.order import Order
 
 from . import status as st
-from .errors import REJECTING_KINDS, ErrorKind
+from .errors import BENIGN_KINDS, REJECTING_KINDS, ErrorKind
 
 _UNSET_NUMBERS = (UNSET_INTEGER, UNSET_LONG, UNSET_DECIMAL, -UNSET_LONG - 1)
 _HUGE = Decimal("1e300")  # UNSET_DOUBLE turned into a Decimal somewhere on the way
 
 
+def _absent(value: Any) -> bool:
+    """Nothing was sent: None, an empty field, or a bool where a number belongs."""
+    return value is None or value == "" or isinstance(value, bool)
+
+
 def clean_float(value: Any) -> float | None:
     """A price or amount, or None when absent, unset or not finite."""
-    if value is None or value == "" or isinstance(value, bool):
+    if _absent(value):
         return None
     try:
         number = float(value)
@@ -48,7 +53,7 @@ def clean_float(value: Any) -> float | None:
 
 def clean_decimal(value: Any) -> Decimal | None:
     """A quantity as Decimal, or None when absent or unset."""
-    if value is None or value == "" or isinstance(value, bool):
+    if _absent(value):
         return None
     if isinstance(value, float):
         if not math.isfinite(value) or abs(value) >= UNSET_DOUBLE:
@@ -65,7 +70,7 @@ def clean_decimal(value: Any) -> Decimal | None:
 
 def clean_int(value: Any) -> int | None:
     """An id, or None when absent or unset."""
-    if value is None or value == "" or isinstance(value, bool):
+    if _absent(value):
         return None
     try:
         number = int(value)
@@ -163,7 +168,7 @@ class ErrorEntry:
 
     @property
     def is_failure(self) -> bool:
-        return self.kind not in (ErrorKind.INFORMATION, ErrorKind.WARNING, ErrorKind.CANCEL)
+        return self.kind not in BENIGN_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +196,16 @@ def _fmt(value: Any) -> str:
     if isinstance(value, Decimal) and clean_decimal(value) is None:
         return "unset"
     return str(value)
+
+
+def _term(source: str, name: str) -> property:
+    """A text term of the record's contract or order; "" while that is not known."""
+
+    def get(rec: OrderRecord) -> str:
+        obj = getattr(rec, source)
+        return getattr(obj, name) if obj is not None else ""
+
+    return property(get, doc=f"{source}.{name}, or '' while the {source} is not known")
 
 
 #: Order types whose limit / aux price fields carry meaning; a 0.0 elsewhere means "none".
@@ -248,7 +263,8 @@ class OrderRecord:
 
     @property
     def rejected(self) -> bool:
-        """Inactive because TWS refused it (an error that did not belong to a modify)."""
+        """Inactive, with an error known to reject (errors.REJECTING_KINDS) that did not belong
+        to a modify. An Inactive order whose only errors are unknown codes is not `rejected`."""
         return self.status == st.INACTIVE and self.reject_error is not None
 
     @property
@@ -269,25 +285,11 @@ class OrderRecord:
 
     # -- the order's terms, cleaned
 
-    @property
-    def symbol(self) -> str:
-        return self.contract.symbol if self.contract is not None else ""
-
-    @property
-    def action(self) -> str:
-        return self.order.action if self.order is not None else ""
-
-    @property
-    def order_type(self) -> str:
-        return self.order.orderType if self.order is not None else ""
-
-    @property
-    def tif(self) -> str:
-        return self.order.tif if self.order is not None else ""
-
-    @property
-    def account(self) -> str:
-        return self.order.account if self.order is not None else ""
+    symbol = _term("contract", "symbol")
+    action = _term("order", "action")  # BUY / SELL
+    order_type = _term("order", "orderType")
+    tif = _term("order", "tif")
+    account = _term("order", "account")
 
     @property
     def total_quantity(self) -> Decimal | None:

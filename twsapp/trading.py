@@ -1,15 +1,27 @@
 """The order API of TwsApp: place, modify, cancel, and the start-up sync.
 
-Every check happens before a byte is sent. Placing follows the rule in DESIGN.md: under the book
-lock, allocate the id and register the record as PendingSubmit, then send, so that no callback
-can ever arrive for an order the book does not know. A modify re-sends the order as this app
-sent it (the book keeps it), with only the changed fields: never TWS's echo of it.
+Every check happens before a byte is sent. Two locks, always taken in this order:
+
+- the send lock, held from allocating an id (or recording a modify / cancel) until the message
+  is on the socket: TWS answers 103 to an id lower than one it already received from this client,
+  so allocation and sending must be atomic with respect to every other sender; and the book's
+  record of pending modifies / cancels must be in the order they reach the wire;
+- the book lock, held only to register the record (PendingSubmit) or the pending modify /
+  cancel, never across the socket write: if TWS stops reading, the callbacks (which need the
+  book lock) keep running. No callback can arrive for an order the book does not know: it is
+  registered before it is sent, and TWS cannot answer what it has not received.
+
+A modify re-sends the order as this app sent it (the book keeps it), with only the changed
+fields: never TWS's echo of it.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import threading
+import time
+from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -21,6 +33,7 @@ from ibapi.order_cancel import OrderCancel
 
 from . import status as st
 from .book import BookError
+from .ids import IdsExhausted, NotReadyError
 from .orders import OrderValidationError, PriceRules, validate_order
 from .records import AUX_TYPES, LIMIT_TYPES, clean_decimal
 
@@ -33,31 +46,84 @@ class OrderRefused(ValueError):
     """The app refused a request before sending anything."""
 
 
+class SendLock:
+    """Serializes the app's order messages; not reentrant, and says so instead of deadlocking.
+
+    Book events of a place / modify / cancel are delivered on the calling thread when it leaves
+    the book lock, before the message is sent, while it holds this lock. A subscriber that places
+    from there would put a higher id on the wire first (error 103): it is refused instead. Book
+    subscribers should hand work to another thread (a strategy's queue does).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    def __enter__(self) -> SendLock:
+        if self._owner == threading.get_ident():
+            raise OrderRefused(
+                "an order request was made from a book event delivered while this thread is "
+                "sending an order: hand it to another thread (e.g. a strategy's queue); "
+                "nothing was sent"
+            )
+        self._lock.acquire()
+        self._owner = threading.get_ident()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._owner = None
+        self._lock.release()
+
+
 class TradingMixin:
     """Mixed into TwsApp; relies on its book, ids, contracts and EClient methods."""
 
     def place(
         self: TwsApp, contract: Contract | ContractDetails | str, order: Order
     ) -> OrderRecord:
-        """Validate, register and send a new order; returns its (live) record."""
+        """Validate, register and send a new order; returns its (live) record.
+
+        An order naming no account (nor FA group) gets the app's default account
+        (``default_account``, tws.account), else the only managed account.
+        """
         self._require_ready()
         details = self.contracts.resolve(contract)
         order = copy.copy(order)
-        if not order.account and len(self.accounts) == 1:
-            order.account = self.accounts[0]
+        if not order.account and not order.faGroup:
+            self._fill_default_account(order)
         rules = self.contracts.price_rules(details)  # fetched once, then cached
         self._validate(details, order, rules)
-        if not self.ids.wait_ready(self.request_timeout):
-            raise OrderRefused(
-                "no order id available: TWS has not answered reqIds "
-                f"within {self.request_timeout:g}s; nothing was sent"
-            )
-        with self.book.lock:
-            order_id = self.ids.next()
-            order.orderId = order_id
-            record = self.book.register_pending(self.client_id, order_id, details.contract, order)
-            self.placeOrder(order_id, details.contract, order)
-        return record
+        deadline = time.monotonic() + self.request_timeout
+        while True:
+            if not self.ids.wait_ready(max(0.0, deadline - time.monotonic())):
+                self._require_ready()
+                raise OrderRefused(
+                    "no order id available: TWS has not answered reqIds "
+                    f"within {self.request_timeout:g}s; nothing was sent"
+                )
+            with self._send_lock:
+                self._require_ready()
+                try:
+                    order_id = self.ids.next()
+                except IdsExhausted as exc:
+                    raise OrderRefused(f"{exc}; nothing was sent") from exc
+                except NotReadyError:
+                    continue  # a 103 (or a disconnect) since the wait: wait for new ids
+                order.orderId = order_id
+                record = self.book.register_pending(
+                    self.client_id, order_id, details.contract, order
+                )  # takes and releases the book lock: never held across the send
+                self.placeOrder(order_id, details.contract, order)
+                return record
+
+    def _fill_default_account(self: TwsApp, order: Order) -> None:
+        default = self.default_account
+        if default and self.fa_groups is not None and default in self.fa_groups:
+            order.faGroup = default
+        elif default:
+            order.account = default
+        elif len(self.accounts) == 1:
+            order.account = self.accounts[0]
 
     def modify(
         self: TwsApp,
@@ -100,20 +166,21 @@ class TradingMixin:
         contract = self._contract_of(record)
         details = self.contracts.resolve(contract)
         rules = self.contracts.price_rules(details)  # fetched once, then cached
-        with self.book.lock:
-            try:
-                order = self.book.preview_modify(order_id, changes)
-            except (BookError, InvalidOperation, TypeError, ValueError) as exc:
-                raise OrderRefused(f"modify of order {order_id} refused: {exc}") from exc
-            self._validate(details, order, rules)
-            filled = record.filled
-            quantity_now = clean_decimal(order.totalQuantity)
-            if quantity is not None and quantity_now is not None and quantity_now < filled:
-                raise OrderRefused(
-                    f"quantity {quantity_now} is below the {filled} already filled of order "
-                    f"{order_id}: give at least {filled}"
-                )
-            mod = self.book.request_modify(order_id, changes)
+        with self._send_lock:  # the book's pending modifies are in wire order
+            with self.book.lock:
+                try:
+                    order = self.book.preview_modify(order_id, changes)
+                except (BookError, InvalidOperation, TypeError, ValueError) as exc:
+                    raise OrderRefused(f"modify of order {order_id} refused: {exc}") from exc
+                self._validate(details, order, rules)
+                filled = record.filled
+                quantity_now = clean_decimal(order.totalQuantity)
+                if quantity is not None and quantity_now is not None and quantity_now < filled:
+                    raise OrderRefused(
+                        f"quantity {quantity_now} is below the {filled} already filled of order "
+                        f"{order_id}: give at least {filled}"
+                    )
+                mod = self.book.request_modify(order_id, changes)
             assert mod.order is not None
             self.placeOrder(order_id, contract, mod.order)
         return record
@@ -130,9 +197,9 @@ class TradingMixin:
                 f"order {order_id} was rejected ({record.reject_reason}): TWS holds nothing "
                 "to cancel"
             )
-        with self.book.lock:
+        with self._send_lock:
             try:
-                self.book.request_cancel(order_id)
+                self.book.request_cancel(order_id)  # the book lock, only while it records
             except BookError as exc:  # it became done meanwhile
                 raise OrderRefused(str(exc)) from exc
             self.cancelOrder(order_id, OrderCancel())
@@ -141,7 +208,8 @@ class TradingMixin:
     def cancel_all(self: TwsApp) -> None:
         """reqGlobalCancel: TWS cancels every open order of the account, whoever placed it."""
         self._require_ready()
-        self.reqGlobalCancel(OrderCancel())
+        with self._send_lock:
+            self.reqGlobalCancel(OrderCancel())
 
     # ------------------------------------------------------------------ checks
 
@@ -172,12 +240,15 @@ class TradingMixin:
     def _validate(
         self: TwsApp, details: ContractDetails, order: Order, rules: PriceRules | None
     ) -> None:
+        groups: Collection[str] = self.fa_groups if self.fa_groups is not None else ()
+        if self.fa_groups is None and order.faGroup:
+            groups = (order.faGroup,)  # groups not known here (tws mode): TWS checks the name
         try:
             validate_order(
                 order,
                 min_tick=details.minTick,
                 accounts=self.accounts,
-                fa_groups=(),
+                fa_groups=groups,
                 price_increments=rules,
             )
         except OrderValidationError as exc:

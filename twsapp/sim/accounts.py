@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ibapi.contract import Contract
+from ibapi.order import Order
+from ibapi.order_state import OrderState
+
+from .wire import java_double
 
 STARTING_CASH = 1_000_000.0
 BASE_CURRENCY = "USD"
@@ -120,8 +124,6 @@ class Account:
         return holding, realized
 
     def market_value(self, holding: Holding, price: float) -> float:
-        if holding.contract.secType == "FUT":
-            return float(holding.quantity) * price * holding.multiplier
         return float(holding.quantity) * price * holding.multiplier
 
     def unrealized(self, holding: Holding, price: float) -> float:
@@ -132,6 +134,10 @@ class Account:
 
     def values(self, prices: dict[int, float]) -> dict[str, str]:
         """Every summary tag's value, as strings (TWS sends them as text)."""
+        return {key: _money(value) for key, value in self.numbers(prices).items()}
+
+    def numbers(self, prices: dict[int, float]) -> dict[str, float | int | str]:
+        """Every summary tag's value, unformatted."""
         gross = 0.0
         stock_value = 0.0
         unrealized = 0.0
@@ -191,7 +197,54 @@ class Account:
             "UnrealizedPnL": unrealized,
             "RealizedPnL": self.realized_pnl,
         }
-        return {key: _money(value) for key, value in values.items()}
+        return values
+
+
+def preview_price(order: Order, bid: float, ask: float) -> float:
+    """The price a what-if preview fills at: the touch, whatever the order type.
+
+    A preview is about holding the position, so it is valued as if taken now; filling a far
+    limit at its own price would book a gain against the mark that no real fill gives.
+    """
+    return ask if order.action == "BUY" else bid
+
+
+def preview_state(
+    account: Account,
+    prices: dict[int, float],
+    contract: Contract,
+    order: Order,
+    price: float,
+    commission: float,
+) -> OrderState:
+    """The OrderState of a what-if order: the account's margin before and after the order
+    would fill at ``price``, the change, and the commission it would cost.
+
+    Margin follows the account model (a flat share of gross position value), so a stock buy
+    adds ``INIT_MARGIN_RATE`` of its notional; equity with loan changes by the commission and
+    by the gap between ``price`` and the mark. Outside-RTH figures, suggested size and the
+    allocation list stay unset, as in the paper-Gateway preview of a stock order (see
+    ``Exchange._what_if``).
+    """
+    before = account.numbers(prices)
+    after_account = copy.deepcopy(account)
+    after_account.apply_fill(contract, order.action, order.totalQuantity, price, commission)
+    after = after_account.numbers(prices)
+    state = OrderState()
+    state.status = "PreSubmitted"
+    for name, tag in (
+        ("initMargin", "InitMarginReq"),
+        ("maintMargin", "MaintMarginReq"),
+        ("equityWithLoan", "EquityWithLoanValue"),
+    ):
+        old, new = round(float(before[tag]), 2), round(float(after[tag]), 2)
+        setattr(state, name + "Before", java_double(old))
+        setattr(state, name + "After", java_double(new))
+        setattr(state, name + "Change", java_double(round(new - old, 2)))
+    state.commissionAndFees = commission
+    state.commissionAndFeesCurrency = BASE_CURRENCY
+    state.marginCurrency = BASE_CURRENCY
+    return state
 
 
 def _money(value: object) -> str:

@@ -46,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace) -> SimSettings:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit(f"--host {args.host}: the simulator binds loopback only (127.0.0.1)")
+        raise SystemExit(
+            f"--host {args.host}: the simulator binds loopback only (127.0.0.1, localhost or ::1)"
+        )
     return SimSettings(
         host=args.host,
         port=args.port,
@@ -73,8 +75,10 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    host = server.settings.host
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in brackets, as in URLs
     print(
-        f"twsapp sim listening on {server.settings.host}:{server.port} "
+        f"twsapp sim listening on {shown}:{server.port} "
         f"(server version {server.settings.server_version})",
         flush=True,
     )

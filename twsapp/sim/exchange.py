@@ -24,12 +24,13 @@ from ibapi.order_state import OrderState
 
 from . import messages as m
 from . import rules
-from .accounts import SUMMARY_TAGS, Account, summary_currency
+from .accounts import SUMMARY_TAGS, Account, preview_price, preview_state, summary_currency
 from .clock import SimClock
+from .groups import OrderGroups, attach_to
 from .instruments import Catalog, Instrument
 from .prices import PriceModel
 from .rules import Refusal, refuse
-from .wire import UNSET_DOUBLE, UNSET_INT, UNSET_LONG
+from .wire import UNSET_DOUBLE, UNSET_INT, UNSET_LONG, decimal_text
 
 Sink = Callable[[list[m.Message]], None]
 
@@ -60,6 +61,8 @@ class SimOrder:
     done_step: int | None = None
     cancelled_by: str = "Trader"  # or "System" (expiry, IOC remainder): completedStatus says so
     bound: bool = True  # False for an order placed in the TWS UI that no client has bound yet
+    held: bool = False  # placed with transmit=False: kept, never reported or matched, until sent
+    last_match: int | None = None  # the simulated second this order last looked at the market
 
     @property
     def remaining(self) -> Decimal:
@@ -78,7 +81,7 @@ class Fill:
     step: int
 
 
-class Exchange:
+class Exchange(OrderGroups):
     """One TWS instance's state: orders of every client, fills, accounts, subscriptions."""
 
     def __init__(
@@ -214,7 +217,9 @@ class Exchange:
     def _on_PlaceOrder(self, client_id: int, req: m.PlaceOrder) -> None:
         existing = self.orders.get((client_id, req.order_id))
         try:
-            if existing is not None:
+            if req.order.whatIf:
+                self._what_if(client_id, req, existing)
+            elif existing is not None:
                 self._modify(existing, req)
             else:
                 self._place(client_id, req)
@@ -239,22 +244,88 @@ class Exchange:
             return None
         return self.catalog.market_rule(rule_id)
 
-    def _check(self, instrument: Instrument, order: Order, exchange: str) -> None:
+    def _check(
+        self, instrument: Instrument, order: Order, exchange: str, modifying: bool = False
+    ) -> None:
         price_rules = self._rules_for(instrument, exchange)
         rules.check_order(order, price_rules, instrument.details.minTick)
+        rules.check_size(order, instrument.details.sizeIncrement, modifying)
         if order.account and order.account not in self.accounts:
             cause = f"Invalid account code {order.account!r}"
             raise refuse(rules.VALIDATION, tag="bA", cause=cause)
 
-    def _place(self, client_id: int, req: m.PlaceOrder) -> None:
-        if req.order_id <= self.max_used.get(client_id, 0):
+    def _check_new_id(self, client_id: int, order_id: int) -> None:
+        """Ids only increase: a new order's id must be above every id this client used."""
+        if order_id <= self.max_used.get(client_id, 0):
             raise refuse(rules.DUPLICATE_ID)
+
+    def _use_id(self, client_id: int, order_id: int) -> None:
+        """Consume the id of an accepted order (a refused one leaves it free)."""
+        self.max_used[client_id] = order_id
+        self.next_ids[client_id] = max(self._next_id(client_id), order_id + 1)
+
+    def _parent(self, client_id: int, order: Order) -> SimOrder | None:
+        """The order ``order`` is attached to (bracket child); TWS's 135 if there is none.
+
+        A parent that is done counts as missing: TWS answers a child (or a child's modification
+        that still names its parent) of a filled parent with 135 "Can't find order with id"
+        (reported against ib_insync, erdewit/ib_insync issue 647).
+        """
+        if not order.parentId:
+            return None
+        parent = self.orders.get((client_id, order.parentId))
+        if parent is None or parent.done:
+            raise refuse(rules.ORDER_NOT_FOUND, order_id=order.parentId)
+        return parent
+
+    def _place(self, client_id: int, req: m.PlaceOrder) -> None:
+        self._check_new_id(client_id, req.order_id)
         instrument = self._resolve(req.contract)
         order = copy.copy(req.order)
         self._check(instrument, order, req.contract.exchange)
-        self.max_used[client_id] = req.order_id
-        self.next_ids[client_id] = max(self._next_id(client_id), req.order_id + 1)
-        self._accept(client_id, req.order_id, instrument, req.contract.exchange, order)
+        parent = self._parent(client_id, order)
+        self._use_id(client_id, req.order_id)
+        so = self._create(client_id, req.order_id, instrument, req.contract.exchange, order, parent)
+        if order.transmit:
+            self._release(so)
+
+    def _what_if(self, client_id: int, req: m.PlaceOrder, existing: SimOrder | None) -> None:
+        """A what-if order: TWS creates nothing, it answers one openOrder previewing the margin.
+
+        Evidence: a public transcript of a paper IB Gateway at server version 225
+        (ThomasMarcelis/ibkr-go, testdata/transcripts/api_whatif_margin_aapl.txt): a whatIf
+        MKT order gets a single openOrder, status PreSubmitted, a fresh permId, the margin
+        before / change / after, commission and currencies in its OrderState, and no
+        orderStatus; nothing of it is ever listed or filled. The order id counts as used
+        (ids only increase) -- our choice: no source shows an id reused after a preview.
+        """
+        if existing is not None and existing.done:
+            raise refuse(rules.MODIFY_FILLED if existing.status == "Filled" else rules.DUPLICATE_ID)
+        if existing is None:
+            self._check_new_id(client_id, req.order_id)
+        instrument = existing.instrument if existing is not None else self._resolve(req.contract)
+        exchange = existing.contract.exchange if existing is not None else req.contract.exchange
+        order = copy.copy(req.order)
+        self._check(instrument, order, exchange)
+        self._parent(client_id, order)
+        if existing is None:
+            self._use_id(client_id, req.order_id)
+        order.orderId, order.clientId = req.order_id, client_id
+        order.permId = existing.perm_id if existing is not None else self._new_perm_id()
+        order.account = order.account or self.account_ids[0]
+        order.tif = order.tif or "DAY"
+        _apply_tws_defaults(order)
+        contract = copy.copy(instrument.details.contract)
+        contract.exchange = exchange or contract.exchange
+        quote = self.prices.quote(contract.conId, float(self._step))
+        price = preview_price(order, quote.bid, quote.ask)
+        commission = self._commission(contract.secType, order.totalQuantity, price)
+        marks = self._marks()
+        marks[contract.conId] = quote.last
+        state = preview_state(
+            self.accounts[order.account], marks, contract, order, price, commission
+        )
+        self._emit(client_id, [m.OpenOrder(req.order_id, contract, order, state)])
 
     def place_manual(self, contract: Contract, order: Order) -> int:
         """An order typed into the TWS window: no API id until client 0 binds it; its permId.
@@ -270,6 +341,10 @@ class Exchange:
             so = self._accept(UNBOUND, 0, instrument, contract.exchange, order, bind=auto)
             return so.perm_id
 
+    def _new_perm_id(self) -> int:
+        self._next_perm += 1
+        return self._next_perm - 1
+
     def _accept(
         self,
         client_id: int,
@@ -280,13 +355,29 @@ class Exchange:
         bind: bool = False,
     ) -> SimOrder:
         """Create a working order as TWS echoes it, announce it, and match it once."""
+        so = self._create(client_id, order_id, instrument, exchange, order, None, bind)
+        self._release(so)
+        return so
+
+    def _create(
+        self,
+        client_id: int,
+        order_id: int,
+        instrument: Instrument,
+        exchange: str,
+        order: Order,
+        parent: SimOrder | None,
+        bind: bool = False,
+    ) -> SimOrder:
+        """Register an order as TWS echoes it, held (untransmitted) until ``_release``."""
         order.orderId = order_id
         order.clientId = max(client_id, 0)
-        order.permId = self._next_perm
-        self._next_perm += 1
+        order.permId = self._new_perm_id()
         order.account = order.account or self.account_ids[0]
         order.tif = order.tif or "DAY"
         _apply_tws_defaults(order)
+        if parent is not None:
+            attach_to(order, parent)
         so = SimOrder(
             client_id=client_id,
             order_id=order_id,
@@ -296,19 +387,15 @@ class Exchange:
             instrument=instrument,
             placed_step=self._step,
             bound=client_id != UNBOUND,
+            held=True,
         )
         so.contract.exchange = exchange or so.contract.exchange
-        so.status = "PreSubmitted"
         if so.bound:
             self.orders[(client_id, order_id)] = so
         else:
             self.orders[(UNBOUND, so.perm_id)] = so
             if bind:
                 self._bind(so)
-        self._emit_order(so, [self._open_order(so), self._status(so)])
-        if so.order.orderType in ("LMT", "MKT"):
-            self._set_status(so, "Submitted")
-        self._match(so, self._step, first=True)
         return so
 
     def _bind(self, so: SimOrder) -> None:
@@ -323,7 +410,11 @@ class Exchange:
         if so.done:
             code = rules.MODIFY_FILLED if so.status == "Filled" else rules.DUPLICATE_ID
             raise refuse(code)
+        if so.held:
+            self._replace_held(so, req)
+            return
         new = req.order
+        self._parent(so.client_id, new)
         if new.action != so.order.action or new.orderType != so.order.orderType:
             raise refuse(rules.MODIFY_MISMATCH)
         if req.contract.conId and req.contract.conId != so.contract.conId:
@@ -334,13 +425,29 @@ class Exchange:
         candidate.tif = candidate.tif or "DAY"
         candidate.trailStopPrice = UNSET_DOUBLE
         _apply_tws_defaults(candidate)
-        self._check(so.instrument, candidate, so.contract.exchange)
+        self._check(so.instrument, candidate, so.contract.exchange, modifying=True)
         if candidate.totalQuantity < so.filled:
             cause = "Order quantity cannot be below the filled quantity"
             raise refuse(rules.VALIDATION, tag="bO", cause=cause)
         so.order = candidate
         self._emit_order(so, [self._open_order(so), self._status(so)])
         self._match(so, self._step, first=True)
+
+    def _replace_held(self, so: SimOrder, req: m.PlaceOrder) -> None:
+        """An untransmitted order was never seen by the market: the new one simply replaces it
+        (same permId), and goes out if it says transmit."""
+        order = copy.copy(req.order)
+        self._check(so.instrument, order, so.contract.exchange)
+        parent = self._parent(so.client_id, order)
+        order.orderId, order.clientId, order.permId = so.order_id, max(so.client_id, 0), so.perm_id
+        order.account = order.account or self.account_ids[0]
+        order.tif = order.tif or "DAY"
+        _apply_tws_defaults(order)
+        if parent is not None:
+            attach_to(order, parent)
+        so.order = order
+        if order.transmit:
+            self._release(so)
 
     def _on_CancelOrder(self, client_id: int, req: m.CancelOrder) -> None:
         so = self.orders.get((client_id, req.order_id))
@@ -356,23 +463,25 @@ class Exchange:
         self._cancel(so)
 
     def _on_ReqGlobalCancel(self, client_id: int, req: m.ReqGlobalCancel) -> None:
-        for so in list(self.orders.values()):
+        for so in sorted(self.orders.values(), key=lambda o: o.perm_id):
             if not so.done:
                 self._cancel(so)
 
     def _cancel(self, so: SimOrder, by: str = "Trader") -> None:
+        """Cancel ``so`` and, as TWS does, the children still waiting on it."""
+        reason = "Order was discarded." if so.held else ""
+        so.held = False
         so.status = "Cancelled"
         so.done_step = self._step
         so.cancelled_by = by
+        text = rules.text(rules.CANCELLED) + reason
         self._emit_order(
             so,
-            [
-                self._status(so),
-                m.ErrorMsg(
-                    so.order_id, rules.CANCELLED, rules.text(rules.CANCELLED), "", self._millis()
-                ),
-            ],
+            [self._status(so), m.ErrorMsg(so.order_id, rules.CANCELLED, text, "", self._millis())],
         )
+        for child in self._children(so):
+            if not child.done:
+                self._cancel(child, by)
 
     def _set_status(self, so: SimOrder, status: str) -> None:
         so.status = status
@@ -401,18 +510,12 @@ class Exchange:
             mkt_cap_price=0.0,
         )
 
-    @staticmethod
-    def _why_held(so: SimOrder) -> str:
-        """TWS says why a stop waits: "trigger" while its stop price has not been touched."""
-        if so.status == "PreSubmitted" and so.order.orderType in ("STP", "STP LMT"):
-            return "" if so.triggered else "trigger"
-        return ""
-
     def _working(self, client_id: int | None) -> list[SimOrder]:
+        """Transmitted orders not yet done (held ones are nobody's business until sent)."""
         return [
             so
             for so in self.orders.values()
-            if not so.done and (client_id is None or so.client_id == client_id)
+            if not so.done and not so.held and (client_id is None or so.client_id == client_id)
         ]
 
     # ------------------------------------------------------------------ time and matching
@@ -453,7 +556,8 @@ class Exchange:
         if so.order.tif == "DAY" and self._day_over(so):
             self._cancel(so, by="System")
             return
-        self._match(so, self._step, first=False)
+        if so.last_match != self._step:  # a child activated this second has had its look
+            self._match(so, self._step, first=False)
 
     def _day_over(self, so: SimOrder) -> bool:
         """A DAY order lives until its session closes (or the local date changes)."""
@@ -467,6 +571,9 @@ class Exchange:
         )
 
     def _match(self, so: SimOrder, step: int, first: bool) -> None:
+        if so.held or self._waits_for_parent(so):
+            return
+        so.last_match = step
         if so.done or not self._session_open(so.instrument, step, so.order.outsideRth):
             if first and so.order.tif in ("IOC", "FOK"):
                 self._cancel(so, by="System")
@@ -496,8 +603,8 @@ class Exchange:
         if so.order.tif == "IOC" and not so.done:
             self._cancel(so, by="System")
 
-    def _commission(self, so: SimOrder, quantity: Decimal, price: float) -> float:
-        sec_type = so.contract.secType
+    @staticmethod
+    def _commission(sec_type: str, quantity: Decimal, price: float) -> float:
         if sec_type == "FUT":
             return round(0.85 * float(quantity), 2)
         if sec_type == "CASH":
@@ -515,7 +622,7 @@ class Exchange:
         ) / float(new_filled)
         so.filled = new_filled
         so.last_fill_price = price
-        commission = self._commission(so, quantity, price)
+        commission = self._commission(so.contract.secType, quantity, price)
         so.commission += commission
         so.executions.append(exec_id)
 
@@ -560,6 +667,9 @@ class Exchange:
         batch.append(m.CommissionReport(report))
         self._emit_order(so, batch)
         self._after_fill(so)
+        self._one_cancels_other(so, quantity)
+        if so.status == "Filled":
+            self._activate_children(so)
 
     def _venue(self, so: SimOrder) -> str:
         details = so.instrument.details
@@ -722,11 +832,13 @@ class Exchange:
         state.completedTime = f"{moment.strftime(EXEC_TIME_FORMAT)} {TWS_TIME_ZONE}"
         if so.status == "Filled":
             order.totalQuantity = Decimal(0)
-            state.completedStatus = f"Filled Size: {_quantity_text(so.filled)}"
+            state.completedStatus = f"Filled Size: {decimal_text(so.filled)}"
             state.commissionAndFees = so.commission
             state.commissionAndFeesCurrency = "USD"
         elif so.cancelled_by == "System":
-            state.completedStatus = "Cancelled by System:\n"  # sic: as captured at v200
+            # sic, with the newline: a paper Gateway at v200 writes it so (public transcript
+            # completed_orders_cancelled_system_live.txt of ThomasMarcelis/ibkr-go)
+            state.completedStatus = "Cancelled by System:\n"
         else:
             state.completedStatus = "Cancelled by Trader"
         return m.CompletedOrder(copy.copy(so.contract), order, state)
@@ -741,18 +853,15 @@ class Exchange:
         self._emit(client_id, batch)
 
 
-def _quantity_text(quantity: Decimal) -> str:
-    text = f"{quantity:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _apply_tws_defaults(order: Order) -> None:
     """Fill in what TWS itself sets on an order it accepts, as every captured echo shows.
 
     OCA type 3 (reduce, no block) when the client left it 0, clearing intent "IB", auto price
     for hedge off, the shareholder declaration, unset futures-reference and parent-perm ids, and
     a trail stop price one unit above a limit order's limit (TWS echoes it on LMT orders of
-    either side; see the openOrder / completedOrder captures at server versions 172..225).
+    either side: the openOrder / completedOrder captures at server versions 172..176 in the
+    fixture, and the paper-Gateway transcripts at 200..225 of ThomasMarcelis/ibkr-go), and a
+    stop order's stop price as its trail stop price (api_bracket_place_aapl.txt there).
     """
     if not order.ocaType:
         order.ocaType = 3
@@ -763,12 +872,12 @@ def _apply_tws_defaults(order: Order) -> None:
         order.refFuturesConId = UNSET_INT
     if not order.parentPermId:
         order.parentPermId = UNSET_LONG
-    if (
-        order.orderType == "LMT"
-        and order.trailStopPrice == UNSET_DOUBLE
-        and rules.is_set(order.lmtPrice)
-    ):
+    if order.trailStopPrice != UNSET_DOUBLE:
+        return
+    if order.orderType == "LMT" and rules.is_set(order.lmtPrice):
         order.trailStopPrice = float(Decimal(repr(order.lmtPrice)) + 1)
+    elif order.orderType == "STP" and rules.is_set(order.auxPrice):
+        order.trailStopPrice = order.auxPrice
 
 
 def _matches(fill: Fill, f: ExecutionFilter) -> bool:

@@ -5,9 +5,12 @@ Every instrument is described by one *entry*, a flat mapping keyed by TWS's own 
 ``volatility``, ``displaySize``, ``hours``). The built-in catalog and extension files use the
 same schema and the same parser, so a user's file is checked as strictly as our own data.
 
-Field values follow real TWS captures (``shared/fixtures/tws-captures.json``: contractData TSLA,
-contract details EUR.USD, completedOrder ES) and later captures of TWS at server version 200+
-for AAPL, MSFT, EUR.USD and ESZ6. Where we had no capture, the value is marked "unverified".
+The built-in entries live in ``instruments.json`` next to this module (package data), each with
+an optional ``comment`` naming where its values come from: the captures in
+``shared/fixtures/tws-captures.json`` (contractData TSLA, contract details EUR.USD, completedOrder
+ES) and the public paper-Gateway transcripts (server versions 200..225) of the
+ThomasMarcelis/ibkr-go repository for AAPL, MSFT, EUR.USD and ESZ6. Where neither had the value,
+the comment says "unverified".
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,12 +39,14 @@ US_STOCK_LIQUID = SessionTemplate(time(9, 30), time(16, 0), calendar="NYSE")
 
 # Market rules (reqMarketRule) for every rule id the built-in catalog references.
 MARKET_RULES: dict[int, Rule] = {
-    # US stocks, all exchanges: verified (reqMarketRule(26) from a paper IB Gateway, 2026).
+    # US stocks, all exchanges: as a paper IB Gateway (v200) answers reqMarketRule(26) in the
+    # public transcript testdata/transcripts/market_rule.txt of ThomasMarcelis/ibkr-go.
     26: [(0.0, 0.01)],
     # CME ES: id from real contract details (ESZ6: "67,67"); content unverified, set to the
     # 0.25 index-point tick that minTick reports.
     67: [(0.0, 0.25)],
-    # IDEALPRO EUR.USD: id from real contract details (2023 and 2026); content unverified, set to
+    # IDEALPRO EUR.USD: id from real contract details (the fixture's 'contract details eurusd'
+    # capture); content unverified, set to
     # the default half-pip configuration that minTick 0.00005 reports.
     3188: [(0.0, 0.00005)],
     # IBIS (Xetra) shares: unverified id and ladder (an EU-style tiered tick regime), kept so
@@ -55,6 +61,15 @@ MARKET_RULES: dict[int, Rule] = {
         (500.0, 0.2),
     ],
 }
+
+
+BUILTIN_FILE = "instruments.json"
+
+
+def builtin_entries() -> list[dict[str, Any]]:
+    """The built-in catalog's entries, as shipped in the package (same schema as user files)."""
+    text = resources.files(__package__).joinpath(BUILTIN_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
 
 
 class CatalogError(ValueError):
@@ -227,7 +242,7 @@ class Catalog:
     def builtin(cls, reference_date: date | None = None) -> Catalog:
         """The built-in catalog, hours generated for ``reference_date`` (default: next open)."""
         catalog = cls(reference_date=reference_date)
-        catalog.extend_from_entries(BUILTIN_ENTRIES, source="built-in catalog")
+        catalog.extend_from_entries(builtin_entries(), source=BUILTIN_FILE)
         return catalog
 
     @property
@@ -334,7 +349,7 @@ class Catalog:
         """The contractDetails rows TWS sends for a reqContractDetails of ``contract``.
 
         With an exchange, one row per matching instrument echoing that exchange; without one,
-        one row per valid exchange of each match (as live TWS does, e.g. 26 rows for MSFT).
+        one row per valid exchange of each match.
         Hours are those of ``at`` (each instrument's local date), else of the reference date.
         """
         rows: list[ContractDetails] = []
@@ -479,7 +494,7 @@ _INT_KEYS = ("priceMagnifier", "underConId", "evMultiplier", "aggGroup")
 _SIZE_KEYS = ("minSize", "sizeIncrement", "suggestedSizeIncrement")
 _KNOWN_KEYS = set(
     "symbol secType conId currency minTick basePrice volatility displaySize marketRuleIds "
-    "secIdList hours marketRules".split()
+    "secIdList hours marketRules comment".split()
 ) | set(_STR_KEYS + list(_INT_KEYS) + list(_SIZE_KEYS))
 
 
@@ -527,6 +542,8 @@ def _parse_entry(entry: Mapping[str, Any], where: str, rules: dict[int, Rule]) -
             raise fail(key, f"must be > 0, got {value!r}")
         return result
 
+    if "comment" in entry:
+        text("comment", entry["comment"])  # free text (where the values come from), else ignored
     symbol = text("symbol", required("symbol")).upper()
     sec_type = text("secType", required("secType")).upper()
     if sec_type not in _SECTYPE_DEFAULTS:
@@ -692,170 +709,3 @@ def _parse_hours(value: Any, fail) -> tuple[SessionTemplate, SessionTemplate]:
     except (ValueError, AttributeError, TypeError) as exc:
         raise fail("hours", str(exc)) from None
     return trading, liquid
-
-
-# --------------------------------------------------------------------------- built-in data
-
-BUILTIN_ENTRIES: list[dict[str, Any]] = [
-    {
-        "symbol": "AAPL",
-        "secType": "STK",
-        "conId": 265598,
-        "primaryExchange": "NASDAQ",
-        "currency": "USD",
-        "tradingClass": "NMS",
-        "minTick": 0.01,
-        "longName": "APPLE INC",
-        "industry": "Technology",
-        "category": "Computers",
-        "subcategory": "Computers",
-        "secIdList": {"ISIN": "US0378331005"},
-        "basePrice": 150.0,
-        "volatility": 0.02,
-    },
-    {
-        "symbol": "IBM",
-        "secType": "STK",
-        "conId": 8314,
-        "primaryExchange": "NYSE",
-        "currency": "USD",
-        "tradingClass": "IBM",
-        "minTick": 0.01,
-        "longName": "INTL BUSINESS MACHINES CORP",
-        "industry": "Technology",  # industry classification unverified
-        "category": "Computers",
-        "subcategory": "Computer Services",
-        "secIdList": {"ISIN": "US4592001014"},
-        "basePrice": 250.0,
-        "volatility": 0.015,
-    },
-    {
-        # The second IBM listing that makes "IBM" without a currency ambiguous, as in real IB.
-        # Unverified: conId, tradingClass, time zone, hours and market rule of this listing.
-        "symbol": "IBM",
-        "secType": "STK",
-        "conId": 38709539,
-        "exchange": "SMART",
-        "primaryExchange": "IBIS",
-        "currency": "EUR",
-        "tradingClass": "XETRA",
-        "validExchanges": "SMART,IBIS",
-        "marketRuleIds": 1744,
-        "minTick": 0.001,
-        "longName": "INTL BUSINESS MACHINES CORP",
-        "industry": "Technology",
-        "category": "Computers",
-        "subcategory": "Computer Services",
-        "timeZoneId": "MET",
-        "hours": {"trading": "0900-1730", "calendar": "WEEKDAYS"},
-        "secIdList": {"ISIN": "US4592001014"},
-        "basePrice": 215.0,
-        "volatility": 0.015,
-    },
-    {
-        # Field for field the contractData TSLA capture (server version 164).
-        "symbol": "TSLA",
-        "secType": "STK",
-        "conId": 76792991,
-        "primaryExchange": "NASDAQ",
-        "currency": "USD",
-        "tradingClass": "NMS",
-        "minTick": 0.01,
-        "longName": "TESLA INC",
-        "industry": "Consumer, Cyclical",
-        "category": "Auto Manufacturers",
-        "subcategory": "Auto-Cars/Light Trucks",
-        "secIdList": {"ISIN": "US88160R1014"},
-        "basePrice": 250.0,
-        "volatility": 0.035,
-    },
-    {
-        "symbol": "SPY",
-        "secType": "STK",
-        "conId": 756733,
-        "primaryExchange": "ARCA",
-        "currency": "USD",
-        "tradingClass": "SPY",  # as in the "open order 1" capture
-        "minTick": 0.01,
-        "longName": "SPDR S&P 500 ETF TRUST",  # unverified spelling
-        "stockType": "ETF",
-        "secIdList": {"ISIN": "US78462F1030"},
-        "basePrice": 700.0,
-        "volatility": 0.01,
-    },
-    {
-        "symbol": "MSFT",
-        "secType": "STK",
-        "conId": 272093,
-        "primaryExchange": "NASDAQ",
-        "currency": "USD",
-        "tradingClass": "NMS",
-        "minTick": 0.01,
-        "longName": "MICROSOFT CORP",
-        "industry": "Technology",
-        "category": "Software",
-        "subcategory": "Applications Software",
-        "secIdList": {"ISIN": "US5949181045"},
-        "basePrice": 450.0,
-        "volatility": 0.015,
-    },
-    {
-        # Field for field the "contract details eurusd" capture (server version 176).
-        "symbol": "EUR",
-        "secType": "CASH",
-        "conId": 12087792,
-        "currency": "USD",
-        "localSymbol": "EUR.USD",
-        "tradingClass": "EUR.USD",
-        "marketName": "EUR.USD",
-        "minTick": 0.00005,
-        "longName": "European Monetary Union Euro",
-        "basePrice": 1.16,
-        "volatility": 0.005,
-    },
-    {
-        # ESZ6 as live TWS reported it in 2026 (contractDetails at server version 225).
-        "symbol": "ES",
-        "secType": "FUT",
-        "conId": 515416632,
-        "exchange": "CME",
-        "currency": "USD",
-        "localSymbol": "ESZ6",
-        "tradingClass": "ES",
-        "multiplier": "50",
-        "lastTradeDateOrContractMonth": "20261218",
-        "lastTradeTime": "08:30:00",
-        "validExchanges": "CME,QBALGO",
-        "marketRuleIds": "67,67",
-        "minTick": 0.25,
-        "underConId": 11004968,
-        "underSymbol": "ES",
-        "underSecType": "IND",
-        "longName": "E-mini S&P 500",
-        "basePrice": 7000.0,
-        "volatility": 0.012,
-    },
-    {
-        # The next quarterly ES (conId from a live reqContractDetails listing, 2026), so that
-        # "ES" without an expiry returns several contracts, as it does in TWS.
-        "symbol": "ES",
-        "secType": "FUT",
-        "conId": 649180684,
-        "exchange": "CME",
-        "currency": "USD",
-        "localSymbol": "ESH7",
-        "tradingClass": "ES",
-        "multiplier": "50",
-        "lastTradeDateOrContractMonth": "20270319",
-        "lastTradeTime": "08:30:00",
-        "validExchanges": "CME,QBALGO",
-        "marketRuleIds": "67,67",
-        "minTick": 0.25,
-        "underConId": 11004968,
-        "underSymbol": "ES",
-        "underSecType": "IND",
-        "longName": "E-mini S&P 500",
-        "basePrice": 7070.0,
-        "volatility": 0.012,
-    },
-]

@@ -20,12 +20,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from enum import Enum
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message as ProtoMessage
 from ibapi.client_utils import createConditionsProto, createSoftDollarTierProto
-from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER, UNSET_LONG
+from ibapi.const import UNSET_DOUBLE, UNSET_INTEGER, UNSET_LONG
 from ibapi.contract import Contract, ContractDetails
 from ibapi.execution import Execution, OptionExerciseType
 from ibapi.message import IN
@@ -75,7 +74,7 @@ from ibapi.server_versions import (
 
 from twsapp.sim import messages as m
 from twsapp.sim.proto_requests import decode_proto_request
-from twsapp.sim.wire import java_double, proto_payload
+from twsapp.sim.wire import decimal_text, enum_code, java_double, last_trade_field, proto_payload
 
 __all__ = ["decode_proto_request", "encode_proto", "proto_kind_version"]
 
@@ -175,7 +174,7 @@ def put(proto: ProtoMessage, name: str, value: object) -> None:
         return
     if kind == FieldDescriptor.TYPE_STRING:
         if isinstance(value, Decimal):
-            value = decimal_str(value)
+            value = decimal_text(value)
         if value != "":
             setattr(proto, name, str(value))
         return
@@ -188,17 +187,6 @@ def put_all(proto: ProtoMessage, obj: object, names: Iterable[str]) -> None:
     """Copy the attributes ``names`` of ``obj`` to the same-named proto fields."""
     for name in names:
         put(proto, name, getattr(obj, name, None))
-
-
-def decimal_str(value: Decimal | int | float | None) -> str:
-    """A quantity as its plain decimal string ("" when unset), which ``Decimal()`` reads back."""
-    if value is None:
-        return ""
-    value = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    if value == UNSET_DECIMAL:
-        return ""
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def tristate(value: bool | None) -> int | None:
@@ -314,8 +302,8 @@ def order_proto(order: Order, completed: bool = False) -> OrderProto:
     if completed:  # TWS keeps no API ids for completed orders (ibapi passes UNSET as the id)
         for name in _COMPLETED_WITHOUT:
             proto.ClearField(name)
-    put(proto, "totalQuantity", decimal_str(order.totalQuantity))
-    put(proto, "filledQuantity", decimal_str(order.filledQuantity))
+    put(proto, "totalQuantity", decimal_text(order.totalQuantity))
+    put(proto, "filledQuantity", decimal_text(order.filledQuantity))
     for name in _ORDER_TRISTATES:
         put(proto, name, tristate(getattr(order, name, None)))
     if order.hedgeType:  # ibapi reads the hedge details only alongside a hedge type
@@ -336,14 +324,14 @@ def order_state_proto(state: OrderState) -> OrderStateProto:
     put_all(proto, state, _ORDER_STATE_FIELDS)
     for name in _ORDER_STATE_MARGINS:
         put(proto, name, _margin_value(getattr(state, name, "")))
-    put(proto, "suggestedSize", decimal_str(state.suggestedSize))
+    put(proto, "suggestedSize", decimal_text(state.suggestedSize))
     for allocation in state.orderAllocations or []:
         item = proto.orderAllocations.add()
         put(item, "account", allocation.account)
         for name in _words(
             "position positionDesired positionAfter desiredAllocQty allowedAllocQty"
         ):
-            put(item, name, decimal_str(getattr(allocation, name)))
+            put(item, name, decimal_text(getattr(allocation, name)))
         put(item, "isMonetary", allocation.isMonetary)
     return proto
 
@@ -362,8 +350,8 @@ def _margin_value(text: object) -> float | None:
 def execution_proto(execution: Execution) -> ExecutionProto:
     proto = ExecutionProto()
     put_all(proto, execution, _EXECUTION_FIELDS)
-    put(proto, "shares", decimal_str(execution.shares))
-    put(proto, "cumQty", decimal_str(execution.cumQty))
+    put(proto, "shares", decimal_text(execution.shares))
+    put(proto, "cumQty", decimal_text(execution.cumQty))
     put(proto, "isLiquidation", bool(execution.liquidation))
     put(proto, "isPriceRevisionPending", execution.pendingPriceRevision)
     kind = execution.optExerciseOrLapseType
@@ -374,7 +362,7 @@ def execution_proto(execution: Execution) -> ExecutionProto:
 
 def contract_details_proto(details: ContractDetails) -> tuple[ContractProto, ContractDetailsProto]:
     contract = contract_proto(details.contract)
-    put(contract, "lastTradeDateOrContractMonth", _last_trade_field(details))
+    put(contract, "lastTradeDateOrContractMonth", last_trade_field(details))
     proto = ContractDetailsProto()
     put_all(proto, details, _DETAILS_FIELDS)
     for proto_name, attr in _DETAILS_RENAMED:
@@ -382,32 +370,13 @@ def contract_details_proto(details: ContractDetails) -> tuple[ContractProto, Con
     if details.minTick not in (None, UNSET_DOUBLE):
         proto.minTick = java_double(details.minTick)
     for name in ("fundDistributionPolicyIndicator", "fundAssetType"):
-        put(proto, name, _enum_code(getattr(details, name)))
+        put(proto, name, enum_code(getattr(details, name)))
     fill_tags(proto.secIdList, details.secIdList)
     for reason in details.ineligibilityReasonList or []:
         item = proto.ineligibilityReasonList.add()
         put(item, "id", reason.id_)
         put(item, "description", reason.description)
     return contract, proto
-
-
-def _last_trade_field(details: ContractDetails) -> str:
-    """TWS joins expiry, last trade time and zone in one field; ibapi splits it back."""
-    date = details.contract.lastTradeDateOrContractMonth or ""
-    if not date or not details.lastTradeTime:
-        return date
-    parts = [date, details.lastTradeTime]
-    if details.timeZoneId:
-        parts.append(details.timeZoneId)
-    return " ".join(parts)
-
-
-def _enum_code(item: object) -> str | None:
-    """ibapi's fund enums travel as their code; ``NoneItem`` (or a malformed code) is left out."""
-    if not isinstance(item, Enum) or item.name == "NoneItem":
-        return None
-    code = item.value[0]
-    return code if isinstance(code, str) else None
 
 
 # --------------------------------------------------------------------------- message builders
@@ -484,8 +453,8 @@ def _order_status(msg: m.OrderStatus) -> Built:
     proto = OrderStatusProto()
     put(proto, "orderId", msg.order_id)
     put(proto, "status", msg.status)
-    put(proto, "filled", decimal_str(msg.filled))
-    put(proto, "remaining", decimal_str(msg.remaining))
+    put(proto, "filled", decimal_text(msg.filled))
+    put(proto, "remaining", decimal_text(msg.remaining))
     put(proto, "avgFillPrice", msg.avg_fill_price)
     put(proto, "permId", msg.perm_id)
     put(proto, "parentId", msg.parent_id)
@@ -527,7 +496,7 @@ def _position(msg: m.Position) -> Built:
     proto.contract.CopyFrom(contract_proto(msg.contract))
     proto.contract.SetInParent()
     put(proto, "account", msg.account)
-    put(proto, "position", decimal_str(msg.position))
+    put(proto, "position", decimal_text(msg.position))
     put(proto, "avgCost", msg.avg_cost)
     return IN.POSITION_DATA, proto
 
@@ -537,7 +506,7 @@ def _portfolio_value(msg: m.PortfolioValue) -> Built:
     proto.contract.CopyFrom(contract_proto(msg.contract))
     proto.contract.SetInParent()
     put(proto, "accountName", msg.account)
-    put(proto, "position", decimal_str(msg.position))
+    put(proto, "position", decimal_text(msg.position))
     for name, value in (
         ("marketPrice", msg.market_price),
         ("marketValue", msg.market_value),

@@ -7,11 +7,12 @@ the exchange agree on them, and makes a wording fix a one-line change.
 from __future__ import annotations
 
 import math
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from ibapi.order import Order
 
-from .wire import UNSET_DECIMAL, UNSET_DOUBLE
+from .instruments import Rule, is_on_increment
+from .wire import UNSET_DECIMAL, is_set
 
 SUPPORTED_ORDER_TYPES = frozenset({"MKT", "LMT", "STP", "STP LMT"})
 KNOWN_ORDER_TYPES = SUPPORTED_ORDER_TYPES | frozenset(
@@ -25,6 +26,7 @@ DUPLICATE_ID = 103
 MODIFY_FILLED = 104
 MODIFY_MISMATCH = 105
 OFF_TICK = 110
+ORDER_NOT_FOUND = 135
 NO_SECURITY = 200
 REJECTED = 201
 CANCELLED = 202
@@ -33,6 +35,8 @@ CLIENT_ID_IN_USE = 326
 UNSUPPORTED_TYPE = 387
 CANCEL_NOT_FOUND = 10147
 CANCEL_DONE = 10148
+FRACTIONAL_MODIFY = 10242
+FRACTIONAL_PLACE = 10243
 
 TEXT = {
     # {count} is the violation's number on this connection; TWS also uses it as the reqId.
@@ -41,6 +45,8 @@ TEXT = {
     MODIFY_FILLED: "Can't modify a filled order",
     MODIFY_MISMATCH: "Order being modified does not match original order",
     OFF_TICK: "The price does not conform to the minimum price variation for this contract.",
+    # As ib_insync users quote it for a child naming a parent TWS no longer has (issue 647).
+    ORDER_NOT_FOUND: "Can't find order with id = {order_id}",
     NO_SECURITY: "No security definition has been found for the request",
     REJECTED: "Order rejected - reason:{reason}",
     CANCELLED: "Order Canceled - reason:",
@@ -51,6 +57,16 @@ TEXT = {
     UNSUPPORTED_TYPE: "Unsupported order type for this exchange and security type.",
     CANCEL_NOT_FOUND: "OrderId {order_id} that needs to be cancelled is not found.",
     CANCEL_DONE: "OrderId {order_id} that needs to be cancelled cannot be cancelled, state: {state}.",
+    # Whole-share accounts: the API refuses fractional sizes (the desktop TWS may allow them).
+    # Code and wording as IB lists them (e.g. the IBApi error-code enum of public API ports).
+    FRACTIONAL_MODIFY: (
+        "Fractional-sized order cannot be modified via API. "
+        "Please use desktop version to revise this order."
+    ),
+    FRACTIONAL_PLACE: (
+        "Fractional-sized order cannot be placed via API. "
+        "Please use desktop version to place this order."
+    ),
 }
 
 # TWS prints these three when a client connects: information, not errors.
@@ -78,37 +94,16 @@ def refuse(code: int, **params: object) -> Refusal:
     return Refusal(code, text(code, **params))
 
 
-def is_set(value: float) -> bool:
-    return value is not None and value != UNSET_DOUBLE
-
-
-def increment_at(price: float, rules: list[tuple[float, float]] | None, min_tick: float) -> float:
-    """The price increment that applies at ``price`` under a market rule (low edge, increment)."""
-    if not rules:
-        return min_tick
-    chosen = rules[0][1]
-    for low_edge, increment in rules:
-        if abs(price) >= low_edge:
-            chosen = increment
-    return chosen
-
-
-def on_tick(price: float, increment: float) -> bool:
-    try:
-        ratio = Decimal(repr(price)) / Decimal(repr(increment))
-    except (InvalidOperation, ZeroDivisionError):
-        return False
-    return ratio == ratio.to_integral_value()
-
-
-def check_order(order: Order, rules: list[tuple[float, float]] | None, min_tick: float) -> None:
+def check_order(order: Order, rule: Rule | None, min_tick: float) -> None:
     """Raise Refusal the way TWS refuses a malformed order (nothing is created)."""
     if order.action not in ACTIONS:
         raise refuse(VALIDATION, tag="bO", cause=f"Invalid side: {order.action!r}")
     qty = order.totalQuantity
     if qty == UNSET_DECIMAL or not isinstance(qty, Decimal) or not qty.is_finite() or qty <= 0:
         raise refuse(VALIDATION, tag="bO", cause="Order quantity must be positive")
-    if order.orderType not in KNOWN_ORDER_TYPES:  # worded as live TWS 10.x (v225) words it
+    # Wording of a paper IB Gateway at server version 207 (public transcript
+    # testdata/transcripts/place_order_invalid_type_live_error.txt of ThomasMarcelis/ibkr-go).
+    if order.orderType not in KNOWN_ORDER_TYPES:
         raise refuse(VALIDATION, tag="v", cause="Invalid order type was entered")
     if order.orderType not in SUPPORTED_ORDER_TYPES:
         raise refuse(UNSUPPORTED_TYPE)
@@ -121,9 +116,18 @@ def check_order(order: Order, rules: list[tuple[float, float]] | None, min_tick:
         raise refuse(VALIDATION, tag="bO", cause="Missing or invalid limit price")
     if needs_aux and not _positive(order.auxPrice):
         raise refuse(VALIDATION, tag="bO", cause="Missing or invalid stop price")
+    ladder = rule or [(0.0, min_tick)]  # no market rule: minTick applies at every price
     for price in (order.lmtPrice if needs_limit else None, order.auxPrice if needs_aux else None):
-        if price is not None and not on_tick(price, increment_at(price, rules, min_tick)):
+        if price is not None and not is_on_increment(ladder, price):
             raise refuse(OFF_TICK)
+
+
+def check_size(order: Order, size_increment: Decimal, modifying: bool = False) -> None:
+    """Refuse a fractional quantity of an instrument traded in whole units (sizeIncrement 1):
+    TWS refuses those through the API with 10243 (10242 for a modification)."""
+    qty = order.totalQuantity
+    if size_increment == 1 and qty != qty.to_integral_value():
+        raise refuse(FRACTIONAL_MODIFY if modifying else FRACTIONAL_PLACE)
 
 
 def _positive(value: float) -> bool:

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -63,6 +64,9 @@ class SimSettings:
     max_messages_per_second: int = 50
     disconnect_after_violations: int = 0  # 0 = never disconnect for pacing
     faults: Faults = field(default_factory=Faults)
+    # Seconds on a monotonic scale for the 50-messages-a-second window. Real time by default;
+    # tests pass a clock they move themselves, so a stalled CI machine cannot split a burst.
+    pacing_clock: Callable[[], float] = time.monotonic
 
 
 class SimServer:
@@ -105,7 +109,8 @@ class SimServer:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> SimServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET  # ::1 = IPv6
+        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.settings.host, self.settings.port))
         sock.listen(16)
@@ -152,6 +157,11 @@ class SimServer:
         """
         return self.exchange.place_manual(contract, order)
 
+    def sessions(self) -> list[Session]:
+        """The connections being served right now."""
+        with self._lock:
+            return list(self._sessions)
+
     def _spawn(self, target, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
@@ -166,6 +176,9 @@ class SimServer:
                 continue
             except OSError:
                 return
+            # TWS writes each burst of messages at once; without this, Nagle's algorithm holds
+            # every small frame after the first until the client's delayed ACK (~40 ms each).
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             session = Session(self, conn, addr)
             with self._lock:
                 self._sessions.add(session)
@@ -215,7 +228,7 @@ class Session:
         self.version = 0
         self.client_id: int | None = None
         self.attached = False
-        self._out: queue.Queue[bytes | None] = queue.Queue()
+        self._out: queue.Queue[list[bytes] | None] = queue.Queue()
         self._faults = FaultInjector(server.settings.faults)
         self._recent: deque[float] = deque()
         self._violations = 0
@@ -228,24 +241,43 @@ class Session:
         return payload if payload is not None else encode_text(self.version, msg)
 
     def deliver(self, batch: list[m.Message]) -> None:
-        """Called by the exchange under its lock: encode and queue, never block on the socket."""
-        for msg in self._faults.apply(batch):
-            self._out.put(frame(self.encode(msg)))
+        """Called by the exchange under its lock: encode and queue, never block on the socket.
+
+        A batch is what TWS sends in one go (openOrder + orderStatus, fill + report, ...): it is
+        queued whole, so it leaves in one write.
+        """
+        frames = [frame(self.encode(msg)) for msg in self._faults.apply(batch)]
+        if frames:
+            self._out.put(frames)
 
     def _writer(self) -> None:
-        while True:
-            data = self._out.get()
-            if data is None:
+        stop = False
+        while not stop:
+            frames = self._out.get()
+            if frames is None:
                 break
+            while True:  # whatever else is queued by now goes out in the same write
+                try:
+                    more = self._out.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                frames += more
             try:
-                self.conn.sendall(data)
+                head, tail = _split_for_ibapi(frames)
+                self.conn.sendall(head)
+                if tail:
+                    time.sleep(IBAPI_PAUSE)  # let the reader take ``head`` on its own
+                    self.conn.sendall(tail)
             except OSError:
                 break
         self.close()
         self._shutdown()
 
     def send_now(self, msg: m.Message) -> None:
-        self._out.put(frame(self.encode(msg)))
+        self._out.put([frame(self.encode(msg))])
 
     def close(self, flush: bool = False) -> None:
         """Stop the session; with ``flush``, what is queued (a 326, a last 100) goes out first.
@@ -355,7 +387,7 @@ class Session:
     def _pace(self) -> bool:
         """TWS's 50-messages-per-second rule: refuse the excess with error 100."""
         limit = self.server.settings.max_messages_per_second
-        now = time.monotonic()
+        now = self.server.settings.pacing_clock()
         recent = self._recent
         while recent and now - recent[0] >= 1.0:
             recent.popleft()
@@ -371,6 +403,27 @@ class Session:
             log.info("client %s disconnected after %d pacing violations", self.addr, cap)
             self.close(flush=True)
         return False
+
+
+IBAPI_READ = 4096  # ibapi's Connection reads the socket in chunks of this size
+IBAPI_PAUSE = 0.005
+
+
+def _split_for_ibapi(frames: list[bytes]) -> tuple[bytes, bytes]:
+    """One write for ``frames``, or two when its length is a multiple of 4096.
+
+    ibapi 10.46 (``Connection._recvAllMsg``) reads 4096-byte chunks until a short one. When the
+    data on hand ends exactly at a chunk boundary, its next recv waits for the 1 s socket
+    timeout, and the timeout discards the chunks already read: the client silently loses
+    them and mis-frames the rest of the stream. Real TWS can hit that too (the cure is on the
+    client side); the simulator at least never hands an idle reader such a write: the last
+    frame follows a moment later, so each part ends in a short read.
+    """
+    data = b"".join(frames)
+    if len(data) % IBAPI_READ or len(frames) == 1:
+        return data, b""
+    cut = len(data) - len(frames[-1])
+    return data[:cut], data[cut:]
 
 
 def _zone_name(moment: datetime) -> str:

@@ -4,8 +4,9 @@ ibapi's text decoder (``decoder.py``, ``orderdecoder.py``) is the contract: for 
 version, every field written here is read by ``Decoder(wrapper, version)``, in order, with none
 missing and none left over. Where a field may be spelled several ways that decode alike (``0`` /
 ``0.0``, empty / ``2147483647`` / ``1.7976931348623157E308``), the spelling is the one captured
-from real TWS (``shared/fixtures/tws-captures.json`` and live v200 Gateway frames), so that a
-client comparing bytes or strings sees exactly what TWS sends.
+from real TWS (``shared/fixtures/tws-captures.json``, and the public paper-Gateway transcripts at
+server version 200 in the ThomasMarcelis/ibkr-go repository), so that a client comparing bytes or
+strings sees exactly what TWS sends.
 
 Order-shaped messages (openOrder, completedOrder) live in ``text_orders``.
 """
@@ -17,7 +18,7 @@ import math
 from collections.abc import Callable
 from decimal import Decimal
 
-from ibapi.contract import Contract, ContractDetails, FundAssetType, FundDistributionPolicyIndicator
+from ibapi.contract import Contract, ContractDetails
 from ibapi.message import IN
 from ibapi.server_versions import (
     MIN_SERVER_VER_ADVANCED_ORDER_REJECT,
@@ -39,7 +40,9 @@ from twsapp.sim.wire import (
     UNSET_DOUBLE,
     UNSET_INT,
     decimal_text,
+    enum_code,
     java_double,
+    last_trade_field,
     text_payload,
 )
 
@@ -370,7 +373,7 @@ def _contract_data(v: int, msg: m.ContractData) -> list[str]:
     if v < MIN_SERVER_VER_SIZE_RULES:
         fields.append(CONTRACT_DATA_VERSION)
     fields += [int_text(msg.req_id), text(contract.symbol), text(contract.secType)]
-    fields.append(_last_trade_field(contract, details))
+    fields.append(last_trade_field(details))
     if v >= MIN_SERVER_VER_LAST_TRADE_DATE:
         fields.append(text(contract.lastTradeDate))
     fields += [
@@ -431,18 +434,6 @@ def _contract_data(v: int, msg: m.ContractData) -> list[str]:
     return fields
 
 
-def _last_trade_field(contract: Contract, details: ContractDetails) -> str:
-    """TWS appends the last trade time and zone to a dated expiry (``20261218 08:30:00
-    US/Central``); ibapi splits it back into lastTradeDateOrContractMonth and lastTradeTime."""
-    date = text(contract.lastTradeDateOrContractMonth)
-    if not date or not details.lastTradeTime:
-        return date
-    parts = [date, details.lastTradeTime]
-    if details.timeZoneId:
-        parts.append(details.timeZoneId)
-    return " ".join(parts)
-
-
 def tag_values(items: list | None) -> list[str]:
     """A TagValue list as TWS writes it: the count, then tag and value of each."""
     items = items or []
@@ -469,19 +460,9 @@ def _fund_fields(details: ContractDetails) -> list[str]:
         text(details.fundSubsequentMinimumPurchase),
         text(details.fundBlueSkyStates),
         text(details.fundBlueSkyTerritories),
-        _enum_code(details.fundDistributionPolicyIndicator, FundDistributionPolicyIndicator),
-        _enum_code(details.fundAssetType, FundAssetType),
+        enum_code(details.fundDistributionPolicyIndicator) or "",
+        enum_code(details.fundAssetType) or "",
     ]
-
-
-def _enum_code(item: object, enum_cls: type) -> str:
-    """The wire code of a fund enum; TWS leaves it empty when there is none."""
-    if item is None or item == enum_cls.NoneItem:
-        return ""
-    code = item.value[0]
-    while isinstance(code, tuple):  # ibapi's FundAssetType.Others is a nested tuple
-        code = code[0]
-    return str(code)
 
 
 # --------------------------------------------------------------------------- dispatch

@@ -12,6 +12,7 @@ import socket
 import struct
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 
 UNSET_INT = 2**31 - 1
 UNSET_LONG = 2**63 - 1
@@ -31,6 +32,11 @@ class ProtocolError(Exception):
 
 def frame(payload: bytes) -> bytes:
     return struct.pack("!I", len(payload)) + payload
+
+
+def is_set(value: float | None) -> bool:
+    """Whether a double holds a value (not None, not Java's Double.MAX_VALUE marker)."""
+    return value is not None and value != UNSET_DOUBLE
 
 
 def java_double(value: float) -> str:
@@ -70,6 +76,28 @@ def decimal_text(value: Decimal | int | float | None) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text or "0"
+
+
+def last_trade_field(details) -> str:
+    """TWS joins a dated expiry with the last trade time and zone (``20261218 08:30:00
+    US/Central``) in one field, text and protobuf alike; ibapi splits it back."""
+    date = details.contract.lastTradeDateOrContractMonth or ""
+    if not date or not details.lastTradeTime:
+        return date
+    parts = [date, details.lastTradeTime]
+    if details.timeZoneId:
+        parts.append(details.timeZoneId)
+    return " ".join(parts)
+
+
+def enum_code(item: object) -> str | None:
+    """The wire code of one of ibapi's fund enums; None for ``NoneItem`` (TWS sends nothing)."""
+    if not isinstance(item, Enum) or item.name == "NoneItem":
+        return None
+    code = item.value[0]
+    while isinstance(code, tuple):  # ibapi's FundAssetType.Others is a nested tuple
+        code = code[0]
+    return str(code)
 
 
 def field_text(value: object) -> str:

@@ -1,0 +1,215 @@
+"""Modifies: which terms may change, the order to re-send, and each modify's history.
+
+A modify is placeOrder again with the same id (DESIGN.md): only prices, size and TIF may change,
+anything else is cancel-and-replace. Each request is a `Modification` on the record: pending
+until TWS's openOrder shows its changes (applied; older pending ones are then superseded) or an
+error refuses it (rejected, see order_errors.py). A rejected modify leaves the order as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from ibapi.const import UNSET_INTEGER
+from ibapi.order import Order
+
+from .merge import Slot
+from .records import (
+    AUX_TYPES,
+    LIMIT_TYPES,
+    ErrorEntry,
+    Modification,
+    ModifyApplied,
+    ModifyRejected,
+    clean_decimal,
+    clean_float,
+)
+
+#: What a modify may change (DESIGN.md), by ibapi Order attribute, with friendly aliases.
+MODIFIABLE = ("lmtPrice", "auxPrice", "totalQuantity", "tif", "trailStopPrice", "trailingPercent")
+_ALIASES = {
+    "price": "lmtPrice",
+    "limit_price": "lmtPrice",
+    "aux_price": "auxPrice",
+    "stop_price": "auxPrice",
+    "quantity": "totalQuantity",
+    "trail_stop_price": "trailStopPrice",
+    "trailing_percent": "trailingPercent",
+}
+
+#: The terms of an order, as an app places it: what a modify of an order known only from TWS's
+#: copy re-sends. Not the fields TWS fills in on its side, nor ibapi's decoding placeholders
+#: ("None", "?", unset markers), which would mean something else if sent back.
+_RESEND_TERMS = (
+    "orderId", "action", "totalQuantity", "orderType", "tif", "account", "orderRef",
+    "outsideRth", "goodTillDate", "goodAfterTime", "parentId", "ocaGroup", "transmit",
+    "faGroup", "faMethod", "faPercentage", "modelCode", "algoStrategy", "algoParams", "hidden",
+    "displaySize", "minQty", "cashQty",
+)  # fmt: skip
+
+
+class BookError(ValueError):
+    """A request the book refuses: unknown order, done order, bad modify."""
+
+
+def normalize_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Aliases resolved to ibapi attribute names, values to the types ibapi sends."""
+    if not changes:
+        raise BookError("a modify needs at least one change")
+    normal: dict[str, Any] = {}
+    for key, value in changes.items():
+        name = _ALIASES.get(key, key)
+        if name not in MODIFIABLE:
+            raise BookError(
+                f"a modify may change only {', '.join(MODIFIABLE)}; "
+                f"{key!r} needs cancel-and-replace"
+            )
+        if name == "totalQuantity":
+            value = Decimal(str(value))
+        elif name == "tif":
+            value = str(value).upper()
+        else:
+            value = float(value)
+        normal[name] = value
+    return normal
+
+
+def modified_order(slot: Slot, normal: dict[str, Any]) -> tuple[Order, dict[str, Any]]:
+    """The order to re-send for a modify, and the changed fields' values before it.
+
+    The base is the order as this app sent it (TWS's echo carries TWS-side fields that
+    must not be sent back), with the modifiable terms TWS currently shows (so a modify
+    applied, rejected, or made in TWS itself is accounted for) and the modifies still
+    pending. For an order of another session only TWS's copy is known: its terms are taken
+    from it (`from_echo`).
+    """
+    rec = slot.rec
+    if rec.done:
+        raise BookError(f"order {rec.order_id} is {rec.status}: a done order cannot be modified")
+    if rec.order is None:
+        raise BookError(f"order {rec.order_id}: its terms are not known yet, cannot modify")
+    if rec.sent_order is None:
+        base = from_echo(rec.order)
+    else:
+        base = copy.deepcopy(rec.sent_order)
+    if rec.sent_order is not None and rec.acknowledged:
+        for name in MODIFIABLE:
+            value = shown(rec.order, name)
+            if value is not None:
+                setattr(base, name, value)
+    for mod in rec.pending_modifications:
+        for name, value in mod.changes.items():
+            setattr(base, name, value)
+    before = {name: getattr(base, name, None) for name in normal}
+    for name, value in normal.items():
+        setattr(base, name, value)
+    return base, before
+
+
+def record_request(slot: Slot, normal: dict[str, Any]) -> Modification:
+    """Add a pending modify to the order's history; `.order` is what to send."""
+    new_order, before = modified_order(slot, normal)
+    slot.mod_seq += 1
+    mod = Modification(
+        seq=slot.mod_seq,
+        changes=normal,
+        before=before,
+        state="pending",
+        requested=slot.now(),
+        order=new_order,
+    )
+    rec = slot.rec
+    rec.modifications = (*rec.modifications, mod)
+    slot.log("modify_requested", "placeOrder", mod.describe())
+    return mod
+
+
+def apply_shown(slot: Slot, order: Order) -> ModifyApplied | None:
+    """Mark the newest pending modify that `order` shows as applied, older ones superseded."""
+    rec = slot.rec
+    pending = rec.pending_modifications
+    matched = next((m for m in reversed(pending) if shows(order, m.changes)), None)
+    if matched is None:
+        return None
+    now = slot.now()
+    mods = []
+    for m in rec.modifications:
+        if m.seq == matched.seq:
+            m = replace(m, state="applied", resolved=now)
+            matched = m
+        elif m.state == "pending" and m.seq < matched.seq:
+            m = replace(m, state="superseded", resolved=now)
+        mods.append(m)
+    rec.modifications = tuple(mods)
+    slot.log("modify_applied", "openOrder", matched.describe())
+    return ModifyApplied(time=now, record=rec.snapshot(), modification=matched)
+
+
+def reject_oldest(slot: Slot, entry: ErrorEntry, source: str) -> ModifyRejected:
+    """The error refused the oldest pending modify: record it as rejected, with the error."""
+    rec = slot.rec
+    code, text = entry.code, entry.text
+    pending = rec.pending_modifications[0]
+    mod = replace(pending, state="rejected", resolved=entry.time, code=code, reason=text)
+    rec.errors = (*rec.errors, replace(entry, modify_seq=mod.seq))
+    rec.modifications = tuple(mod if m.seq == mod.seq else m for m in rec.modifications)
+    slot.log("modify_rejected", source, f"{mod.describe()}: {text}", code)
+    return ModifyRejected(
+        time=entry.time, record=rec.snapshot(), modification=mod, code=code, reason=text
+    )
+
+
+def from_echo(echo: Order) -> Order:
+    """The terms of an order known only from TWS's copy, fit to be sent back."""
+    order = Order()
+    for name in _RESEND_TERMS:
+        value = getattr(echo, name, None)
+        if value is None or value in ("None", "?") or value == UNSET_INTEGER:
+            continue
+        if isinstance(value, float) and (clean_float(value) is None or value == 0.0):
+            continue
+        setattr(order, name, value)
+    for name in ("lmtPrice", "auxPrice", "trailStopPrice", "trailingPercent"):
+        value = shown(echo, name)
+        if value is not None:
+            setattr(order, name, value)
+    if order.ocaGroup:
+        order.ocaType = echo.ocaType
+    return order
+
+
+def shown(order: Order, name: str) -> Any:
+    """A modifiable term as TWS shows it, or None where TWS's copy says nothing about it."""
+    value = getattr(order, name, None)
+    if name == "totalQuantity":
+        return clean_decimal(value)
+    if name == "tif":
+        return value or None
+    number = clean_float(value)
+    if name == "lmtPrice" and order.orderType not in LIMIT_TYPES:
+        return None
+    if name == "auxPrice" and order.orderType not in AUX_TYPES:
+        return None
+    if name in ("trailStopPrice", "trailingPercent") and "TRAIL" not in order.orderType:
+        return None
+    return number
+
+
+def shows(order: Order, changes: dict[str, Any]) -> bool:
+    """Does TWS's copy of the order carry every change of a modify?"""
+    for name, wanted in changes.items():
+        have = getattr(order, name, None)
+        if name == "totalQuantity":
+            if clean_decimal(have) != wanted:
+                return False
+        elif name == "tif":
+            if str(have).upper() != wanted:
+                return False
+        else:
+            value = clean_float(have)
+            if value is None or abs(value - wanted) > 1e-9 * max(1.0, abs(wanted)):
+                return False
+    return True
