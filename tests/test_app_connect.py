@@ -11,6 +11,7 @@ from app_helpers import AAPL, Events, barrier, placed_ids
 from ibapi.order import Order
 
 from twsapp.client import CONNECT_HINT, ClientIdInUse, ConnectError, TwsApp
+from twsapp.connection import ResilientConnection
 from twsapp.orders import limit_order, market_order
 from twsapp.sim import messages as m
 
@@ -31,6 +32,7 @@ def test_ready_means_accounts_and_next_id_known(sim_factory, server_version):
         assert app.book.accounts == ["DU111", "DU222"]
         assert app.ids.peek() == sim.exchange._next_id(5)
         assert app.book.client_id == 5
+        assert type(app.conn) is ResilientConnection  # ibapi's boundary-losing reader is fixed
     finally:
         app.stop()
     assert not app.ready

@@ -364,8 +364,8 @@ def test_the_repository_config_documents_every_key():
             if f.name in skip:
                 continue
             assert f.name in table, f"{section}.{f.name} missing from config.toml"
-            if f.name == "fa_groups":
-                line = lines.index("[sim.fa_groups]")
+            if f.name in ("fa_groups", "bars"):
+                line = lines.index(f"[sim.{f.name}]")
             else:
                 line = next(
                     i for i in range(start, len(lines)) if lines[i].startswith(f"{f.name} = ")

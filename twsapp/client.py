@@ -27,6 +27,7 @@ from ibapi.wrapper import EWrapper
 from . import errors
 from .book import OrderBook
 from .config import LIVE_PORTS, is_loopback_host
+from .connection import make_resilient
 from .contracts import ContractService
 from .ids import OrderIdAllocator
 from .requests import RequestTracker
@@ -141,6 +142,11 @@ class TwsApp(TradingMixin, EWrapper, EClient):
         self._stopping = False
         self._resync_pending = False
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+
+    def setConnState(self, connState: int) -> None:  # noqa: N802, N803 (ibapi's names)
+        """ibapi calls this right after opening its socket: the moment to fix its reader."""
+        make_resilient(self.conn)
+        super().setConnState(connState)
 
     # ------------------------------------------------------------------ connection
 

@@ -97,6 +97,8 @@ class SimConfig:
     display_size: Decimal | None = None  # None: no limit, orders fill in one piece
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port
+    # symbol (or conId) -> CSV of bars replayed instead of the seeded walk
+    bars: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def effective_server_version(self) -> int:
@@ -270,6 +272,7 @@ def _sim(t: _Table, base: Path) -> SimConfig:
         "display_size",
         "host",
         "port",
+        "bars",
     )
     d = SimConfig()
     version = t.integer(
@@ -292,6 +295,8 @@ def _sim(t: _Table, base: Path) -> SimConfig:
     )
     host = t.host("host", d.host)
     port = t.integer("port", d.port, 0, 65535, "use a free port, or 0 for any free port")
+    bars_table = t.table("bars")
+    bars = {name: bars_table.path(name, None, base, must_exist=True) for name in bars_table.data}
     return SimConfig(
         version,
         seed,
@@ -303,6 +308,7 @@ def _sim(t: _Table, base: Path) -> SimConfig:
         display_size,
         host,
         port,
+        MappingProxyType(bars),
     )
 
 

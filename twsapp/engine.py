@@ -85,6 +85,7 @@ class Engine:
             start=s.start,
             display_size=s.display_size,
             instruments_file=str(s.instruments_file) if s.instruments_file else None,
+            bars={name: str(path) for name, path in s.bars.items()},
         )
         sim = SimServer(settings).start()
         log.info(

@@ -35,6 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--display-size", help="largest quantity filled per second (partials)")
     parser.add_argument("--instruments", help="JSON file extending the built-in catalog")
     parser.add_argument(
+        "--bars",
+        action="append",
+        default=[],
+        metavar="SYMBOL=CSV",
+        help="replay a CSV of bars (time,open,high,low,close,volume) for SYMBOL (repeatable)",
+    )
+    parser.add_argument(
         "--pacing-disconnect",
         type=int,
         default=0,
@@ -60,9 +67,20 @@ def settings_from(args: argparse.Namespace) -> SimSettings:
         master_client_id=args.master_client_id,
         display_size=Decimal(args.display_size) if args.display_size else None,
         instruments_file=args.instruments,
+        bars=_bars(args.bars),
         disconnect_after_violations=args.pacing_disconnect,
         faults=Faults(args.duplicate_status, args.shuffle_order_events, args.seed),
     )
+
+
+def _bars(specs: list[str]) -> dict[str, str]:
+    bars = {}
+    for spec in specs:
+        symbol, sep, path = spec.partition("=")
+        if not sep or not symbol or not path:
+            raise SystemExit(f"--bars {spec}: write it as SYMBOL=path/to/bars.csv")
+        bars[symbol] = path
+    return bars
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ pushed to per-client sinks while its lock is held, so each client sees them in e
 from __future__ import annotations
 
 import copy
+import logging
 import random
 import threading
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from .instruments import Catalog, Instrument
 from .prices import PriceModel
 from .rules import Refusal, refuse
 from .wire import UNSET_DOUBLE, UNSET_INT, UNSET_LONG, decimal_text
+
+log = logging.getLogger("twsapp.sim")
 
 Sink = Callable[[list[m.Message]], None]
 
@@ -178,6 +181,8 @@ class Exchange(OrderGroups):
         req_id = getattr(request, "req_id", -1)
         name = getattr(request, "name", "") or type(request).__name__
         cause = f"{name} is not supported by the twsapp simulator"
+        log.warning("client %d sent %s (reqId %d): not supported, answered with 321", client_id,
+                    name, req_id)  # fmt: skip
         self._error(client_id, req_id, refuse(rules.VALIDATION, tag="bS", cause=cause))
 
     def _on_ReqIds(self, client_id: int, req: m.ReqIds) -> None:

@@ -67,6 +67,10 @@ class SimSettings:
     # Seconds on a monotonic scale for the 50-messages-a-second window. Real time by default;
     # tests pass a clock they move themselves, so a stalled CI machine cannot split a burst.
     pacing_clock: Callable[[], float] = time.monotonic
+    # Never end a write on ibapi's 4096-byte read boundary (see _split_for_ibapi). Real TWS does
+    # not take this care; turn it off to expose a client to what TWS may really do.
+    spare_ibapi_reader: bool = True
+    bars: dict[str, str] = field(default_factory=dict)  # symbol or conId -> CSV of bars to replay
 
 
 class SimServer:
@@ -90,7 +94,7 @@ class SimServer:
         self.clock = SimClock(settings.start or default_start(), settings.speed)
         self.exchange = Exchange(
             catalog,
-            PriceModel(settings.seed, catalog),
+            self._price_model(settings, catalog),
             self.clock,
             settings.accounts,
             seed=settings.seed,
@@ -105,6 +109,19 @@ class SimServer:
         self._sessions_changed = threading.Condition(self._lock)
         self._received: list[tuple[int | None, m.Request]] = []
         self.port = 0
+
+    @staticmethod
+    def _price_model(settings: SimSettings, catalog: Catalog) -> PriceModel:
+        prices = PriceModel(settings.seed, catalog)
+        for symbol, path in settings.bars.items():
+            matches = [i for i in catalog if i.symbol == symbol or str(i.con_id) == symbol]
+            if len(matches) != 1:
+                raise ValueError(
+                    f"bars for {symbol!r}: name one instrument by symbol or conId "
+                    f"({len(matches)} match)"
+                )
+            prices.load_bars_csv(matches[0].con_id, path)
+        return prices
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -266,7 +283,10 @@ class Session:
                     break
                 frames += more
             try:
-                head, tail = _split_for_ibapi(frames)
+                if self.server.settings.spare_ibapi_reader:
+                    head, tail = _split_for_ibapi(frames)
+                else:
+                    head, tail = b"".join(frames), b""
                 self.conn.sendall(head)
                 if tail:
                     time.sleep(IBAPI_PAUSE)  # let the reader take ``head`` on its own
@@ -369,7 +389,14 @@ class Session:
                 continue
             if self._closed.is_set():
                 return
-            exchange.handle(self.client_id, request)
+            try:
+                exchange.handle(self.client_id, request)
+            except Exception:  # a simulator bug: say so, keep the session (TWS would)
+                log.exception("client %s: handling %s failed", self.client_id, request)
+                self.send_now(
+                    m.ErrorMsg(getattr(request, "req_id", -1), 321,
+                               "Error validating request.-'bS' : cause - simulator fault")
+                )  # fmt: skip
 
     def _start(self, request: m.StartApi) -> bool:
         exchange = self.server.exchange

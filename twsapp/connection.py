@@ -1,0 +1,36 @@
+"""ibapi's socket connection, with its one data-losing read fixed.
+
+ibapi (10.46) reads the socket in 4096-byte chunks until a short one. When the bytes on hand end
+exactly at a chunk boundary, the next read waits for the socket's 1 s timeout, and the timeout
+discards every chunk already read: the frames in them are lost and the rest of the stream is
+mis-framed. Real TWS can produce such a boundary at any time; here a timeout simply ends the
+read and returns what arrived.
+"""
+
+from __future__ import annotations
+
+from ibapi.connection import Connection
+
+CHUNK = 4096
+
+
+class ResilientConnection(Connection):
+    def _recvAllMsg(self) -> bytes:  # noqa: N802 (ibapi's name)
+        chunks: list[bytes] = []
+        while self.isConnected():
+            try:
+                buf = self.socket.recv(CHUNK)
+            except TimeoutError:
+                if chunks:
+                    break
+                raise
+            chunks.append(buf)
+            if len(buf) < CHUNK:
+                break
+        return b"".join(chunks)
+
+
+def make_resilient(conn: Connection | None) -> None:
+    """Swap a freshly made ibapi Connection to the fixed reader (before any byte is read)."""
+    if conn is not None and type(conn) is Connection:
+        conn.__class__ = ResilientConnection
