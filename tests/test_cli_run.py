@@ -217,3 +217,20 @@ def test_run_exits_4_with_an_error_line_when_tws_goes_away(tmp_path, sim_factory
     errors = [line for line in rest.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and f"127.0.0.1:{sim.port} lost" in errors[0]
     assert json.loads(summary.read_text())["failed"].endswith("lost")
+
+
+def test_the_signal_path_takes_no_lock_the_waiting_thread_may_hold():
+    """A SIGTERM lands on the main thread, maybe inside Event.wait with its lock held: the
+    handler must still return (Event.set there deadlocked, a hang seen under load)."""
+    import threading
+
+    from twsapp.config import config_from_dict
+    from twsapp.engine import Engine
+
+    engine = Engine(config_from_dict({}))
+    with engine._stop._cond:  # what the main thread holds for a moment inside wait()
+        handler = threading.Thread(target=engine.stop_from_signal, daemon=True)
+        handler.start()
+        handler.join(5)
+        assert not handler.is_alive()
+    assert engine.run(duration=30) == 0  # returns at once: the flag was seen

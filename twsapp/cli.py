@@ -29,7 +29,7 @@ def _run(args: argparse.Namespace) -> int:
 
     engine = Engine(config)
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: engine.stop())
+        signal.signal(sig, lambda *_: engine.stop_from_signal())
     try:
         engine.start()
     except ConnectError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from .config import Config
 from .strategy import Context, StrategyRunner, load_strategy
 
 log = logging.getLogger("twsapp.engine")
+
+SIGNAL_POLL = 0.2  # seconds: how soon a SIGINT / SIGTERM is noticed
 
 EXIT_OK = 0
 EXIT_CONNECTION_LOST = 4  # `twsapp run`'s exit code when TWS went away while running
@@ -36,6 +39,7 @@ class Engine:
         self.runners: list[StrategyRunner] = []
         self.failed: str | None = None  # why the run ended early (connection lost), else None
         self._stop = threading.Event()
+        self._signalled = False
         self._connected = False  # start() connected: a disconnect from here on is a failure
         self._shutting_down = False
 
@@ -96,11 +100,26 @@ class Engine:
 
     def run(self, duration: float | None = None) -> int:
         """Block until ``stop()``, ``duration`` seconds or a lost connection; the exit code."""
-        self._stop.wait(duration)
+        deadline = None if duration is None else time.monotonic() + duration
+        while not self._stop.is_set() and not self._signalled:
+            left = (
+                SIGNAL_POLL if deadline is None else min(SIGNAL_POLL, deadline - time.monotonic())
+            )
+            if left <= 0:
+                break
+            self._stop.wait(left)
         return EXIT_CONNECTION_LOST if self.failed is not None else EXIT_OK
 
     def stop(self) -> None:
         self._stop.set()
+
+    def stop_from_signal(self) -> None:
+        """For signal handlers: only a plain assignment, no lock.
+
+        A handler runs on the main thread between bytecodes, possibly while that thread holds
+        the stop Event's internal lock (inside ``wait``); ``Event.set`` there would deadlock.
+        """
+        self._signalled = True
 
     def shutdown(self) -> None:
         self._shutting_down = True

@@ -6,7 +6,7 @@ import argparse
 import logging
 import signal
 import sys
-import threading
+import time
 from datetime import datetime
 from decimal import Decimal
 
@@ -90,9 +90,11 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"twsapp sim: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
+    # The handler only flips a flag: Event.set from a handler can deadlock against the main
+    # thread's own wait, which is where the signal lands.
+    stop: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _frame: stop.append(signum))
     host = server.settings.host
     shown = f"[{host}]" if ":" in host else host  # an IPv6 address in brackets, as in URLs
     print(
@@ -100,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         f"(server version {server.settings.server_version})",
         flush=True,
     )
-    stop.wait()
+    while not stop:
+        time.sleep(0.2)
     server.stop()
     return 0
 

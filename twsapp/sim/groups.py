@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from ibapi.order import Order
 
 if TYPE_CHECKING:
-    from .exchange import SimOrder
+    from .records import SimOrder
 
 
 class OrderGroups:

@@ -1,0 +1,179 @@
+"""Time and matching: each simulated second, expire DAY orders and fill what the market allows.
+
+A mixin of ``Exchange``. Fills are at the touch (ask for a buy, bid for a sell) of the seeded
+price model, at most the displayed size per second; stops trigger on the last price.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+
+from ibapi.commission_and_fees_report import CommissionAndFeesReport
+from ibapi.execution import Execution
+
+from . import messages as m
+from .accounts import Account
+from .clock import SimClock
+from .instruments import Instrument
+from .prices import PriceModel
+from .records import EXEC_TIME_FORMAT, TWS_TIME_ZONE, Fill, SimOrder
+from .wire import UNSET_DOUBLE
+
+EXEC_VENUE = {"NASDAQ": "ISLAND", "NYSE": "NYSE", "ARCA": "ARCA", "BATS": "BATS"}
+
+
+class Matching:
+    """Mixin of ``Exchange``: uses its state, clock, message helpers and ``_cancel``."""
+
+    prices: PriceModel
+    clock: SimClock
+    accounts: dict[str, Account]
+    display_size: Decimal | None
+    fills: list[Fill]
+    _exec_prefix: str
+    _exec_seq: int
+    _step: int
+
+    def on_clock(self) -> None:
+        """Process every simulated second up to the clock's present."""
+        target = int(self.clock.elapsed())
+        with self.lock:
+            while self._step < target:
+                working = self._working(None)
+                if not working:
+                    self._step = target
+                    break
+                self._step += 1
+                for so in sorted(working, key=lambda o: o.perm_id):
+                    if not so.done:
+                        self._expire_or_match(so)
+
+    def _session_open(self, instrument: Instrument, step: int, outside_rth: bool) -> bool:
+        return instrument.is_trading(self._moment(step), liquid_only=not outside_rth)
+
+    def _expire_or_match(self, so: SimOrder) -> None:
+        if so.order.tif == "DAY" and self._day_over(so):
+            self._cancel(so, by="System")
+            return
+        if so.last_match != self._step:  # a child activated this second has had its look
+            self._match(so, self._step, first=False)
+
+    def _day_over(self, so: SimOrder) -> bool:
+        """A DAY order lives until its session closes (or the local date changes)."""
+        inst = so.instrument
+        placed, now = self._moment(so.placed_step), self._moment(self._step)
+        if inst.local_date(now) > inst.local_date(placed):
+            return True
+        rth = not so.order.outsideRth
+        return inst.is_trading(placed, liquid_only=rth) and not inst.is_trading(
+            now, liquid_only=rth
+        )
+
+    def _match(self, so: SimOrder, step: int, first: bool) -> None:
+        if so.held or self._waits_for_parent(so):
+            return
+        so.last_match = step
+        if so.done or not self._session_open(so.instrument, step, so.order.outsideRth):
+            if first and so.order.tif in ("IOC", "FOK"):
+                self._cancel(so, by="System")
+            return
+        quote = self.prices.quote(so.contract.conId, float(step))
+        buy = so.order.action == "BUY"
+        kind = so.order.orderType
+        if kind in ("STP", "STP LMT") and not so.triggered:
+            stop = so.order.auxPrice
+            if (buy and quote.last >= stop) or (not buy and quote.last <= stop):
+                so.triggered = True
+                self._set_status(so, "Submitted")
+            else:
+                return
+        touch = quote.ask if buy else quote.bid
+        if kind in ("LMT", "STP LMT"):
+            limit = so.order.lmtPrice
+            if (buy and touch > limit) or (not buy and touch < limit):
+                if first and so.order.tif in ("IOC", "FOK"):
+                    self._cancel(so, by="System")
+                return
+        size = so.remaining
+        display = so.instrument.display_size or self.display_size
+        if display is not None and display > 0 and so.order.tif != "FOK":
+            size = min(size, Decimal(display))
+        self._fill(so, size, touch, step)
+        if so.order.tif == "IOC" and not so.done:
+            self._cancel(so, by="System")
+
+    @staticmethod
+    def _commission(sec_type: str, quantity: Decimal, price: float) -> float:
+        if sec_type == "FUT":
+            return round(0.85 * float(quantity), 2)
+        if sec_type == "CASH":
+            return round(max(2.0, 0.00002 * float(quantity) * price), 2)
+        per_share = 0.005 * float(quantity)
+        cap = 0.01 * float(quantity) * price
+        return round(min(max(1.0, per_share), max(cap, 1.0)), 2)
+
+    def _fill(self, so: SimOrder, quantity: Decimal, price: float, step: int) -> None:
+        self._exec_seq += 1
+        exec_id = f"{self._exec_prefix}.{self._exec_seq:08x}.01.01"
+        new_filled = so.filled + quantity
+        so.avg_fill_price = (
+            float(so.filled) * so.avg_fill_price + float(quantity) * price
+        ) / float(new_filled)
+        so.filled = new_filled
+        so.last_fill_price = price
+        commission = self._commission(so.contract.secType, quantity, price)
+        so.commission += commission
+        so.executions.append(exec_id)
+
+        account = self.accounts[so.order.account]
+        _, realized = account.apply_fill(so.contract, so.order.action, quantity, price, commission)
+
+        execution = Execution()
+        execution.execId = exec_id
+        execution.time = f"{self._moment(step).strftime(EXEC_TIME_FORMAT)} {TWS_TIME_ZONE}"
+        execution.acctNumber = so.order.account
+        execution.exchange = self._venue(so)
+        execution.side = "BOT" if so.order.action == "BUY" else "SLD"
+        execution.shares = quantity
+        execution.price = price
+        execution.permId = so.perm_id
+        execution.clientId = so.client_id
+        execution.orderId = so.order_id
+        execution.liquidation = 0
+        execution.cumQty = so.filled
+        execution.avgPrice = so.avg_fill_price
+        execution.orderRef = so.order.orderRef
+        execution.lastLiquidity = 2
+        report = CommissionAndFeesReport()
+        report.execId = exec_id
+        report.commissionAndFees = commission
+        report.currency = "USD"
+        report.realizedPNL = UNSET_DOUBLE if realized is None else realized
+        report.yield_ = UNSET_DOUBLE
+        report.yieldRedemptionDate = 0
+        contract = copy.copy(so.contract)
+        contract.exchange = execution.exchange
+        self.fills.append(Fill(contract, execution, report, step))
+
+        batch: list[m.Message] = [m.ExecDetails(-1, contract, execution)]
+        if so.remaining <= 0:
+            so.status = "Filled"
+            so.done_step = step
+            batch += [self._open_order(so), self._status(so), self._open_order(so, True)]
+        else:
+            so.status = "Submitted"
+            batch.append(self._status(so))
+        batch.append(m.CommissionReport(report))
+        self._emit_order(so, batch)
+        self._after_fill(so)
+        self._one_cancels_other(so, quantity)
+        if so.status == "Filled":
+            self._activate_children(so)
+
+    def _venue(self, so: SimOrder) -> str:
+        details = so.instrument.details
+        if details.contract.secType in ("CASH", "FUT"):
+            return details.contract.exchange
+        primary = details.contract.primaryExchange or details.contract.exchange
+        return EXEC_VENUE.get(primary, primary)

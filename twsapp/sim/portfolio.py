@@ -1,0 +1,131 @@
+"""Positions and account values: reqPositions, reqAccountSummary, reqAccountUpdates, and the
+updates their subscribers get after every fill.
+
+A mixin of ``Exchange``; the bookkeeping itself (holdings, cash, P&L) is ``accounts.Account``'s.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ibapi.contract import Contract
+
+from . import messages as m
+from .accounts import SUMMARY_TAGS, Account, summary_currency
+from .prices import PriceModel
+from .records import SimOrder
+
+
+class Portfolio:
+    """Mixin of ``Exchange``: uses its accounts, subscriptions and ``_emit``."""
+
+    prices: PriceModel
+    account_ids: list[str]
+    accounts: dict[str, Account]
+    _position_subs: set[int]
+    _account_subs: dict[int, str]
+    _step: int
+
+    def _after_fill(self, so: SimOrder) -> None:
+        account = self.accounts[so.order.account]
+        holding = account.holdings[so.contract.conId]
+        for client_id in sorted(self._position_subs):
+            self._emit(
+                client_id,
+                [
+                    m.Position(
+                        account.account_id,
+                        self._pos_contract(holding.contract),
+                        holding.quantity,
+                        holding.avg_cost,
+                    )
+                ],
+            )
+        for client_id, account_id in sorted(self._account_subs.items()):
+            if account_id in ("", account.account_id):
+                self._emit(client_id, self._account_batch(account, with_end=False))
+
+    @staticmethod
+    def _pos_contract(contract: Contract) -> Contract:
+        c = copy.copy(contract)
+        c.exchange = ""
+        return c
+
+    def _marks(self) -> dict[int, float]:
+        marks = {}
+        for account in self.accounts.values():
+            for con_id in account.holdings:
+                marks[con_id] = self.prices.quote(con_id, float(self._step)).last
+        return marks
+
+    def _on_ReqPositions(self, client_id: int, req: m.ReqPositions) -> None:
+        self._position_subs.add(client_id)
+        batch: list[m.Message] = []
+        for account in self.accounts.values():
+            for holding in account.holdings.values():
+                batch.append(
+                    m.Position(
+                        account.account_id,
+                        self._pos_contract(holding.contract),
+                        holding.quantity,
+                        holding.avg_cost,
+                    )
+                )
+        batch.append(m.PositionEnd())
+        self._emit(client_id, batch)
+
+    def _on_CancelPositions(self, client_id: int, req: m.CancelPositions) -> None:
+        self._position_subs.discard(client_id)
+
+    def _on_ReqAccountSummary(self, client_id: int, req: m.ReqAccountSummary) -> None:
+        wanted = [t.strip() for t in req.tags.split(",") if t.strip()]
+        if "All" in wanted or "$LEDGER" in wanted:
+            wanted = list(SUMMARY_TAGS)
+        marks = self._marks()
+        batch: list[m.Message] = []
+        for account in self.accounts.values():
+            values = account.values(marks)
+            for tag in wanted:
+                if tag in values:
+                    batch.append(
+                        m.AccountSummary(
+                            req.req_id, account.account_id, tag, values[tag], summary_currency(tag)
+                        )
+                    )
+        batch.append(m.AccountSummaryEnd(req.req_id))
+        self._emit(client_id, batch)
+
+    def _on_CancelAccountSummary(self, client_id: int, req: m.CancelAccountSummary) -> None:
+        return None
+
+    def _on_ReqAccountUpdates(self, client_id: int, req: m.ReqAccountUpdates) -> None:
+        if not req.subscribe:
+            self._account_subs.pop(client_id, None)
+            return
+        account = self.accounts.get(req.account) or self.accounts[self.account_ids[0]]
+        self._account_subs[client_id] = account.account_id
+        self._emit(client_id, self._account_batch(account, with_end=True))
+
+    def _account_batch(self, account: Account, with_end: bool) -> list[m.Message]:
+        marks = self._marks()
+        batch: list[m.Message] = []
+        for key, value in account.values(marks).items():
+            batch.append(m.AccountValue(key, value, summary_currency(key), account.account_id))
+        for con_id, holding in account.holdings.items():
+            price = marks.get(con_id, 0.0)
+            batch.append(
+                m.PortfolioValue(
+                    contract=copy.copy(holding.contract),
+                    position=holding.quantity,
+                    market_price=price,
+                    market_value=account.market_value(holding, price),
+                    average_cost=holding.avg_cost,
+                    unrealized_pnl=account.unrealized(holding, price),
+                    realized_pnl=holding.realized_pnl,
+                    account=account.account_id,
+                )
+            )
+        batch.append(m.AccountUpdateTime(self._moment(self._step).strftime("%H:%M")))
+        if with_end:
+            batch.append(m.AccountDownloadEnd(account.account_id))
+        return batch
