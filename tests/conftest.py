@@ -77,3 +77,25 @@ def app_factory():
 @pytest.fixture
 def app(app_factory, sim):
     return app_factory(sim)
+
+
+@pytest.fixture
+def connect():
+    """Raw ibapi clients (tests/sim_client.py) connected to a simulator; stopped afterwards."""
+    from sim_client import SimClient
+
+    clients: list = []
+
+    def make(server: SimServer, client_id: int = 1, wait_ready: bool = True):
+        client = SimClient().start(server.port, client_id, wait_ready)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.stop()
+
+
+@pytest.fixture
+def client(sim, connect):
+    return connect(sim)

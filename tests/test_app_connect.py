@@ -158,19 +158,6 @@ def test_client_id_in_use_says_so_and_suggests_another(sim, app_factory):
     assert third.ready
 
 
-def test_second_session_with_the_same_client_id_is_refused(sim, app_factory):
-    """Even were the 326 itself lost (TWS closes right after it), the error says why."""
-    first = app_factory(sim, client_id=3)
-    second = TwsApp()
-    with pytest.raises(ConnectError) as caught:
-        second.start("127.0.0.1", sim.port, 3, timeout=10)
-    text = str(caught.value)
-    assert "client id 3 is already in use" in text and f"127.0.0.1:{sim.port}" in text
-    assert "another" in text
-    assert not second.ready and app_threads(second) == []
-    assert first.ready and first.current_time() > 0
-
-
 def test_stop_leaves_no_thread_and_refuses_orders(sim, app_factory):
     from twsapp.trading import OrderRefused
 

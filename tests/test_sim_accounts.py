@@ -21,25 +21,6 @@ START_CASH = 1_000_000.0
 CENT = 0.011  # every value travels rounded to the cent
 
 
-@pytest.fixture
-def connect():
-    clients: list[SimClient] = []
-
-    def make(server: SimServer, client_id: int = 1) -> SimClient:
-        client = SimClient().start(server.port, client_id)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.stop()
-
-
-@pytest.fixture
-def client(sim, connect) -> SimClient:
-    return connect(sim)
-
-
 def mark_price(sim: SimServer, con_id: int = AAPL) -> float:
     return sim.exchange.prices.quote(con_id, float(sim.exchange.step)).last
 

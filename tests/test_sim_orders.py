@@ -27,25 +27,6 @@ AAPL = 265598
 DAY = 23_400  # seconds from the 09:30 open to the 16:00 close
 
 
-@pytest.fixture
-def connect():
-    clients: list[SimClient] = []
-
-    def make(server: SimServer, client_id: int = 1) -> SimClient:
-        client = SimClient().start(server.port, client_id)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.stop()
-
-
-@pytest.fixture
-def client(sim, connect) -> SimClient:
-    return connect(sim)
-
-
 def quote(sim: SimServer, second: int, con_id: int = AAPL):
     return sim.exchange.prices.quote(con_id, float(second))
 

@@ -33,20 +33,6 @@ IBM_CON_IDS = {8314}
 
 
 @pytest.fixture
-def connect():
-    clients: list[SimClient] = []
-
-    def make(server: SimServer, client_id: int = 1, wait_ready: bool = True) -> SimClient:
-        client = SimClient().start(server.port, client_id, wait_ready)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.stop()
-
-
-@pytest.fixture
 def raw_sessions():
     sessions: list[RawSession] = []
 
