@@ -39,16 +39,20 @@ def test_ready_means_accounts_and_next_id_known(sim_factory, server_version):
     assert app_threads(app) == []
 
 
-def test_refused_names_host_port_and_what_to_check():
-    holder = socket.socket()  # bound, never listening: connecting to it is refused
+@pytest.fixture
+def refused_port():
+    """A port bound but never listening: connecting to it is refused."""
+    holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
-    port = holder.getsockname()[1]
+    yield holder.getsockname()[1]
+    holder.close()
+
+
+def test_refused_names_host_port_and_what_to_check(refused_port):
+    port = refused_port
     app = TwsApp()
-    try:
-        with pytest.raises(ConnectError) as caught:
-            app.start("127.0.0.1", port, 1, timeout=10)
-    finally:
-        holder.close()
+    with pytest.raises(ConnectError) as caught:
+        app.start("127.0.0.1", port, 1, timeout=10)
     text = str(caught.value)
     assert f"127.0.0.1:{port}" in text and "refused" in text
     assert CONNECT_HINT in text
@@ -250,16 +254,11 @@ def test_a_stopped_app_cannot_be_started_again(sim, app_factory):
     assert fresh.ready and fresh.current_time() > 0
 
 
-def test_an_app_whose_start_failed_cannot_be_started_again():
-    holder = socket.socket()  # bound, never listening: connecting to it is refused
-    holder.bind(("127.0.0.1", 0))
-    port = holder.getsockname()[1]
+def test_an_app_whose_start_failed_cannot_be_started_again(refused_port):
+    port = refused_port
     app = TwsApp()
-    try:
-        with pytest.raises(ConnectError, match="refused"):
-            app.start("127.0.0.1", port, 1, timeout=10)
-        with pytest.raises(RuntimeError, match="create a new TwsApp"):
-            app.start("127.0.0.1", port, 1, timeout=10)
-    finally:
-        holder.close()
+    with pytest.raises(ConnectError, match="refused"):
+        app.start("127.0.0.1", port, 1, timeout=10)
+    with pytest.raises(RuntimeError, match="create a new TwsApp"):
+        app.start("127.0.0.1", port, 1, timeout=10)
     assert app_threads(app) == []
