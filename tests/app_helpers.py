@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from twsapp.client import TwsApp
-from twsapp.records import BookEvent
+from twsapp.book import BookEvent
+from twsapp.session import TwsApp
 from twsapp.sim import messages as m
 from twsapp.sim.server import SimServer, SimSettings
 

@@ -59,7 +59,7 @@ def sim(sim_factory, server_version) -> SimServer:
 
 @pytest.fixture
 def app_factory():
-    from twsapp.client import TwsApp
+    from twsapp.session import TwsApp
 
     apps: list[TwsApp] = []
 

@@ -23,20 +23,21 @@ from conftest import VERSION_PARAMS
 from ibapi.server_versions import MIN_SERVER_VER_ERROR_TIME
 
 from twsapp import errors
-from twsapp.book import OrderBook
-from twsapp.client import TwsApp
-from twsapp.errors import ErrorKind
-from twsapp.orders import limit_order, market_order
-from twsapp.records import (
+from twsapp.book import (
     BookEvent,
     CommissionReceived,
     Filled,
     FillReceived,
+    OrderBook,
     OrderError,
     OrderRecord,
     Rejected,
     StatusChanged,
 )
+from twsapp.errors import ErrorKind
+from twsapp.events import Notice
+from twsapp.orders import limit_order, market_order
+from twsapp.session import TwsApp
 from twsapp.sim.faults import Faults
 
 SEEDS = [1, 2, 3, 4, 5, 6]
@@ -207,10 +208,12 @@ def test_recorded_callbacks_in_any_order_give_the_same_book(sessions):
 
 def test_error_takes_both_callback_shapes():
     app = TwsApp()
-    app.error(7, 1735828260000, 399, "Order message: warning", "")  # ibapi >= 10.33
-    app.error(8, 201, "Order rejected - reason:", '{"rejectReason": "x"}')  # older ibapi
-    app.error(9, 202, "Order Canceled - reason:")
-    notices = {req_id: entry for req_id, entry in app.book.notices}
+    seen: list[Notice] = []
+    app.subscribe(seen.append, Notice)
+    app.ibapi.error(7, 1735828260000, 399, "Order message: warning", "")  # ibapi >= 10.33
+    app.ibapi.error(8, 201, "Order rejected - reason:", '{"rejectReason": "x"}')  # older ibapi
+    app.ibapi.error(9, 202, "Order Canceled - reason:")
+    notices = {n.req_id: n for n in seen}  # no order of the book: notices
     assert (notices[7].code, notices[7].text, notices[7].error_time) == (
         399,
         "Order message: warning",
@@ -232,7 +235,7 @@ def test_tws_error_time_reaches_the_book(app, sim):
     events.wait(lambda: any(e.code == 202 for e in rec.errors), "the 202")
     [entry] = [e for e in rec.errors if e.code == 202]
     moment = sim.clock.start + timedelta(seconds=sim.exchange.step)
-    if app.serverVersion() >= MIN_SERVER_VER_ERROR_TIME:
+    if app.server_version >= MIN_SERVER_VER_ERROR_TIME:
         assert entry.error_time == int(moment.timestamp() * 1000)
     else:
         assert entry.error_time == 0  # not on the wire before v194
@@ -250,7 +253,7 @@ def test_an_unknown_tws_notice_before_open_order_leaves_the_order_cancellable(ap
     barrier(app)
     with app.book.lock:  # the api thread waits with openOrder until the notice is in
         rec = app.place(details, limit_order("BUY", 1, 100.0))
-        app.error(rec.order_id, 1735828260000, code, "a notice twsapp has no entry for", "")
+        app.ibapi.error(rec.order_id, 1735828260000, code, "a notice twsapp has no entry for", "")
         assert (rec.status, rec.rejected) == ("PendingSubmit", False)
         app.cancel(rec.order_id)
     events.status(rec.order_id, "Cancelled")
@@ -292,7 +295,7 @@ def test_events_reach_subscribers_in_order_with_the_book_unlocked(app):
 
 SESSION_SCRIPT = """
 from twsapp.sim.server import SimServer, SimSettings
-from twsapp.client import TwsApp
+from twsapp.session import TwsApp
 from twsapp.orders import limit_order, market_order
 sim = SimServer(SimSettings(port=0, speed=0.0)).start()
 app = TwsApp(request_timeout=10).start("127.0.0.1", sim.port, 1, timeout=10)

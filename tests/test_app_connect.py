@@ -10,9 +10,10 @@ import pytest
 from app_helpers import AAPL, Events, barrier, placed_ids
 from ibapi.order import Order
 
-from twsapp.client import CONNECT_HINT, ClientIdInUse, ConnectError, TwsApp
-from twsapp.connection import ResilientConnection
+from twsapp.exceptions import ClientIdInUse, ConnectError
 from twsapp.orders import limit_order, market_order
+from twsapp.session import CONNECT_HINT, TwsApp
+from twsapp.session.connection import ResilientConnection
 from twsapp.sim import messages as m
 
 
@@ -26,13 +27,15 @@ def test_ready_means_accounts_and_next_id_known(sim_factory, server_version):
     app = TwsApp(request_timeout=10)
     try:
         assert app.start("127.0.0.1", sim.port, 5, timeout=10) is app
-        assert app.ready and app.isConnected()
-        assert app.serverVersion() == server_version
+        assert app.ready and app.connected
+        assert app.server_version == server_version
         assert app.accounts == ["DU111", "DU222"]
         assert app.book.accounts == ["DU111", "DU222"]
         assert app.ids.peek() == sim.exchange._next_id(5)
         assert app.book.client_id == 5
-        assert type(app.conn) is ResilientConnection  # ibapi's boundary-losing reader is fixed
+        assert (
+            type(app.ibapi.conn) is ResilientConnection
+        )  # ibapi's boundary-losing reader is fixed
     finally:
         app.stop()
     assert not app.ready
@@ -87,7 +90,7 @@ def test_no_handshake_raises_within_the_timeout_and_leaves_no_thread():
     text = str(outcome[0])
     assert f"127.0.0.1:{port}" in text and "handshake" in text and "0.5s" in text
     assert CONNECT_HINT in text
-    assert not app.isConnected() and app_threads(app) == []
+    assert not app.connected and app_threads(app) == []
 
 
 def scripted_tws(listener: socket.socket, messages: list[list[str]]) -> threading.Thread:
@@ -163,10 +166,10 @@ def test_client_id_in_use_says_so_and_suggests_another(sim, app_factory):
 
 
 def test_stop_leaves_no_thread_and_refuses_orders(sim, app_factory):
-    from twsapp.trading import OrderRefused
+    from twsapp.exceptions import OrderRefused
 
     app = app_factory(sim)
-    reader = app.reader
+    reader = app.ibapi.reader
     app.stop()
     assert not app.ready and app_threads(app) == [] and not reader.is_alive()
     with pytest.raises(OrderRefused, match="not connected"):
@@ -182,7 +185,7 @@ def test_ids_across_reconnect_start_above_every_id_used_before(sim, app_factory)
     # one more id used behind the app's back, as another session with this client id would
     raw = limit_order("BUY", 1, 100.0)
     raw.account = first.accounts[0]
-    first.placeOrder(first.ids.next() + 5, details.contract, raw)
+    first.ibapi.placeOrder(first.ids.next() + 5, details.contract, raw)
     barrier(first)
     used = placed_ids(sim, 9)
     assert len(used) == 4 and used[:3] == [r.order_id for r in records]

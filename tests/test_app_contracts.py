@@ -6,7 +6,8 @@ import pytest
 from app_helpers import AAPL
 from ibapi.contract import Contract
 
-from twsapp.contracts import AmbiguousContract, ContractNotFound
+from twsapp.exceptions import ContractNotFound
+from twsapp.session import AmbiguousContract
 from twsapp.sim import messages as m
 
 IBM_NYSE, IBM_IBIS = 8314, 38709539

@@ -10,7 +10,7 @@ import pytest
 from app_helpers import AAPL, Events, barrier, quote
 from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER, UNSET_LONG
 
-from twsapp import frames
+from twsapp.book import frames
 from twsapp.orders import limit_order, market_order
 
 MARKERS = {float(UNSET_INTEGER), float(UNSET_LONG), float(UNSET_DECIMAL), UNSET_DOUBLE}

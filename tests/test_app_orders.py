@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 from app_helpers import AAPL, WAIT, Events, barrier, order_requests, placed_ids, quote
 
-from twsapp.ids import OrderIdAllocator
+from twsapp.book import Cancelled, Filled, ModifyApplied, ModifyRejected, StatusChanged
+from twsapp.exceptions import OrderRefused
 from twsapp.orders import limit_order, market_order, stop_order
-from twsapp.records import Cancelled, Filled, ModifyApplied, ModifyRejected, StatusChanged
+from twsapp.session.ids import OrderIdAllocator
 from twsapp.sim import messages as m
-from twsapp.trading import OrderRefused
 
 
 def statuses(record) -> list[str]:
@@ -204,7 +204,7 @@ def test_rejected_modify_off_tick_leaves_the_order_working(app, sim):
     events.status(rec.order_id, "Submitted")
     # what modify() would send, bypassing its tick check, as a client without one would
     mod = app.book.request_modify(rec.order_id, {"price": 140.005})
-    app.placeOrder(rec.order_id, rec.sent_contract, mod.order)
+    app.ibapi.placeOrder(rec.order_id, rec.sent_contract, mod.order)
     events.wait(lambda: rec.modifications[-1].state == "rejected", "the modify rejection")
     barrier(app)
     assert rec.status == "Submitted" and rec.working and not rec.rejected
@@ -222,7 +222,7 @@ def test_rejected_modify_off_tick_leaves_the_order_working(app, sim):
 
 
 def test_rejected_modify_below_filled_leaves_the_order_working(sim_factory, server_version):
-    from twsapp.client import TwsApp
+    from twsapp.session import TwsApp
 
     sim = sim_factory(server_version=server_version, display_size=Decimal(30))
     app = TwsApp(request_timeout=10).start("127.0.0.1", sim.port, 1, timeout=10)
@@ -233,7 +233,7 @@ def test_rejected_modify_below_filled_leaves_the_order_working(sim_factory, serv
         with pytest.raises(OrderRefused, match="below the 30 already filled"):
             app.modify(rec.order_id, quantity=20)
         mod = app.book.request_modify(rec.order_id, {"quantity": 20})  # TWS is the one to refuse
-        app.placeOrder(rec.order_id, rec.sent_contract, mod.order)
+        app.ibapi.placeOrder(rec.order_id, rec.sent_contract, mod.order)
         events.wait(lambda: rec.modifications[-1].state == "rejected", "the modify rejection")
         assert rec.status == "Submitted" and rec.filled == 30 and rec.remaining == 70
         assert rec.total_quantity == 100 and rec.modifications[-1].code == 321
@@ -268,7 +268,7 @@ def test_an_inactive_order_tws_still_holds_can_be_cancelled(app, sim):
     events = Events(app)
     rec = app.place("AAPL", limit_order("BUY", 5, round(quote(sim).bid - 3, 2)))
     events.status(rec.order_id, "Submitted")
-    app.orderStatus(
+    app.ibapi.orderStatus(
         rec.order_id, "Inactive", Decimal(0), Decimal(5), 0.0, rec.perm_id, 0, 0.0, 1, "", 0.0
     )
     assert rec.status == "Inactive" and rec.done
@@ -421,7 +421,7 @@ def test_callbacks_are_handled_while_a_send_is_blocked(app, sim, app_factory):
 
     gate, at_gate = threading.Event(), threading.Event()
     placer: list[int] = []
-    send = app.conn.sendMsg
+    send = app.ibapi.conn.sendMsg
 
     def gated_send(msg: bytes) -> int:
         if threading.get_ident() in placer:
@@ -429,7 +429,7 @@ def test_callbacks_are_handled_while_a_send_is_blocked(app, sim, app_factory):
             gate.wait(WAIT * 4)
         return send(msg)
 
-    app.conn.sendMsg = gated_send
+    app.ibapi.conn.sendMsg = gated_send
     placed: list = []
 
     def place() -> None:

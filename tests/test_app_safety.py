@@ -7,10 +7,10 @@ import ibapi.connection
 import pytest
 from app_helpers import Events, barrier, order_requests, placed_ids
 
-from twsapp.client import ConnectError, TwsApp, is_paper_account
+from twsapp.exceptions import ConnectError, OrderRefused
 from twsapp.orders import limit_order
+from twsapp.session import TwsApp, is_paper_account
 from twsapp.sim import messages as m
-from twsapp.trading import OrderRefused
 
 
 class NoNetwork:
@@ -76,7 +76,7 @@ def test_a_host_off_this_machine_is_refused_before_any_socket(no_network, host):
     assert f"{host}:7497" in text and "not a loopback address" in text
     assert "SSH tunnel" in text and "nothing was opened" in text
     assert no_network.created == 0 and no_network.attempts == []
-    assert app.conn is None and app.threads() == []
+    assert app.ibapi.conn is None and app.threads() == []
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost"])
@@ -124,7 +124,7 @@ def test_a_live_account_is_refused_unless_live(sim_factory, server_version, acco
     text = str(caught.value)
     assert f"live account {live_ones} (" in text and "DU1234567" in text
     assert "disconnected" in text and "live = true in [tws]" in text
-    assert not app.ready and not app.isConnected() and app.threads() == []
+    assert not app.ready and not app.connected and app.threads() == []
     assert sim.wait_detached(7)  # the simulator saw the socket close
     assert wire_requests(sim, 7) == []  # nothing but the handshake and startApi was sent
 
@@ -200,7 +200,7 @@ def test_a_default_account_tws_does_not_manage_is_refused_at_connect(two_account
     text = str(caught.value)
     assert "'DU999' (tws.account)" in text and "(DU111, DU222)" in text
     assert "disconnected" in text
-    assert not app.isConnected() and app.threads() == []
+    assert not app.connected and app.threads() == []
     assert sim.wait_detached(1) and wire_requests(sim, 1) == []
 
 

@@ -15,8 +15,8 @@ from app_helpers import Events, barrier, close_session, open_session, order_requ
 from conftest import VERSION_PARAMS
 from ibapi.const import UNSET_DOUBLE
 
+from twsapp.exceptions import OrderRefused
 from twsapp.orders import limit_order, market_order, stop_order
-from twsapp.trading import OrderRefused
 
 
 def refused(app, sim, action: Callable[[], object], *fragments: str) -> str:
@@ -156,7 +156,7 @@ def test_an_order_tws_rejected_on_placing_cannot_be_modified_or_cancelled(app, s
         oid = app.ids.next()
         order.orderId, order.account = oid, app.accounts[0]
         rec = app.book.register_pending(app.client_id, oid, aapl.contract, order)
-        app.placeOrder(oid, aapl.contract, order)
+        app.ibapi.placeOrder(oid, aapl.contract, order)
     events.status(oid, "Inactive")
     assert rec.rejected and rec.reject_error.code == 110
     refused(app, sim, lambda: app.modify(oid, price=140.0), "Inactive", "done")

@@ -8,7 +8,7 @@ nautilus ones taken with ibapi 10.19), which always lies in that range: that is 
 actually used. A second test decodes every order message at both ends of its range and shows
 the book ends in the same state.
 
-The wrapper forwards the decoded callback arguments to the book exactly as twsapp.client does.
+The wrapper forwards the decoded callback arguments to the book exactly as the session does.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER, UNSET_LONG
 from ibapi.decoder import Decoder
 from ibapi.wrapper import EWrapper
 
-from twsapp.book import OrderBook
+from twsapp.book import Cancelled, OrderBook, OrderRecord
 from twsapp.errors import ErrorKind
-from twsapp.records import Cancelled, OrderRecord
 
 REPO = Path(__file__).resolve().parents[1]
 _PLACES = (REPO / "tests" / "fixtures",)
@@ -48,7 +47,7 @@ ORDER_MESSAGES = {
 
 
 class Forwarder(EWrapper):
-    """What twsapp.client does with these callbacks: translate nothing, hand over to the book."""
+    """What the session does with these callbacks: translate nothing, hand over to the book."""
 
     def __init__(self, book: OrderBook) -> None:
         super().__init__()

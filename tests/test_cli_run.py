@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from twsapp.trading import OrderRefused
+from twsapp.exceptions import OrderRefused
 
 RUN = [sys.executable, "-m", "twsapp", "run"]
 
@@ -141,7 +141,7 @@ def test_engine_stopped_on_purpose_exits_0_and_its_shutdown_is_no_failure():
         assert outcome == [0]
     finally:
         engine.shutdown()  # closes the connection: expected, not a failure
-    assert engine.failed is None and not engine.app.isConnected()
+    assert engine.failed is None and not engine.app.connected
 
 
 def test_engine_applies_the_default_account_and_fa_groups_of_the_config():
@@ -171,7 +171,7 @@ def test_engine_applies_the_default_account_and_fa_groups_of_the_config():
 
 
 def test_engine_refuses_a_live_account_unless_tws_live():
-    from twsapp.client import ConnectError
+    from twsapp.exceptions import ConnectError
 
     live_sim = {"speed": 1.0, "accounts": ["U1234567"]}
     refused = _engine(start=False, sim=live_sim)

@@ -7,7 +7,7 @@ import socket
 import pytest
 from ibapi.connection import Connection
 
-from twsapp.connection import ResilientConnection, make_resilient
+from twsapp.session.connection import ResilientConnection, make_resilient
 
 
 def _pair(cls: type[Connection]) -> tuple[Connection, socket.socket]:

@@ -7,7 +7,8 @@ import threading
 import pytest
 from ibapi.const import UNSET_INTEGER
 
-from twsapp.ids import MAX_ORDER_ID, NotReadyError, OrderIdAllocator
+from twsapp.exceptions import NotReadyError
+from twsapp.session.ids import MAX_ORDER_ID, OrderIdAllocator
 
 
 def take(allocator: OrderIdAllocator, n: int) -> list[int]:

@@ -24,8 +24,8 @@ def _run(args: argparse.Namespace) -> int:
     # ibapi logs every request and answer at INFO: useful only when debugging the wire.
     if config.log_level != "DEBUG":
         logging.getLogger("ibapi").setLevel(logging.WARNING)
-    from .client import ConnectError
     from .engine import Engine
+    from .exceptions import ConnectError
 
     engine = Engine(config)
     for sig in (signal.SIGINT, signal.SIGTERM):

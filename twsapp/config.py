@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 from ibapi.server_versions import MAX_CLIENT_VER
 
+from .exceptions import ConfigError
+
 __all__ = [
     "LIVE_PORTS",
     "PAPER_PORTS",
@@ -57,15 +59,6 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _ACCOUNT_RE = re.compile(r"^[A-Za-z0-9]+$")
 _MODULE_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _INT32_MAX = 2**31 - 1  # TWS's unset-int marker; one below it is the largest usable value
-
-
-class ConfigError(ValueError):
-    """A config problem, as one line: ``<dotted.key>: <problem> — <fix>``."""
-
-    def __init__(self, key: str, problem: str, fix: str = "") -> None:
-        self.key = key
-        message = f"{key}: {problem}" + (f" — {fix}" if fix else "")
-        super().__init__(" ".join(message.splitlines()))
 
 
 # --------------------------------------------------------------------------- dataclasses

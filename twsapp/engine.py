@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .book import OrderBook
-from .client import TwsApp
 from .config import Config
+from .events import Disconnected
+from .session import TwsApp
 from .strategy import Context, StrategyRunner, load_strategy
 
 log = logging.getLogger("twsapp.engine")
@@ -54,7 +55,7 @@ class Engine:
             self.sim = self._start_sim()
             host, port = cfg.sim.host, self.sim.port
         self.book.subscribe(self._on_book_event)
-        self.app.add_listener(self._on_connection_news)  # before start: no close goes unseen
+        self.app.subscribe(self._on_disconnected, Disconnected)  # before start: none unseen
         self.app.start(
             host, port, cfg.tws.client_id, timeout=cfg.tws.connect_timeout, live=cfg.tws.live
         )
@@ -137,11 +138,8 @@ class Engine:
         for runner in self.runners:
             runner.post(event)
 
-    def _on_connection_news(self, kind: str, fields: dict[str, Any]) -> None:
+    def _on_disconnected(self, event: Disconnected) -> None:
         """On the api thread: only records and wakes ``run``, never blocks."""
-        if kind != "disconnected":
-            log.warning("connection: %s %s", kind, fields)
-            return
         if self._shutting_down or not self._connected:
             return  # our own stop, or a failed start (start() raises the reason)
         # No reconnect yet (a later issue, reliability): a lost connection ends the run with a

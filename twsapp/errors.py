@@ -13,6 +13,7 @@ and never "rejected": only codes listed here as refusing something refuse it (RE
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 
 
@@ -102,6 +103,8 @@ CODES: dict[int, tuple[ErrorKind, str]] = {
     2137: (K.WARNING, "cross side warning: the order would flip the position long/short"),
     2168: (K.WARNING, "the 'EtradeOnly' attribute is not supported and was ignored"),
     2169: (K.WARNING, "the 'firmQuoteOnly' attribute is not supported and was ignored"),
+    162: (K.REJECT, "a historical data request failed or broke the pacing rules (see the text)"),
+    354: (K.REJECT, "the market data requested is not subscribed for this account"),
     10167: (K.WARNING, "real-time market data is not subscribed; delayed data is shown"),
     10197: (K.WARNING, "no market data during a competing live session"),
     10311: (K.WARNING, "the order is routed directly to an exchange"),
@@ -153,6 +156,21 @@ CANCEL_REJECT = _codes(K.CANCEL_REJECT)
 REJECTING_KINDS = frozenset({K.REJECT, K.DUPLICATE_ID, K.CONNECTIVITY})
 #: Kinds that, while a modify is pending, mean the modify failed (ERROR, again, does not).
 MODIFY_REJECTING_KINDS = REJECTING_KINDS | {K.MODIFY_REJECT, K.MODIFY_DONE}
+#: The level a message of each kind is logged at when no order owns it (a notice).
+LOG_LEVELS: dict[ErrorKind, int] = {
+    K.INFORMATION: logging.INFO,
+    K.WARNING: logging.WARNING,
+    K.CONNECTIVITY: logging.WARNING,
+    K.PACING: logging.WARNING,
+    K.DUPLICATE_ID: logging.WARNING,
+    K.MODIFY_DONE: logging.WARNING,
+    K.MODIFY_REJECT: logging.WARNING,
+    K.REJECT: logging.ERROR,
+    K.CANCEL: logging.INFO,
+    K.CANCEL_REJECT: logging.WARNING,
+    K.ERROR: logging.WARNING,
+}
+
 #: Kinds that are not failures of anything.
 BENIGN_KINDS = frozenset({K.INFORMATION, K.WARNING, K.CANCEL})
 
@@ -170,6 +188,13 @@ NOT_CONNECTED = 504
 CONNECTIVITY_LOST = 1100
 RESTORED_DATA_LOST = 1101
 RESTORED_DATA_KEPT = 1102
+
+#: TWS's own link to IB: lost (1100, 2110) and restored (1101 data lost, 1102 data kept).
+LINK_LOST = frozenset({CONNECTIVITY_LOST, 2110})
+LINK_CODES = LINK_LOST | {RESTORED_DATA_LOST, RESTORED_DATA_KEPT}
+#: Data farm status; FARM_OK are the "connected" / "available on demand" ones.
+FARM_CODES = frozenset({2103, 2104, 2105, 2106, 2107, 2108, 2119, 2157, 2158})
+FARM_OK = frozenset({2104, 2106, 2107, 2108, 2158})
 
 
 def classify(code: int) -> ErrorKind:

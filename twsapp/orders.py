@@ -10,8 +10,8 @@ for fractional-size servers), prices as ``float`` (what the protobuf encoder req
 Tick arithmetic is done in ``Decimal`` on the shortest repr of the float (the digits ibapi
 puts on the wire), so 149.00 is on a 0.01 tick and 149.005 is not, with no float error.
 
-New order types (TRAIL, MOC, LOC, brackets) add an entry to ``_TYPE_RULES`` naming the price
-fields they require, and a builder on top of ``_new_order``.
+Which price fields an order type needs, and which are tick-checked, is read from
+``order_types.py``: a new order type is a row there and a builder on top of ``_new_order``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from decimal import localcontext as _localcontext
@@ -27,6 +26,10 @@ from typing import Any, Literal, Protocol
 
 from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE
 from ibapi.order import Order
+
+from .exceptions import OrderValidationError
+from .order_types import ORDER_TYPES as _TABLE
+from .order_types import PLACEABLE, PRICE_FIELDS, OrderType, PriceField
 
 __all__ = [
     "ACTIONS",
@@ -48,32 +51,12 @@ ACTIONS = frozenset({"BUY", "SELL"})
 TIFS = frozenset({"DAY", "GTC", "IOC", "GTD", "OPG", "FOK", "DTC"})
 
 
-@dataclass(frozen=True)
-class _TypeRule:
-    required: tuple[str, ...]  # Order price attributes the type needs; all are tick-checked
+#: The order types twsapp places (order_types.py holds what each one is).
+ORDER_TYPES = PLACEABLE
 
-
-_TYPE_RULES: dict[str, _TypeRule] = {
-    "MKT": _TypeRule(()),
-    "LMT": _TypeRule(("lmtPrice",)),
-    "STP": _TypeRule(("auxPrice",)),
-    "STP LMT": _TypeRule(("auxPrice", "lmtPrice")),
-}
-ORDER_TYPES = frozenset(_TYPE_RULES)
-
-_PRICE_NAMES = {"lmtPrice": "limit price", "auxPrice": "stop price"}
-_BUILDER_ARG = {"lmtPrice": "price / limit_price", "auxPrice": "stop_price"}
 # TWS accepts "yyyymmdd hh:mm:ss {time zone}" or "yyyymmdd-hh:mm:ss" (UTC).
 _GTD_RE = re.compile(r"^(\d{8})([ -])(\d{2}:\d{2}:\d{2})(?: (\S+))?$")
 _GTD_EXAMPLE = "'20250131 16:00:00 US/Eastern' or '20250131-21:00:00' (UTC)"
-
-
-class OrderValidationError(ValueError):
-    """An order refused before sending; ``field`` names the Order attribute at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(message)
 
 
 class _HasIncrement(Protocol):
@@ -248,8 +231,11 @@ def validate_order(
         rules = min_tick
     if rules is None:
         return
-    for field in _TYPE_RULES[order.orderType].required:
+    row = _TABLE[order.orderType]
+    for field in row.tick_checked:
         price = getattr(order, field)
+        if not _is_set(price):
+            continue
         if not is_on_tick(price, rules):
             increment = increment_at(price, rules)
             nearby = [round_to_tick(price, rules, "down"), round_to_tick(price, rules, "up")]
@@ -269,17 +255,50 @@ def _check_fields(order: Order) -> None:
             f"action {order.action!r} is not BUY or SELL — use 'BUY' or 'SELL' "
             "(upper case, as TWS expects)",
         )
-    if not isinstance(order.orderType, str) or order.orderType not in _TYPE_RULES:
+    if not isinstance(order.orderType, str) or order.orderType not in PLACEABLE:
         raise OrderValidationError(
             "orderType",
             f"orderType {order.orderType!r} is not supported — use one of "
-            + ", ".join(sorted(_TYPE_RULES))
+            + ", ".join(sorted(PLACEABLE))
             + " (spelled as TWS expects)",
         )
     _check_quantity(order.totalQuantity)
-    for field in _TYPE_RULES[order.orderType].required:
-        _check_price(order.orderType, field, getattr(order, field))
+    _check_prices(order, _TABLE[order.orderType])
     _check_tif(order)
+
+
+def _check_prices(order: Order, row: OrderType) -> None:
+    """Required fields set and valid; of each one-of group exactly one; set optional ones valid."""
+    for attr in row.required:
+        _check_price(row, attr, getattr(order, attr))
+    for group in row.one_of:
+        given = [a for a in group if _is_set(getattr(order, a))]
+        names = " or ".join(f"{a} ({_field(row, a).keyword}=)" for a in group)
+        if len(given) != 1:
+            many = "both" if given else "neither"
+            raise OrderValidationError(
+                group[0],
+                f"a {row.name} order needs exactly one of {names}; {many} given — set one",
+            )
+    for price_field in row.fields:
+        value = getattr(order, price_field.attr)
+        if price_field.attr not in row.required and _is_set(value):
+            _check_price(row, price_field.attr, value)
+    for attr in PRICE_FIELDS:  # one the type ignores is still sent: it must be a number
+        value = getattr(order, attr, None)
+        if attr not in row.by_attr and isinstance(value, float) and not math.isfinite(value):
+            raise OrderValidationError(attr, f"{attr} must be a finite number, got {value!r}")
+
+
+def _field(row: OrderType, attr: str) -> PriceField:
+    found = row.price_field(attr)
+    assert found is not None, f"order_types: {row.name} lists {attr} without its field"
+    return found
+
+
+def _is_set(value: Any) -> bool:
+    """A price field the order carries: not ibapi's unset marker (nor None)."""
+    return value is not None and not (isinstance(value, float) and value == UNSET_DOUBLE)
 
 
 def _check_quantity(quantity: Any) -> None:
@@ -309,9 +328,11 @@ def _check_quantity(quantity: Any) -> None:
         )
 
 
-def _check_price(order_type: str, field: str, price: Any) -> None:
-    name = _PRICE_NAMES[field]
-    fix = f"give a positive {name} ({_BUILDER_ARG[field]})"
+def _check_price(row: OrderType, field: str, price: Any) -> None:
+    order_type = row.name
+    spec = _field(row, field)
+    name = spec.role
+    fix = f"give a positive {name} ({spec.keyword}=)"
     if isinstance(price, bool) or not isinstance(price, Decimal | int | float):
         raise OrderValidationError(field, f"{field} {price!r} is a {type(price).__name__} — {fix}")
     if not _finite(price):  # first: comparing a signalling NaN raises

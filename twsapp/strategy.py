@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ibapi.order import Order
 
     from .book import OrderBook, OrderRecord
-    from .client import TwsApp
+    from .session import TwsApp
 
 _STOP = object()
 

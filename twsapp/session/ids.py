@@ -16,17 +16,11 @@ import threading
 
 from ibapi.const import UNSET_INTEGER
 
+from ..exceptions import IdsExhausted, NotReadyError
+
 __all__ = ["IdsExhausted", "NotReadyError", "OrderIdAllocator", "MAX_ORDER_ID"]
 
 MAX_ORDER_ID = UNSET_INTEGER - 1  # order ids are Java ints; INT_MAX itself means "unset"
-
-
-class NotReadyError(RuntimeError):
-    """No usable id: nextValidId has not arrived (yet, or again after ``invalidate``)."""
-
-
-class IdsExhausted(NotReadyError):
-    """Every id up to INT_MAX - 1 is used: waiting for TWS will not help."""
 
 
 class OrderIdAllocator:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from .records import AccountValue, OrderRecord, Position, clean_float
+from .cleaning import clean_float
+from .model import AccountValue, OrderRecord, Position
 
 ORDER_COLUMNS = [
     "client_id",  # int: the API client that placed it (0 for TWS-placed orders)

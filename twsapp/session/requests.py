@@ -1,29 +1,18 @@
 """Request/response correlation for TWS requests answered by several callbacks and an end marker.
 
-Callers on any thread wait on a ``Pending``; the api thread fills it. Keeping this out of the
-client keeps the callbacks one-liners and lets the waiting logic be tested on its own.
+Callers on any thread wait on a ``Pending``; the api thread fills it (router.py). Streaming
+requests that never end are subscriptions (subscriptions.py), not requests.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-
-class RequestError(Exception):
-    """TWS answered a request with an error."""
-
-    def __init__(self, code: int, message: str, what: str = "") -> None:
-        prefix = f"{what}: " if what else ""
-        super().__init__(f"{prefix}TWS error {code}: {message}")
-        self.code = code
-        self.message = message
-
-
-class RequestTimeout(TimeoutError):
-    pass
+from ..exceptions import RequestError, RequestTimeout
 
 
 @dataclass
@@ -52,6 +41,12 @@ class RequestTracker:
 
     def new_id(self) -> int:
         return next(self._ids)
+
+    def call(self, key: object, what: str, send: Callable[[], None], timeout: float) -> list[Any]:
+        """Open a request, send it, and wait for its answer (RequestError / RequestTimeout)."""
+        pending = self.open(key, what)
+        send()
+        return pending.wait(timeout)
 
     def open(self, key: object, what: str) -> Pending:
         """Track a request; a named one already pending is joined, not replaced.

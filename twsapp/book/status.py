@@ -22,35 +22,57 @@ venue, or a child whose parent has not been transmitted). Our choice:
 
 from __future__ import annotations
 
-API_PENDING = "ApiPending"
-PENDING_SUBMIT = "PendingSubmit"
-PENDING_CANCEL = "PendingCancel"
-PRE_SUBMITTED = "PreSubmitted"
-SUBMITTED = "Submitted"
-API_CANCELLED = "ApiCancelled"
-CANCELLED = "Cancelled"
-FILLED = "Filled"
-INACTIVE = "Inactive"
-#: Not a TWS status: the book has seen a fill or an error for the order, but no status yet.
-UNKNOWN = "Unknown"
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """An order's status: TWS's names, plus the book's own Unknown."""
+
+    API_PENDING = "ApiPending"
+    PENDING_SUBMIT = "PendingSubmit"
+    PENDING_CANCEL = "PendingCancel"
+    PRE_SUBMITTED = "PreSubmitted"
+    SUBMITTED = "Submitted"
+    API_CANCELLED = "ApiCancelled"
+    CANCELLED = "Cancelled"
+    FILLED = "Filled"
+    INACTIVE = "Inactive"
+    #: Not a TWS status: the book has seen a fill or an error for the order, but no status yet.
+    UNKNOWN = "Unknown"
+
+    @classmethod
+    def of(cls, text: str) -> Status | str:
+        """TWS's status as a member; a status nobody listed is kept as TWS wrote it."""
+        try:
+            return cls(text)
+        except ValueError:
+            return text
+
 
 #: Sent to TWS, not yet confirmed either way.
-PENDING = frozenset({API_PENDING, PENDING_SUBMIT, PENDING_CANCEL})
+PENDING: frozenset[str] = frozenset(
+    {Status.API_PENDING, Status.PENDING_SUBMIT, Status.PENDING_CANCEL}
+)
 #: Acknowledged by TWS and live: it can fill.
-WORKING = frozenset({PRE_SUBMITTED, SUBMITTED})
+WORKING: frozenset[str] = frozenset({Status.PRE_SUBMITTED, Status.SUBMITTED})
 #: Not done: pending or working. A PendingCancel order can still fill.
 ACTIVE = PENDING | WORKING
 #: Statuses TWS never leaves.
-FINAL = frozenset({FILLED, CANCELLED, API_CANCELLED})
+FINAL: frozenset[str] = frozenset({Status.FILLED, Status.CANCELLED, Status.API_CANCELLED})
 #: Nothing is working and nothing will fill (see the note on Inactive above).
-DONE = FINAL | {INACTIVE}
+DONE = FINAL | {Status.INACTIVE}
 #: Every status the book knows; anything else TWS sends is logged and kept as is.
 ALL = ACTIVE | DONE
 
 #: How "done" a done status is. A done status only ever moves to a higher rank, so that late or
 #: duplicated messages cannot walk an order backwards and the final status does not depend on
 #: the order the callbacks arrived in. Fills are the truth, hence Filled on top.
-DONE_RANK = {INACTIVE: 1, API_CANCELLED: 2, CANCELLED: 2, FILLED: 3}
+DONE_RANK: dict[str, int] = {
+    Status.INACTIVE: 1,
+    Status.API_CANCELLED: 2,
+    Status.CANCELLED: 2,
+    Status.FILLED: 3,
+}
 
 
 def is_done(status: str) -> bool:

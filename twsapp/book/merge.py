@@ -24,20 +24,10 @@ from decimal import Decimal
 from ibapi.order import Order
 
 from . import status as st
-from .records import (
-    BookEvent,
-    Cancelled,
-    ErrorEntry,
-    Fill,
-    Filled,
-    LogEntry,
-    OrderError,
-    OrderRecord,
-    Rejected,
-    StatusChanged,
-    clean_decimal,
-    clean_float,
-)
+from .cleaning import clean_decimal, clean_float
+from .events import BookEvent, Cancelled, Filled, OrderError, Rejected, StatusChanged
+from .model import ErrorEntry, Fill, LogEntry, OrderRecord
+from .status import Status
 
 #: The order terms whose change makes an openOrder "new" (and is logged as an update).
 _TERMS = ("action", "totalQuantity", "orderType", "lmtPrice", "auxPrice", "tif", "account")
@@ -120,15 +110,15 @@ class Slot:
         total = self.total()
         done = self.done_status
         if total and rec.fills_quantity >= total:
-            done = st.FILLED
+            done = Status.FILLED
         if done is not None:
             return done
         if self.cancel_from is not None:
-            return st.PENDING_CANCEL
+            return Status.PENDING_CANCEL
         if self.working_status is not None:
             return self.working_status
         if self.inferred_reject:
-            return st.INACTIVE
+            return Status.INACTIVE
         return self.base
 
     def total(self) -> Decimal | None:
@@ -166,10 +156,10 @@ class Slot:
         status_filled = obs.filled if obs else Decimal(0)
         filled = max(status_filled, fills_qty)
         total = self.total()
-        if rec.status == st.FILLED and total:
+        if rec.status == Status.FILLED and total:
             filled = max(filled, total)
         rec.filled = filled
-        if rec.status == st.FILLED:
+        if rec.status == Status.FILLED:
             rec.remaining = Decimal(0)
         elif total is not None:
             rec.remaining = max(total - filled, Decimal(0))
@@ -194,11 +184,11 @@ class Slot:
         rec = self.rec
         now, snap, after = self.now(), rec.snapshot(), rec.status
         common = {"time": now, "record": snap, "before": before, "after": after, "source": source}
-        if after == st.FILLED:
+        if after == Status.FILLED:
             return Filled(**common)
-        if after in (st.CANCELLED, st.API_CANCELLED):
+        if after in (Status.CANCELLED, Status.API_CANCELLED):
             return Cancelled(**common, code=code, reason=reason)
-        if after == st.INACTIVE and rec.rejected:
+        if after == Status.INACTIVE and rec.rejected:
             err = rec.reject_error
             assert err is not None  # rejected implies it
             return self.rejected_event(before, source, err.code, err.text)

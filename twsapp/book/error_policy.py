@@ -23,11 +23,12 @@ from __future__ import annotations
 import logging
 from enum import Enum
 
-from . import status as st
-from .errors import MODIFY_REJECTING_KINDS, REJECTING_KINDS, ErrorKind
+from ..errors import MODIFY_REJECTING_KINDS, REJECTING_KINDS, ErrorKind
+from .events import BookEvent
 from .merge import Slot
+from .model import ErrorEntry
 from .modify import reject_oldest
-from .records import BookEvent, ErrorEntry
+from .status import Status
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def apply_error(slot: Slot, entry: ErrorEntry) -> list[BookEvent]:
         if seen and rec.done:
             return []
         _attach(slot, entry, "error", source)
-        slot.observe_status(st.CANCELLED)
+        slot.observe_status(Status.CANCELLED)
         events += slot.refresh(source, code=code, reason=text)
     elif what is Effect.CANCEL_REJECTED:
         if seen and slot.cancel_from is None:
@@ -110,7 +111,7 @@ def apply_error(slot: Slot, entry: ErrorEntry) -> list[BookEvent]:
                 "order %d: TWS message %d is not in twsapp's table; order left %s: %s",
                 rec.order_id, code, rec.status, text,
             )  # fmt: skip
-        if rec.status == st.INACTIVE and kind in REJECTING_KINDS:
+        if rec.status == Status.INACTIVE and kind in REJECTING_KINDS:
             events.append(slot.rejected_event(rec.status, source, code, text))
         elif kind is not ErrorKind.INFORMATION:
             events.append(slot.error_event(entry))

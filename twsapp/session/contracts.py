@@ -13,20 +13,13 @@ from typing import TYPE_CHECKING
 
 from ibapi.contract import Contract, ContractDetails
 
-from .errors import NO_SECURITY_DEFINITION
-from .orders import round_to_tick
-from .requests import RequestError
+from ..errors import NO_SECURITY_DEFINITION
+from ..exceptions import ContractError, ContractNotFound, RequestError
+from ..orders import round_to_tick
+from .requests import RequestTracker
 
 if TYPE_CHECKING:
-    from .client import TwsApp
-
-
-class ContractError(LookupError):
-    pass
-
-
-class ContractNotFound(ContractError):
-    pass
+    from ibapi.client import EClient
 
 
 class AmbiguousContract(ContractError):
@@ -67,8 +60,10 @@ def describe(contract: Contract) -> str:
 
 
 class ContractService:
-    def __init__(self, app: TwsApp) -> None:
-        self._app = app
+    def __init__(self, requests: RequestTracker, client: EClient, timeout: float) -> None:
+        self._requests = requests
+        self._client = client
+        self.timeout = timeout
         self._by_conid: dict[int, ContractDetails] = {}
         self._by_key: dict[tuple, ContractDetails] = {}
         self._rules: dict[int, list[tuple[float, float]]] = {}
@@ -112,13 +107,15 @@ class ContractService:
             cached = self._by_key.get(key)
         if cached is not None:
             return cached
-        app = self._app
         what = describe(contract)
-        req_id = app.requests.new_id()
-        pending = app.requests.open(req_id, f"contract lookup of {what}")
-        app.reqContractDetails(req_id, contract)
+        req_id = self._requests.new_id()
         try:
-            found = pending.wait(app.request_timeout)
+            found = self._requests.call(
+                req_id,
+                f"contract lookup of {what}",
+                lambda: self._client.reqContractDetails(req_id, contract),
+                self.timeout,
+            )
         except RequestError as exc:
             if exc.code == NO_SECURITY_DEFINITION:
                 raise ContractNotFound(
@@ -161,11 +158,9 @@ class ContractService:
                 cached = self._rules.get(rule_id)
             if cached is not None:
                 return cached
-            app = self._app
             key = ("marketRule", rule_id)
-            pending = app.requests.open(key, f"market rule {rule_id}")
-            app.reqMarketRule(rule_id)
-            rule = pending.wait(app.request_timeout)[0]
+            send = lambda: self._client.reqMarketRule(rule_id)  # noqa: E731
+            rule = self._requests.call(key, f"market rule {rule_id}", send, self.timeout)[0]
             with self._lock:
                 self._rules[rule_id] = rule
             return rule

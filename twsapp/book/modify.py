@@ -1,9 +1,9 @@
 """Modifies: which terms may change, the order to re-send, and each modify's history.
 
-A modify is placeOrder again with the same id (DESIGN.md): only prices, size and TIF may change,
-anything else is cancel-and-replace. Each request is a `Modification` on the record: pending
+A modify is placeOrder again with the same id: only the prices, size and TIF its order type
+lists (order_types.py) may change, anything else is cancel-and-replace. Each request is a `Modification` on the record: pending
 until TWS's openOrder shows its changes (applied; older pending ones are then superseded) or an
-error refuses it (rejected, see order_errors.py). A rejected modify leaves the order as it was.
+error refuses it (rejected, see error_policy.py). A rejected modify leaves the order as it was.
 """
 
 from __future__ import annotations
@@ -16,29 +16,12 @@ from typing import Any
 from ibapi.const import UNSET_INTEGER
 from ibapi.order import Order
 
+from ..exceptions import BookError
+from ..order_types import PRICE_FIELDS, attr_for, modifiable_anywhere, order_type, uses
+from .cleaning import clean_decimal, clean_float
+from .events import ModifyApplied, ModifyRejected
 from .merge import Slot
-from .records import (
-    AUX_TYPES,
-    LIMIT_TYPES,
-    ErrorEntry,
-    Modification,
-    ModifyApplied,
-    ModifyRejected,
-    clean_decimal,
-    clean_float,
-)
-
-#: What a modify may change (DESIGN.md), by ibapi Order attribute, with friendly aliases.
-MODIFIABLE = ("lmtPrice", "auxPrice", "totalQuantity", "tif", "trailStopPrice", "trailingPercent")
-_ALIASES = {
-    "price": "lmtPrice",
-    "limit_price": "lmtPrice",
-    "aux_price": "auxPrice",
-    "stop_price": "auxPrice",
-    "quantity": "totalQuantity",
-    "trail_stop_price": "trailStopPrice",
-    "trailing_percent": "trailingPercent",
-}
+from .model import ErrorEntry, Modification
 
 #: The terms of an order, as an app places it: what a modify of an order known only from TWS's
 #: copy re-sends. Not the fields TWS fills in on its side, nor ibapi's decoding placeholders
@@ -51,21 +34,25 @@ _RESEND_TERMS = (
 )  # fmt: skip
 
 
-class BookError(ValueError):
-    """A request the book refuses: unknown order, done order, bad modify."""
+def normalize_changes(changes: dict[str, Any], type_name: str) -> dict[str, Any]:
+    """Keywords resolved to ibapi attribute names, values to the types ibapi sends.
 
-
-def normalize_changes(changes: dict[str, Any]) -> dict[str, Any]:
-    """Aliases resolved to ibapi attribute names, values to the types ibapi sends."""
+    What may change is the order type's row of order_types.py: its size, TIF and price fields.
+    A keyword is the field's own (stop_price, trailing_percent, ...), a generic alias
+    (price, quantity, aux_price) or the ibapi attribute name.
+    """
     if not changes:
         raise BookError("a modify needs at least one change")
+    row = order_type(type_name)
+    allowed = row.modifiable if row is not None else modifiable_anywhere()
     normal: dict[str, Any] = {}
     for key, value in changes.items():
-        name = _ALIASES.get(key, key)
-        if name not in MODIFIABLE:
+        name = attr_for(type_name, key)
+        if name not in allowed:
+            what = f"a {type_name} order" if row is not None else "an order"
             raise BookError(
-                f"a modify may change only {', '.join(MODIFIABLE)}; "
-                f"{key!r} needs cancel-and-replace"
+                f"{key!r} cannot be changed by a modify of {what} (it may change "
+                f"{', '.join(allowed)}); anything else needs cancel-and-replace"
             )
         if name == "totalQuantity":
             value = Decimal(str(value))
@@ -96,7 +83,7 @@ def modified_order(slot: Slot, normal: dict[str, Any]) -> tuple[Order, dict[str,
     else:
         base = copy.deepcopy(rec.sent_order)
     if rec.sent_order is not None and rec.acknowledged:
-        for name in MODIFIABLE:
+        for name in modifiable_anywhere():
             value = shown(rec.order, name)
             if value is not None:
                 setattr(base, name, value)
@@ -172,7 +159,7 @@ def from_echo(echo: Order) -> Order:
         if isinstance(value, float) and (clean_float(value) is None or value == 0.0):
             continue
         setattr(order, name, value)
-    for name in ("lmtPrice", "auxPrice", "trailStopPrice", "trailingPercent"):
+    for name in PRICE_FIELDS:
         value = shown(echo, name)
         if value is not None:
             setattr(order, name, value)
@@ -188,14 +175,9 @@ def shown(order: Order, name: str) -> Any:
         return clean_decimal(value)
     if name == "tif":
         return value or None
-    number = clean_float(value)
-    if name == "lmtPrice" and order.orderType not in LIMIT_TYPES:
+    if not uses(order.orderType, name):
         return None
-    if name == "auxPrice" and order.orderType not in AUX_TYPES:
-        return None
-    if name in ("trailStopPrice", "trailingPercent") and "TRAIL" not in order.orderType:
-        return None
-    return number
+    return clean_float(value)
 
 
 def shows(order: Order, changes: dict[str, Any]) -> bool:

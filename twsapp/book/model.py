@@ -1,8 +1,8 @@
-"""The order book's data: records, fills, log entries, modifications, positions and events.
+"""The order book's data: records, fills, log entries, modifications, positions.
 
 Everything user-visible here is clean: ibapi's "unset" markers (UNSET_DOUBLE = float max,
 UNSET_INTEGER = 2**31-1, UNSET_LONG = 2**63-1, UNSET_DECIMAL = 2**127-1) become None at the
-border, in the `clean_*` helpers, before a value is stored. The one exception is the raw ibapi
+border, in cleaning.py, before a value is stored. The one exception is the raw ibapi
 `contract` and `order` objects an OrderRecord keeps (what TWS sent, for re-sending and
 inspection): they follow ibapi's own conventions. Read prices and sizes through the record's
 properties (`limit_price`, `total_quantity`, ...), which are cleaned.
@@ -14,77 +14,19 @@ record may be read from any thread; `snapshot()` gives a copy that no longer cha
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER, UNSET_LONG
 from ibapi.contract import Contract
 from ibapi.order import Order
 
+from ..errors import BENIGN_KINDS, REJECTING_KINDS, ErrorKind
+from ..order_types import uses
 from . import status as st
-from .errors import BENIGN_KINDS, REJECTING_KINDS, ErrorKind
-
-_UNSET_NUMBERS = (UNSET_INTEGER, UNSET_LONG, UNSET_DECIMAL, -UNSET_LONG - 1)
-_HUGE = Decimal("1e300")  # UNSET_DOUBLE turned into a Decimal somewhere on the way
-
-
-def _absent(value: Any) -> bool:
-    """Nothing was sent: None, an empty field, or a bool where a number belongs."""
-    return value is None or value == "" or isinstance(value, bool)
-
-
-def clean_float(value: Any) -> float | None:
-    """A price or amount, or None when absent, unset or not finite."""
-    if _absent(value):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(number) or abs(number) >= UNSET_DOUBLE:
-        return None
-    if value in _UNSET_NUMBERS:
-        return None
-    return number
-
-
-def clean_decimal(value: Any) -> Decimal | None:
-    """A quantity as Decimal, or None when absent or unset."""
-    if _absent(value):
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value) or abs(value) >= UNSET_DOUBLE:
-            return None
-        value = repr(value)
-    try:
-        number = Decimal(value) if not isinstance(value, Decimal) else value
-    except (InvalidOperation, TypeError, ValueError):
-        return None
-    if not number.is_finite() or number in _UNSET_NUMBERS or abs(number) >= _HUGE:
-        return None
-    return number
-
-
-def clean_int(value: Any) -> int | None:
-    """An id, or None when absent or unset."""
-    if _absent(value):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    if number in _UNSET_NUMBERS:
-        return None
-    return number
-
-
-def clean_id(value: Any) -> int | None:
-    """A permId / parentId: TWS uses 0 for "none"."""
-    number = clean_int(value)
-    return number or None
+from .cleaning import clean_decimal, clean_float
+from .status import Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +150,6 @@ def _term(source: str, name: str) -> property:
     return property(get, doc=f"{source}.{name}, or '' while the {source} is not known")
 
 
-#: Order types whose limit / aux price fields carry meaning; a 0.0 elsewhere means "none".
-LIMIT_TYPES = frozenset({"LMT", "STP LMT", "LIT", "LOC", "TRAIL LIMIT", "REL", "LMT + MKT"})
-AUX_TYPES = frozenset({"STP", "STP LMT", "TRAIL", "TRAIL LIMIT", "MIT", "LIT", "REL", "STP PRT"})
-
-
 @dataclass(slots=True)
 class OrderRecord:
     """Everything the book knows about one order; keyed by (client_id, order_id), or permId."""
@@ -222,7 +159,7 @@ class OrderRecord:
     perm_id: int | None = None
     contract: Contract | None = field(default=None, repr=False)
     order: Order | None = field(default=None, repr=False)
-    status: str = st.PENDING_SUBMIT
+    status: str = Status.PENDING_SUBMIT
     filled: Decimal = Decimal(0)
     remaining: Decimal | None = None
     avg_fill_price: float | None = None
@@ -265,7 +202,7 @@ class OrderRecord:
     def rejected(self) -> bool:
         """Inactive, with an error known to reject (errors.REJECTING_KINDS) that did not belong
         to a modify. An Inactive order whose only errors are unknown codes is not `rejected`."""
-        return self.status == st.INACTIVE and self.reject_error is not None
+        return self.status == Status.INACTIVE and self.reject_error is not None
 
     @property
     def reject_error(self) -> ErrorEntry | None:
@@ -297,17 +234,20 @@ class OrderRecord:
 
     @property
     def limit_price(self) -> float | None:
-        return self._price("lmtPrice", LIMIT_TYPES)
+        return self.price("lmtPrice")
 
     @property
     def aux_price(self) -> float | None:
-        return self._price("auxPrice", AUX_TYPES)
+        """The stop, trigger, trailing amount or offset: what auxPrice means for this type."""
+        return self.price("auxPrice")
 
-    def _price(self, name: str, types: frozenset[str]) -> float | None:
+    def price(self, attr: str) -> float | None:
+        """A price attribute of the order, cleaned; None where its type does not use it
+        (order_types.py): TWS reports those as 0.0."""
         if self.order is None:
             return None
-        value = clean_float(getattr(self.order, name, None))
-        if value == 0.0 and self.order.orderType not in types:
+        value = clean_float(getattr(self.order, attr, None))
+        if value == 0.0 and not uses(self.order.orderType, attr):
             return None
         return value
 
@@ -346,112 +286,3 @@ class AccountValue:
     tag: str
     value: str
     currency: str
-
-
-# ---------------------------------------------------------------------- events
-
-
-@dataclass(frozen=True, kw_only=True)
-class BookEvent:
-    """Something changed in the book. `record` is a snapshot taken right after the change."""
-
-    time: datetime
-    record: OrderRecord
-
-    @property
-    def order_id(self) -> int:
-        return self.record.order_id
-
-    @property
-    def client_id(self) -> int:
-        return self.record.client_id
-
-    @property
-    def perm_id(self) -> int | None:
-        return self.record.perm_id
-
-    def describe(self) -> str:
-        r = self.record
-        words = [f"order {r.order_id}", r.action, str(r.total_quantity or ""), r.symbol]
-        return f"{' '.join(w for w in words if w)}: {type(self).__name__}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class StatusChanged(BookEvent):
-    before: str
-    after: str
-    source: str
-
-    def describe(self) -> str:
-        return f"{super().describe()} {self.before} -> {self.after} ({self.source})"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Filled(StatusChanged):
-    """The order is completely filled (TWS said so, or its fills add up to its size)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Cancelled(StatusChanged):
-    code: int | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rejected(StatusChanged):
-    code: int | None = None
-    reason: str = ""
-
-    def describe(self) -> str:
-        return f"{super().describe()}: {self.code} {self.reason}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class FillReceived(BookEvent):
-    fill: Fill
-    replaces: Fill | None = None  # the fill this one corrects (same execId up to the last ".")
-
-    def describe(self) -> str:
-        f = self.fill
-        return f"{super().describe()} {f.side} {f.shares} @ {f.price} ({f.exec_id})"
-
-
-@dataclass(frozen=True, kw_only=True)
-class CommissionReceived(BookEvent):
-    fill: Fill
-
-    def describe(self) -> str:
-        f = self.fill
-        cost = f"{f.commission} {f.commission_currency or ''}".rstrip()
-        return f"{super().describe()} {cost} for {f.exec_id}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ModifyApplied(BookEvent):
-    modification: Modification
-
-    def describe(self) -> str:
-        return f"{super().describe()} {self.modification.describe()}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ModifyRejected(BookEvent):
-    modification: Modification
-    code: int | None = None
-    reason: str = ""
-
-    def describe(self) -> str:
-        m = self.modification
-        return f"{super().describe()} {m.describe()}: {self.code} {self.reason}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class OrderError(BookEvent):
-    """An error or warning for an order that did not change its status by itself."""
-
-    code: int
-    kind: ErrorKind
-    text: str
-
-    def describe(self) -> str:
-        return f"{super().describe()} {self.kind} {self.code}: {self.text}"

@@ -1,10 +1,10 @@
-"""OrderBook: one deduplicated record per order, fed by the client adapter's translated callbacks.
+"""OrderBook: one deduplicated record per order, fed by the session's translated callbacks.
 
 Pure: no sockets, no threads of its own. Callbacks arrive on ibapi's api thread while strategies
-and the CLI read, so the book has one lock (`book.lock`, reentrant; the app also holds it around
-"allocate id, register, placeOrder"). Events produced while the lock is held are queued and
-delivered to subscribers, in order, only after the outermost holder released it (book_lock.py;
-see `subscribe`). Events are never produced for duplicates.
+and the CLI read, so the book has one lock (`book.lock`, reentrant), held only while a record
+changes, never across a socket write. Events produced while it is held are posted to the event
+bus by the outermost holder, in order, and delivered after the release (lock.py, see
+`subscribe`). Events are never produced for duplicates.
 
 How the book stays right when TWS repeats, reorders or omits messages:
 
@@ -15,13 +15,12 @@ How the book stays right when TWS repeats, reorders or omits messages:
   by (clientId, orderId).
 - Status and numbers are derived from everything seen, never copied from the latest message:
   merge.py. Fills, corrections and commissions: fills.py. Modifies: modify.py. What an error
-  means for an order: order_errors.py.
+  means for an order: error_policy.py.
 """
 
 from __future__ import annotations
 
 import copy
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -31,71 +30,37 @@ import pandas as pd
 from ibapi.contract import Contract
 from ibapi.order import Order
 
+from ..errors import classify
+from ..events import EventBus
+from ..exceptions import BookError
 from . import frames
 from . import status as st
-from .book_lock import BookLock, Subscriber
-from .errors import classify
-from .fills import add_fill, commission_of, join_commission, make_fill
-from .merge import Observed, Slot, terms, terms_text
-from .modify import (
-    MODIFIABLE,
-    BookError,
-    apply_shown,
-    modified_order,
-    normalize_changes,
-    record_request,
-)
-from .order_errors import apply_error
-from .records import (
-    AccountValue,
+from .cleaning import clean_decimal, clean_float, clean_id, clean_int
+from .error_policy import apply_error
+from .events import (
     BookEvent,
-    Cancelled,
-    Commission,
-    CommissionReceived,
-    ErrorEntry,
-    Fill,
-    Filled,
-    FillReceived,
-    Modification,
-    ModifyApplied,
-    ModifyRejected,
-    OrderError,
-    OrderRecord,
-    Position,
-    Rejected,
-    StatusChanged,
-    clean_decimal,
-    clean_float,
-    clean_id,
-    clean_int,
 )
-
-__all__ = [
-    "MODIFIABLE",
-    "BookError",
-    "BookEvent",
-    "Cancelled",
-    "CommissionReceived",
-    "Fill",
-    "Filled",
-    "FillReceived",
-    "ModifyApplied",
-    "ModifyRejected",
-    "OrderBook",
-    "OrderError",
-    "OrderRecord",
-    "Rejected",
-    "StatusChanged",
-]
+from .fills import add_fill, commission_of, join_commission, make_fill
+from .lock import BookLock
+from .merge import Observed, Slot, terms, terms_text
+from .model import AccountValue, Commission, ErrorEntry, Modification, OrderRecord, Position
+from .modify import apply_shown, modified_order, normalize_changes, record_request
+from .status import Status
 
 
 class OrderBook:
     """Every order this app has seen, with fills, commissions, errors, modifies and a log."""
 
-    def __init__(self, client_id: int = 0, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        client_id: int = 0,
+        clock: Callable[[], datetime] | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
         self.client_id = client_id  # the app's own: used where a callback carries no client id
         self.accounts: list[str] = []
-        self.lock = BookLock()
+        self.bus = bus or EventBus()
+        self.lock = BookLock(self.bus)
         self._now = clock or (lambda: datetime.now(UTC))
         self._slots: list[Slot] = []
         self._by_key: dict[tuple[int, int], Slot] = {}
@@ -104,12 +69,12 @@ class OrderBook:
         self._commissions: dict[str, Commission] = {}
         self._positions: dict[tuple[str, int | str], Position] = {}
         self._account: dict[tuple[str, str, str], AccountValue] = {}
-        self.notices: deque[tuple[int, ErrorEntry]] = deque(maxlen=1000)  # errors for no order
 
     # ------------------------------------------------------------------ subscribers
 
-    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Call `callback(event)` for every event, in order; returns a function to unsubscribe.
+    def subscribe(self, callback: Callable[[BookEvent], Any]) -> Callable[[], None]:
+        """Call `callback(event)` for every book event, in order; returns a function to
+        unsubscribe. (The session's ``subscribe`` also gives connection events and notices.)
 
         Where it runs: after the book lock is released, so the callback may read the book (or
         take its lock) freely, on a thread that released it (book_lock.py): usually ibapi's api
@@ -121,7 +86,7 @@ class OrderBook:
         each strategy's queue, and strategies act on their own threads. An exception a
         subscriber raises is logged; it reaches neither the book nor the other subscribers.
         """
-        return self.lock.subscribe(callback)
+        return self.bus.subscribe(callback, BookEvent)
 
     # ------------------------------------------------------------------ queries
 
@@ -192,16 +157,16 @@ class OrderBook:
                 order_id=order_id,
                 contract=copy.deepcopy(contract),
                 order=copy.deepcopy(order),
-                status=st.PENDING_SUBMIT,
+                status=Status.PENDING_SUBMIT,
                 parent_id=clean_id(getattr(order, "parentId", 0)),
                 created=now,
                 updated=now,
                 sent_contract=copy.deepcopy(contract),
                 sent_order=copy.deepcopy(order),
             )
-            slot = self._add(rec, st.PENDING_SUBMIT)
+            slot = self._add(rec, Status.PENDING_SUBMIT)
             text = terms_text(order)
-            slot.log("registered", "placeOrder", text, before="", after=st.PENDING_SUBMIT)
+            slot.log("registered", "placeOrder", text, before="", after=Status.PENDING_SUBMIT)
             self.lock.emit([slot.status_event("", "placeOrder")])
             return rec
 
@@ -209,17 +174,17 @@ class OrderBook:
         self, order_id: int, changes: dict[str, Any], client_id: int | None = None
     ) -> Modification:
         """Record a pending modify; returns it, with `.order` = the order to send again."""
-        normal = normalize_changes(changes)
         with self.lock:
-            return record_request(self._require(order_id, client_id, "modify"), normal)
+            slot = self._require(order_id, client_id, "modify")
+            return record_request(slot, normalize_changes(changes, slot.rec.order_type))
 
     def preview_modify(
         self, order_id: int, changes: dict[str, Any], client_id: int | None = None
     ) -> Order:
         """The order `request_modify` would send, without recording anything (to validate it)."""
-        normal = normalize_changes(changes)
         with self.lock:
-            return modified_order(self._require(order_id, client_id, "modify"), normal)[0]
+            slot = self._require(order_id, client_id, "modify")
+            return modified_order(slot, normalize_changes(changes, slot.rec.order_type))[0]
 
     def request_cancel(self, order_id: int, client_id: int | None = None) -> list[BookEvent]:
         """Record that cancelOrder is about to be sent: the order is PendingCancel."""
@@ -368,21 +333,20 @@ class OrderBook:
         advanced_json: str = "",
         error_time: int = 0,
         client_id: int | None = None,
-    ) -> list[BookEvent]:
-        """Attach an error to the order `req_id` names, and act on it (order_errors.py).
+    ) -> list[BookEvent] | None:
+        """Attach an error to the order `req_id` names, and act on it (error_policy.py).
 
-        The client must forward only errors whose id is an order id (not one of its own request
-        ids). Errors for ids that are no order of the book go to `notices`.
+        Returns None when `req_id` is no order of this book: the caller (the session's router)
+        then reports it as a notice. The router never passes its own request ids here.
         """
         kind = classify(code)
         cid = self.client_id if client_id is None else client_id
         with self.lock:
-            now = self._now()
-            entry = ErrorEntry(now, code, kind, text or "", advanced_json or "", error_time or 0)
             slot = self._by_key.get((cid, req_id)) if req_id not in (-1, 0) else None
             if slot is None:
-                self.notices.append((req_id, entry))
-                return []
+                return None
+            now = self._now()
+            entry = ErrorEntry(now, code, kind, text or "", advanced_json or "", error_time or 0)
             return self.lock.emit(apply_error(slot, entry))
 
     def on_position(self, account: str, contract: Contract, position: Any, avg_cost: float) -> None:
@@ -439,10 +403,10 @@ class OrderBook:
         if slot is None:
             now = self._now()
             rec = OrderRecord(
-                client_id, order_id, perm_id, status=st.UNKNOWN, created=now, updated=now
+                client_id, order_id, perm_id, status=Status.UNKNOWN, created=now, updated=now
             )
-            slot = self._add(rec, st.UNKNOWN)
-            slot.log("first_seen", "callback", before="", after=st.UNKNOWN)
+            slot = self._add(rec, Status.UNKNOWN)
+            slot.log("first_seen", "callback", before="", after=Status.UNKNOWN)
             return slot
         rec = slot.rec
         if perm_id and rec.perm_id not in (None, perm_id):

@@ -17,18 +17,10 @@ from typing import Any
 
 from ibapi.contract import Contract
 
+from .cleaning import clean_decimal, clean_float, clean_id
+from .events import BookEvent, CommissionReceived, FillReceived
 from .merge import Slot
-from .records import (
-    BookEvent,
-    Commission,
-    CommissionReceived,
-    Fill,
-    FillReceived,
-    OrderRecord,
-    clean_decimal,
-    clean_float,
-    clean_id,
-)
+from .model import Commission, Fill, OrderRecord
 
 
 def commission_of(report: Any) -> Commission:

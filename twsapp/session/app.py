@@ -1,0 +1,415 @@
+"""TwsApp: the session with TWS, as one facade whose public names are all twsapp's.
+
+It *has* the ibapi adapter (wire.py: the one EClient + EWrapper class) and composes the parts
+around it: the router (every callback and error to its owner), requests and subscriptions, the
+order-id allocator, the contract service, the order API (trading.py) and the book. ibapi's own
+methods are reachable only through ``ibapi``, which bypasses all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+from typing import Any
+
+from ibapi.client import EClient
+from ibapi.contract import Contract, ContractDetails
+from ibapi.order import Order
+
+from ..book import OrderBook, OrderRecord
+from ..config import LIVE_PORTS, is_loopback_host
+from ..events import Connected, Disconnected, EventBus
+from ..exceptions import ClientIdInUse, ConnectError
+from .contracts import ContractService
+from .ids import OrderIdAllocator
+from .requests import RequestTracker
+from .router import Link, Router
+from .subscriptions import SubscriptionRegistry
+from .trading import OrderApi
+from .wire import Wire
+
+log = logging.getLogger("twsapp.session")
+
+CONNECT_HINT = (
+    "check that TWS or IB Gateway is running, that 'Enable ActiveX and Socket Clients' is on "
+    "(Global Configuration > API > Settings), that the socket port matches, and that "
+    "127.0.0.1 is a trusted IP"
+)
+
+LIVE_HOW_TO = "set live = true in [tws] of the config (TwsApp.start(..., live=True))"
+
+
+def is_paper_account(account: str) -> bool:
+    """IB's paper (demo) account ids start with "D": DU (individual), DF (advisor), DI (broker).
+
+    Live ones start with U, F, I ... The account TWS reports is the ground truth of what is
+    traded, whatever the port: a live login can listen on the "paper" port too.
+    """
+    return account.startswith("D")
+
+
+class _SessionLink(Link):
+    """The connection's own state: what start() waits for, and what the router reports."""
+
+    def __init__(self, app: TwsApp) -> None:
+        self.app = app
+        self.ready = threading.Event()
+        self.accounts_seen = threading.Event()
+        self.id_seen = threading.Event()
+        self.connect_error: ConnectError | None = None
+        self.resync_pending = False
+
+    def on_next_valid_id(self, order_id: int) -> None:
+        ids = self.app.ids
+        if self.resync_pending:
+            self.resync_pending = False
+            ids.resync(order_id)
+            log.info("order ids resynchronized: next id %d", order_id)
+        else:
+            ids.seed(order_id)
+        self.id_seen.set()
+        self._check_ready()
+
+    def on_accounts(self, accounts: list[str]) -> None:
+        self.app.accounts = list(accounts)
+        self.accounts_seen.set()
+        self._check_ready()
+
+    def _check_ready(self) -> None:
+        if self.id_seen.is_set() and self.accounts_seen.is_set():
+            self.ready.set()
+
+    def on_closed(self) -> None:
+        app = self.app
+        where = f"{app.host}:{app.port}"
+        if not app._started:  # closed during start(): wake it; start() raises the reason
+            self.connect_error = self.connect_error or ConnectError(
+                f"{where} closed the connection before the session was ready. TWS does this "
+                f"when client id {app.client_id} is already in use (try another), or when it "
+                f"refuses API clients: {CONNECT_HINT}"
+            )
+            self.ready.set()
+            log.debug("connection to %s closed during start", where)
+            return
+        if app._stopping:
+            log.info("disconnected from %s", where)
+        else:
+            log.warning("connection to %s closed", where)
+        text = "closed by this app" if app._stopping else "closed by TWS or the network"
+        app.bus.publish(Disconnected(time=app._now(), text=text, requested=app._stopping))
+
+    def on_client_id_in_use(self) -> None:
+        app = self.app
+        self.connect_error = ClientIdInUse(
+            f"client id {app.client_id} is already in use at {app.host}:{app.port} (TWS error "
+            f"326): another application or session is connected with it. Connect with another "
+            f"client id (e.g. {app.client_id + 1}: tws.client_id in the config), or close the "
+            "other one"
+        )
+        self.ready.set()
+
+    def on_duplicate_id(self, order_id: int) -> None:
+        """Error 103: TWS has seen this id. Stop handing out ids until reqIds answers."""
+        ids = self.app.ids
+        ids.observe(order_id)
+        ids.invalidate(f"order id {order_id} was a duplicate (103): waiting for reqIds")
+        self.resync_pending = True
+        log.warning("TWS says order id %d was already used: requesting new ids", order_id)
+        wire = self.app._wire
+        if wire.isConnected():
+            wire.reqIds(-1)
+
+    def quiet(self) -> bool:
+        return not self.app._started
+
+
+class TwsApp:
+    """A connection to TWS / IB Gateway, feeding one OrderBook.
+
+    One connection per object: ``start()`` can succeed once; to connect again (after ``stop()``
+    or a lost connection) create a new TwsApp (its threads, queues and ready state are
+    single-use). ``default_account`` (tws.account) goes into orders that name no account nor FA
+    group; it must be a managed account (or a known FA group), checked at connect.
+    ``fa_groups``: the FA group names orders may use; None when they are not known here (a real
+    TWS: the config has no list of them), then any faGroup passes and TWS decides.
+    """
+
+    def __init__(
+        self,
+        book: OrderBook | None = None,
+        request_timeout: float = 10.0,
+        *,
+        default_account: str = "",
+        fa_groups: Collection[str] | None = None,
+    ) -> None:
+        self.book = book or OrderBook()
+        self.bus: EventBus = self.book.bus
+        self._ids = OrderIdAllocator()
+        self.request_timeout = request_timeout
+        self.default_account = default_account
+        self.fa_groups: frozenset[str] | None = None if fa_groups is None else frozenset(fa_groups)
+        self.accounts: list[str] = []
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.client_id = 0
+        self._now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._requests = RequestTracker()
+        self._link = _SessionLink(self)
+        self._router = Router(self.book, self.bus, self._ids, self._requests, self._link)
+        self._wire = Wire(self._router)
+        self.contracts = ContractService(self._requests, self._wire, request_timeout)
+        self._orders = OrderApi(
+            self, self._wire, self.book, self._ids, self.contracts, self._requests
+        )
+        self._api_thread: threading.Thread | None = None
+        self._handshake: threading.Thread | None = None
+        self._reader_thread: threading.Thread | None = None
+        self._used = False  # start() got past its checks: this object cannot connect again
+        self._started = False  # start() succeeded
+        self._stopping = False
+
+    @property
+    def ids(self) -> OrderIdAllocator:
+        """The order-id allocator (seeded by nextValidId, bumped past every id seen)."""
+        return self._ids
+
+    @ids.setter
+    def ids(self, allocator: OrderIdAllocator) -> None:
+        """Replace the allocator (e.g. with ids restored from elsewhere), for every part."""
+        self._ids = self._router.ids = self._orders.ids = allocator
+
+    # ------------------------------------------------------------------ escape hatch
+
+    @property
+    def ibapi(self) -> EClient:
+        """ibapi's own EClient, for what twsapp does not wrap. It bypasses everything twsapp
+        guarantees: an order sent through it is not validated, gets no id from the allocator,
+        is not in the book until TWS reports it, and races the send lock (TWS answers 103 to an
+        id below one already sent). Prefer ``place`` / ``modify`` / ``cancel``."""
+        return self._wire
+
+    @property
+    def server_version(self) -> int | None:
+        """The protocol version negotiated with TWS (None before connecting)."""
+        return self._wire.serverVersion()
+
+    @property
+    def connected(self) -> bool:
+        """The socket to TWS is open (see ``ready`` for "the session can trade")."""
+        return self._wire.isConnected()
+
+    @property
+    def subscriptions(self) -> SubscriptionRegistry:
+        """Streaming subscriptions by reqId (market data and the like)."""
+        return self._router.subscriptions
+
+    def subscribe(self, callback: Callable[[Any], Any], *kinds: type) -> Callable[[], None]:
+        """Deliver events of `kinds` (all when none: book, connection, notices) to `callback`,
+        in order; returns an unsubscribe function. A callback runs on whichever thread
+        delivers (usually ibapi's api thread): it must not block, nor call the order API."""
+        return self.bus.subscribe(callback, *kinds)
+
+    # ------------------------------------------------------------------ orders
+
+    def place(self, contract: Contract | ContractDetails | str, order: Order) -> OrderRecord:
+        """Validate, register and send a new order; returns its (live) record.
+
+        An order naming no account (nor FA group) gets the app's default account
+        (``default_account``, tws.account), else the only managed account.
+        """
+        return self._orders.place(contract, order)
+
+    def modify(self, order_id: int, **changes: Any) -> OrderRecord:
+        """Re-send a working order with the same id and new terms: ``price``, ``quantity``,
+        ``aux_price``, ``tif``, or a field of its type (``stop_price``, ``trailing_percent``,
+        ... order_types.py)."""
+        return self._orders.modify(order_id, **changes)
+
+    def cancel(self, order_id: int) -> OrderRecord:
+        """Ask TWS to cancel a working (or held) order; the book shows PendingCancel meanwhile."""
+        return self._orders.cancel(order_id)
+
+    def cancel_all(self) -> None:
+        """reqGlobalCancel: TWS cancels every open order of the account, whoever placed it."""
+        self._orders.cancel_all()
+
+    def sync(self, timeout: float | None = None) -> None:
+        """Load what TWS already knows: open and completed orders, executions, positions, account."""
+        self._orders.sync(timeout)
+
+    # ------------------------------------------------------------------ connection
+
+    def start(
+        self, host: str, port: int, client_id: int, timeout: float = 10.0, live: bool = False
+    ) -> TwsApp:
+        """Connect, start the reader and api threads, and wait until TWS says we are ready.
+
+        Ready means both nextValidId and managedAccounts arrived. Refused before any socket is
+        opened: a host that is not this machine (loopback), and the live ports 7496 / 4001
+        unless ``live``. Refused after connecting (then disconnected, nothing sent but the
+        handshake): a live (non-"D") managed account unless ``live``, and a ``default_account``
+        TWS does not manage. Raises ConnectError (also: refused, no handshake, not ready in
+        time) or ClientIdInUse, within `timeout` seconds, with no thread of this app left
+        running. A second call raises RuntimeError: create a new TwsApp to connect again.
+        """
+        if self._used:
+            raise RuntimeError(
+                "this TwsApp has been started before; it connects once (its threads, queues and "
+                "ready state are single-use): create a new TwsApp to connect again"
+            )
+        self._check_target(host, port, live)
+        self._used = True
+        self.host, self.port, self.client_id = host, port, client_id
+        self.book.client_id = client_id
+        deadline = time.monotonic() + timeout
+        where = f"{host}:{port}"
+        wire = self._wire
+        handshake = self._handshake = threading.Thread(
+            target=wire.connect, args=(host, port, client_id), name="tws-handshake", daemon=True
+        )
+        handshake.start()
+        handshake.join(timeout)
+        if handshake.is_alive():
+            self._stopping = True
+            self._abort_connect()
+            handshake.join(5)
+            raise ConnectError(
+                f"{where} accepted the connection but did not answer the API handshake within "
+                f"{timeout:g}s (is it TWS / IB Gateway, and is the API ready?): {CONNECT_HINT}"
+            )
+        if wire.connState != EClient.CONNECTED:  # ibapi reset itself: no socket, no handshake
+            raise ConnectError(f"could not connect to TWS at {where} (refused): {CONNECT_HINT}")
+        self._reader_thread = wire.reader
+        # Even when TWS has closed the socket already (326 is sent, then the socket closed), its
+        # last messages are queued: the api thread decodes them, then reports the close.
+        self._api_thread = threading.Thread(target=wire.run, name="tws-api", daemon=True)
+        self._api_thread.start()
+        ready = self._link.ready.wait(max(0.0, deadline - time.monotonic()))
+        failure = self._link.connect_error
+        if failure is None and ready:
+            failure = self._check_session(live)
+        if failure is not None or not ready:
+            self.stop()
+            if failure is not None:
+                raise failure
+            missing = [
+                name
+                for name, seen in (
+                    ("nextValidId", self._link.id_seen),
+                    ("managedAccounts", self._link.accounts_seen),
+                )
+                if not seen.is_set()
+            ]
+            raise ConnectError(
+                f"{where} accepted the connection but sent no {' / '.join(missing)} within "
+                f"{timeout:g}s: {CONNECT_HINT}"
+            )
+        self._started = True
+        log.info("connected to %s as client %d, accounts %s", where, client_id, self.accounts)
+        self.bus.publish(Connected(time=self._now(), host=host, port=port, client_id=client_id))
+        return self
+
+    @staticmethod
+    def _check_target(host: str, port: int, live: bool) -> None:
+        """The checks that need no connection: nothing is opened when one fails."""
+        where = f"{host}:{port}"
+        if not is_loopback_host(host):
+            raise ConnectError(
+                f"refusing to connect to {where}: {host!r} is not a loopback address, and twsapp "
+                "only talks to TWS / IB Gateway on this machine (127.0.0.1, ::1, localhost). Run "
+                "twsapp where TWS runs, or forward TWS's port to 127.0.0.1 (e.g. an SSH tunnel); "
+                "nothing was opened"
+            )
+        if port in LIVE_PORTS and not live:
+            kind = "TWS" if port == 7496 else "IB Gateway"
+            raise ConnectError(
+                f"refusing to connect to {where}: {port} is the live {kind} port and live trading "
+                f"is not allowed. Use the paper port (7497 TWS, 4002 IB Gateway), or, to trade "
+                f"live on purpose, {LIVE_HOW_TO}; nothing was opened"
+            )
+
+    def _check_session(self, live: bool) -> ConnectError | None:
+        """What managedAccounts tells: a live account, or a default account TWS does not know."""
+        where = f"{self.host}:{self.port}"
+        real = [a for a in self.accounts if not is_paper_account(a)]
+        if real and not live:
+            return ConnectError(
+                f"{where} is logged in to the live account {', '.join(real)} (paper accounts "
+                "start with 'D', e.g. DU1234567) and live trading is not allowed: disconnected, "
+                "nothing was sent. Log in to TWS / IB Gateway with the paper trading user, or, to "
+                f"trade live on purpose, {LIVE_HOW_TO}"
+            )
+        default = self.default_account
+        groups = self.fa_groups or frozenset()
+        if default and default not in self.accounts and default not in groups:
+            known = ", ".join(self.accounts) or "none"
+            if groups:
+                known += "; FA groups: " + ", ".join(sorted(groups))
+            return ConnectError(
+                f"the default account {default!r} (tws.account) is not one of the accounts "
+                f"{where} manages ({known}): disconnected, nothing was sent. Set tws.account to "
+                "one of those, or leave it empty"
+            )
+        return None
+
+    def _abort_connect(self) -> None:
+        conn = self._wire.conn
+        if conn is not None:
+            self._shutdown_socket()
+            conn.disconnect()
+
+    def _shutdown_socket(self) -> None:
+        """Wake a thread blocked in recv at once (closing alone leaves it to its 1 s timeout)."""
+        sock = getattr(self._wire.conn, "socket", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        """Disconnect and wait for the threads; orders already sent stay at TWS.
+
+        Messages not yet handled are dropped. The api thread ends its loop and disconnects
+        (connectionClosed, ibapi's reset) itself, so nothing resets the client under it.
+        """
+        self._stopping = True
+        wire = self._wire
+        conn = wire.conn
+        if conn is not None:
+            self._shutdown_socket()
+            conn.disconnect()  # the reader ends; isConnected() is False from here on
+        wire.msg_queue.close()
+        api = self._api_thread
+        if api is not None and api.is_alive():
+            if api is threading.current_thread():
+                return  # called from a callback: run() disconnects when it returns
+            api.join(timeout=5)
+        if wire.conn is not None:
+            wire.disconnect()  # no api thread: connectionClosed and reset happen here
+        for thread in self.threads():
+            if thread is not threading.current_thread():
+                thread.join(timeout=5)
+
+    def threads(self) -> list[threading.Thread]:
+        """The threads this app started that are still running (none after stop())."""
+        mine = (self._handshake, self._reader_thread, self._api_thread)
+        return [t for t in mine if isinstance(t, threading.Thread) and t.is_alive()]
+
+    def current_time(self, timeout: float | None = None) -> int:
+        """TWS's clock (reqCurrentTime), in epoch seconds.
+
+        Also a barrier: TWS answers requests in order, so once the answer is here every request
+        sent before it has been processed.
+        """
+        wire = self._wire
+        wait = timeout or self.request_timeout
+        return self._requests.call("currentTime", "reqCurrentTime", wire.reqCurrentTime, wait)[0]
+
+    @property
+    def ready(self) -> bool:
+        return self._started and not self._stopping and self._wire.isConnected()

@@ -1,0 +1,301 @@
+"""The order API: place, modify, cancel, and the start-up sync.
+
+Every check happens before a byte is sent. Two locks, always taken in this order:
+
+- the send lock, held from allocating an id (or recording a modify / cancel) until the message
+  is on the socket: TWS answers 103 to an id lower than one it already received from this client,
+  so allocation and sending must be atomic with respect to every other sender; and the book's
+  record of pending modifies / cancels must be in the order they reach the wire;
+- the book lock, held only to register the record (PendingSubmit) or the pending modify /
+  cancel, never across the socket write: if TWS stops reading, the callbacks (which need the
+  book lock) keep running. No callback can arrive for an order the book does not know: it is
+  registered before it is sent, and TWS cannot answer what it has not received.
+
+A modify re-sends the order as this app sent it (the book keeps it), with only the changed
+fields: never TWS's echo of it. What a modify may change is the order type's row in
+order_types.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Collection
+from decimal import InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from ibapi.contract import Contract, ContractDetails
+from ibapi.execution import ExecutionFilter
+from ibapi.order import Order
+from ibapi.order_cancel import OrderCancel
+
+from ..book import OrderBook, OrderRecord
+from ..book import status as st
+from ..book.cleaning import clean_decimal
+from ..book.status import Status
+from ..exceptions import BookError, IdsExhausted, NotReadyError, OrderRefused
+from ..order_types import any_role, attr_for, modifiable_anywhere, order_type
+from ..orders import PriceRules, validate_order
+from .contracts import ContractService
+from .ids import OrderIdAllocator
+from .requests import RequestTracker
+
+if TYPE_CHECKING:
+    from ibapi.client import EClient
+
+
+class SendLock:
+    """Serializes the app's order messages; not reentrant, and says so instead of deadlocking.
+
+    Book events of a place / modify / cancel are delivered on the calling thread when it leaves
+    the book lock, before the message is sent, while it holds this lock. A subscriber that places
+    from there would put a higher id on the wire first (error 103): it is refused instead. Book
+    subscribers should hand work to another thread (a strategy's queue does).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    def __enter__(self) -> SendLock:
+        if self._owner == threading.get_ident():
+            raise OrderRefused(
+                "an order request was made from a book event delivered while this thread is "
+                "sending an order: hand it to another thread (e.g. a strategy's queue); "
+                "nothing was sent"
+            )
+        self._lock.acquire()
+        self._owner = threading.get_ident()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._owner = None
+        self._lock.release()
+
+
+class SessionView:
+    """What the order API needs to know of the session; the app implements it."""
+
+    client_id: int
+    accounts: list[str]
+    default_account: str
+    fa_groups: frozenset[str] | None
+    request_timeout: float
+
+    @property
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+
+class OrderApi:
+    """place / modify / cancel / sync, over the wire the session owns."""
+
+    def __init__(
+        self,
+        session: SessionView,
+        client: EClient,
+        book: OrderBook,
+        ids: OrderIdAllocator,
+        contracts: ContractService,
+        requests: RequestTracker,
+    ) -> None:
+        self._session = session
+        self._client = client
+        self._book = book
+        self.ids = ids
+        self._contracts = contracts
+        self._requests = requests
+        self.send_lock = SendLock()
+
+    def place(self, contract: Contract | ContractDetails | str, order: Order) -> OrderRecord:
+        """Validate, register and send a new order; returns its (live) record."""
+        session = self._session
+        self._require_ready()
+        details = self._contracts.resolve(contract)
+        order = copy.copy(order)
+        if not order.account and not order.faGroup:
+            self._fill_default_account(order)
+        rules = self._contracts.price_rules(details)  # fetched once, then cached
+        self._validate(details, order, rules)
+        timeout = session.request_timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.ids.wait_ready(max(0.0, deadline - time.monotonic())):
+                self._require_ready()
+                raise OrderRefused(
+                    f"no order id available: TWS has not answered reqIds within {timeout:g}s; "
+                    "nothing was sent"
+                )
+            with self.send_lock:
+                self._require_ready()
+                try:
+                    order_id = self.ids.next()
+                except IdsExhausted as exc:
+                    raise OrderRefused(f"{exc}; nothing was sent") from exc
+                except NotReadyError:
+                    continue  # a 103 (or a disconnect) since the wait: wait for new ids
+                order.orderId = order_id
+                record = self._book.register_pending(
+                    session.client_id, order_id, details.contract, order
+                )  # takes and releases the book lock: never held across the send
+                self._client.placeOrder(order_id, details.contract, order)
+                return record
+
+    def _fill_default_account(self, order: Order) -> None:
+        session = self._session
+        default = session.default_account
+        if default and session.fa_groups is not None and default in session.fa_groups:
+            order.faGroup = default
+        elif default:
+            order.account = default
+        elif len(session.accounts) == 1:
+            order.account = session.accounts[0]
+
+    def modify(self, order_id: int, **changes: Any) -> OrderRecord:
+        """Re-send a working order with the same id and new terms (order_types.py says which:
+        size, TIF and the type's price fields, by keyword or ibapi attribute name)."""
+        self._require_ready()
+        if not changes:
+            keywords = ("price", "quantity", "aux_price", "tif")
+            raise OrderRefused(
+                f"modify needs at least one of {', '.join(keywords)} (or a field of the "
+                "order's type, e.g. stop_price, trailing_percent)"
+            )
+        record = self._known(order_id, "modify")
+        if record.status in st.DONE:
+            raise OrderRefused(
+                f"order {order_id} is {record.status}: a done order cannot be modified; "
+                "place a new order instead"
+            )
+        self._check_fields_of_type(record, changes)
+        contract = self._contract_of(record)
+        details = self._contracts.resolve(contract)
+        rules = self._contracts.price_rules(details)  # fetched once, then cached
+        with self.send_lock:  # the book's pending modifies are in wire order
+            with self._book.lock:
+                try:
+                    order = self._book.preview_modify(order_id, changes)
+                except (BookError, InvalidOperation, TypeError, ValueError) as exc:
+                    raise OrderRefused(f"modify of order {order_id} refused: {exc}") from exc
+                self._validate(details, order, rules)
+                filled = record.filled
+                quantity_now = clean_decimal(order.totalQuantity)
+                sizes = [attr_for(record.order_type, k) for k in changes]
+                if "totalQuantity" in sizes and quantity_now is not None:
+                    if quantity_now < filled:
+                        raise OrderRefused(
+                            f"quantity {quantity_now} is below the {filled} already filled of "
+                            f"order {order_id}: give at least {filled}",
+                            "totalQuantity",
+                        )
+                mod = self._book.request_modify(order_id, changes)
+            assert mod.order is not None
+            self._client.placeOrder(order_id, contract, mod.order)
+        return record
+
+    def _check_fields_of_type(self, record: OrderRecord, changes: dict[str, Any]) -> None:
+        """A price field the order's type does not have: say which type and which field."""
+        row = order_type(record.order_type)
+        if row is None:
+            return
+        for key in changes:
+            attr = attr_for(row.name, key)
+            if attr not in row.modifiable and attr in modifiable_anywhere():
+                raise OrderRefused(
+                    f"order {record.order_id} is {row.name}: it has no {any_role(attr)} ({key}=) to "
+                    f"change; it may change {', '.join(row.modifiable)}",
+                    attr,
+                )
+
+    def cancel(self, order_id: int) -> OrderRecord:
+        """Ask TWS to cancel a working (or held) order; the book shows PendingCancel meanwhile."""
+        self._require_ready()
+        record = self._known(order_id, "cancel")
+        if record.status in st.FINAL:
+            raise OrderRefused(f"order {order_id} is already {record.status}: nothing to cancel")
+        if record.status == Status.INACTIVE and not record.acknowledged:
+            # Refused before TWS took it (e.g. error 110 on placing): TWS holds nothing to cancel.
+            raise OrderRefused(
+                f"order {order_id} was rejected ({record.reject_reason}): TWS holds nothing "
+                "to cancel"
+            )
+        with self.send_lock:
+            try:
+                self._book.request_cancel(order_id)  # the book lock, only while it records
+            except BookError as exc:  # it became done meanwhile
+                raise OrderRefused(str(exc)) from exc
+            self._client.cancelOrder(order_id, OrderCancel())
+        return record
+
+    def cancel_all(self) -> None:
+        """reqGlobalCancel: TWS cancels every open order of the account, whoever placed it."""
+        self._require_ready()
+        with self.send_lock:
+            self._client.reqGlobalCancel(OrderCancel())
+
+    # ------------------------------------------------------------------ checks
+
+    def _require_ready(self) -> None:
+        if not self._session.ready:
+            raise OrderRefused("not connected to TWS: call start() first; nothing was sent")
+
+    def _known(self, order_id: int, what: str) -> OrderRecord:
+        record = self._book.get(order_id)
+        if record is None:
+            raise OrderRefused(
+                f"order {order_id} (client {self._session.client_id}) is not in the book: "
+                f"nothing to {what}"
+            )
+        return record
+
+    def _contract_of(self, record: OrderRecord) -> Contract:
+        """The contract to re-send: as this app sent it, else resolved from TWS's copy."""
+        if record.sent_contract is not None:
+            return record.sent_contract
+        echo = record.contract
+        if echo is None or not echo.conId:
+            raise OrderRefused(f"order {record.order_id}: its contract is not known yet")
+        details = self._contracts.by_conid(echo.conId)
+        contract = copy.copy(details.contract)
+        contract.exchange = echo.exchange or contract.exchange
+        return contract
+
+    def _validate(self, details: ContractDetails, order: Order, rules: PriceRules | None) -> None:
+        session = self._session
+        groups: Collection[str] = session.fa_groups if session.fa_groups is not None else ()
+        if session.fa_groups is None and order.faGroup:
+            groups = (order.faGroup,)  # groups not known here (tws mode): TWS checks the name
+        validate_order(
+            order,
+            min_tick=details.minTick,
+            accounts=session.accounts,
+            fa_groups=groups,
+            price_increments=rules,
+        )
+
+    # ------------------------------------------------------------------ sync
+
+    def sync(self, timeout: float | None = None) -> None:
+        """Load what TWS already knows: open and completed orders, executions, positions, account."""
+        timeout = timeout or self._session.request_timeout
+        requests, client = self._requests, self._client
+        waits = []
+        waits.append(requests.open("openOrders", "reqOpenOrders"))
+        client.reqOpenOrders()
+        waits.append(requests.open("completedOrders", "reqCompletedOrders"))
+        client.reqCompletedOrders(False)
+        exec_id = requests.new_id()
+        waits.append(requests.open(exec_id, "reqExecutions"))
+        client.reqExecutions(exec_id, ExecutionFilter())
+        waits.append(requests.open("positions", "reqPositions"))
+        client.reqPositions()
+        summary_id = requests.new_id()
+        waits.append(requests.open(summary_id, "reqAccountSummary"))
+        client.reqAccountSummary(summary_id, "All", "All")
+        try:
+            for pending in waits:
+                pending.wait(timeout)
+        finally:
+            if client.isConnected():
+                client.cancelAccountSummary(summary_id)
