@@ -29,21 +29,21 @@ from .exceptions import ConfigError
 
 __all__ = [
     "LIVE_PORTS",
-    "PAPER_PORTS",
-    "MIN_SERVER_VERSION",
     "MAX_SERVER_VERSION",
-    "ConfigError",
+    "MIN_SERVER_VERSION",
+    "PAPER_PORTS",
     "Config",
-    "TwsConfig",
-    "SimConfig",
-    "RiskConfig",
-    "PacingConfig",
-    "JournalConfig",
+    "ConfigError",
     "ControlConfig",
+    "JournalConfig",
+    "PacingConfig",
+    "RiskConfig",
+    "SimConfig",
     "StrategyConfig",
-    "load_config",
+    "TwsConfig",
     "config_from_dict",
     "is_loopback_host",
+    "load_config",
 ]
 
 LIVE_PORTS = frozenset({7496, 4001})  # TWS live, IB Gateway live
@@ -289,7 +289,11 @@ def _sim(t: _Table, base: Path) -> SimConfig:
     host = t.host("host", d.host)
     port = t.integer("port", d.port, 0, 65535, "use a free port, or 0 for any free port")
     bars_table = t.table("bars")
-    bars = {name: bars_table.path(name, None, base, must_exist=True) for name in bars_table.data}
+    bars: dict[str, Path] = {}
+    for name in bars_table.data:
+        path = bars_table.path(name, None, base, must_exist=True)
+        assert path is not None  # the key is there and the file exists
+        bars[name] = path
     return SimConfig(
         version,
         seed,

@@ -37,14 +37,14 @@ __all__ = [
     "TIFS",
     "OrderValidationError",
     "PriceRules",
-    "market_order",
-    "limit_order",
-    "stop_order",
-    "stop_limit_order",
-    "validate_order",
     "increment_at",
     "is_on_tick",
+    "limit_order",
+    "market_order",
     "round_to_tick",
+    "stop_limit_order",
+    "stop_order",
+    "validate_order",
 ]
 
 ACTIONS = frozenset({"BUY", "SELL"})
@@ -60,7 +60,7 @@ _GTD_EXAMPLE = "'20250131 16:00:00 US/Eastern' or '20250131-21:00:00' (UTC)"
 
 
 class _HasIncrement(Protocol):
-    lowEdge: float
+    lowEdge: float  # noqa: N815 (ibapi PriceIncrement's name)
     increment: float
 
 
@@ -263,11 +263,11 @@ def _check_fields(order: Order) -> None:
             + " (spelled as TWS expects)",
         )
     _check_quantity(order.totalQuantity)
-    _check_prices(order, _TABLE[order.orderType])
+    check_price_fields(order, _TABLE[order.orderType])
     _check_tif(order)
 
 
-def _check_prices(order: Order, row: OrderType) -> None:
+def check_price_fields(order: Order, row: OrderType) -> None:
     """Required fields set and valid; of each one-of group exactly one; set optional ones valid."""
     for attr in row.required:
         _check_price(row, attr, getattr(order, attr))
@@ -357,11 +357,10 @@ def _check_tif(order: Order) -> None:
         raise OrderValidationError(
             "tif", f"tif {order.tif!r} is not one of {tifs} — use one of those, upper case"
         )
-    if order.tif == "GTD":
-        if not order.goodTillDate:
-            raise OrderValidationError(
-                "goodTillDate", f"goodTillDate is empty — a GTD order needs it, e.g. {_GTD_EXAMPLE}"
-            )
+    if order.tif == "GTD" and not order.goodTillDate:
+        raise OrderValidationError(
+            "goodTillDate", f"goodTillDate is empty — a GTD order needs it, e.g. {_GTD_EXAMPLE}"
+        )
     if order.goodTillDate and not _valid_gtd(order.goodTillDate):
         raise OrderValidationError(
             "goodTillDate",
@@ -424,7 +423,7 @@ def _check_account(order: Order, accounts: Collection[str], fa_groups: Collectio
 # --------------------------------------------------------------------------- ticks
 
 
-def increment_at(price: float | Decimal, rules: PriceRules) -> Decimal:
+def increment_at(price: float | Decimal, rules: PriceRules | Ladder) -> Decimal:
     """The increment that applies at ``price`` (below the lowest edge: the lowest rule's)."""
     ladder = _ladder(rules)
     p = _dec(price)
@@ -466,12 +465,17 @@ def round_to_tick(
     raise ValueError(f"no on-tick price found near {_plain(price)} for market rule {ladder}")
 
 
+#: A market rule as exact (lowEdge, increment) pairs, lowest edge first.
+Ladder = tuple[tuple[Decimal, Decimal], ...]
+
 # Enough digits for any finite float divided by a small increment: remainders stay exact.
 _PREC = 400
 
 
-def _ladder(rules: PriceRules) -> tuple[tuple[Decimal, Decimal], ...]:
-    if isinstance(rules, float | int | Decimal) and not isinstance(rules, bool):
+def _ladder(rules: PriceRules | Ladder) -> Ladder:
+    if isinstance(rules, bool):
+        raise ValueError(f"price increments must be positive numbers, got {rules!r}")
+    if isinstance(rules, float | int | Decimal):
         pairs = [(Decimal(0), _dec(rules))]
     else:
         pairs = []

@@ -92,14 +92,14 @@ def add_fill(slot: Slot, fill: Fill) -> list[BookEvent]:
 def join_commission(slot: Slot, com: Commission) -> list[BookEvent]:
     """Join a commission report to the fill it belongs to (already in `slot`)."""
     rec = slot.rec
-    joined = {
-        "commission": com.commission,
-        "commission_currency": com.currency,
-        "realized_pnl": com.realized_pnl,
-    }
     corrected = com.exec_id in rec.corrected_fills  # joined, but the fill no longer counts
     kept = rec.corrected_fills if corrected else rec.fills
-    fill = replace(kept[com.exec_id], **joined)
+    fill = replace(
+        kept[com.exec_id],
+        commission=com.commission,
+        commission_currency=com.currency,
+        realized_pnl=com.realized_pnl,
+    )
     if corrected:
         rec.corrected_fills = {**kept, com.exec_id: fill}
     else:

@@ -12,13 +12,17 @@ from typing import Any
 
 import pandas as pd
 
+from ..order_types import PRICE_FIELDS
 from .cleaning import clean_float
 from .model import AccountValue, OrderRecord, Position
 
 ORDER_COLUMNS = [
-    "client_id",  # int: the API client that placed it (0 for TWS-placed orders)
-    "order_id",  # int: the API order id (0 when TWS did not give one)
+    "client_id",  # int | <NA>: the API client that placed it (0 for TWS-placed orders)
+    "order_id",  # int | <NA>: the API order id; <NA> when no message gave it (ids_from "")
     "perm_id",  # int | None: TWS's permanent id
+    "ids_from",  # str: the message that gave the ids (placeOrder, openOrder, orderStatus,
+    #   execDetails, completedOrder); "" for a done order known only from a completedOrder
+    #   without ids (text versions: a cancelled order without fills, after a restart)
     "parent_id",  # int | None
     "symbol",
     "sec_type",
@@ -29,8 +33,12 @@ ORDER_COLUMNS = [
     "action",  # BUY / SELL
     "order_type",  # MKT, LMT, STP, ...
     "quantity",  # float | None: total quantity
-    "limit_price",  # float | None (None for types without one)
-    "aux_price",  # float | None: stop / trail amount (None for types without one)
+    # float | None: one column per price field of order_types.py (None where the type has none)
+    "limit_price",  # lmtPrice: the limit, or a cap
+    "aux_price",  # auxPrice: stop, trigger, trailing amount or offset, by type
+    "trailing_percent",
+    "trail_stop_price",
+    "limit_price_offset",
     "tif",
     "status",  # see twsapp.status
     "done",  # bool
@@ -90,9 +98,20 @@ ACCOUNT_COLUMNS = [
 
 _FLOAT = "float64"
 _ID = "Int64"
+#: The price columns, by the ibapi attribute each shows (a column for every table field).
+PRICE_COLUMNS = {
+    "lmtPrice": "limit_price",
+    "auxPrice": "aux_price",
+    "trailingPercent": "trailing_percent",
+    "trailStopPrice": "trail_stop_price",
+    "lmtPriceOffset": "limit_price_offset",
+}
+assert set(PRICE_COLUMNS) == set(PRICE_FIELDS), "order_types.py has a price field frames lacks"
+
 _DTYPES = {
+    **dict.fromkeys(PRICE_COLUMNS.values(), _FLOAT),
     **dict.fromkeys(("client_id", "order_id", "perm_id", "parent_id", "con_id", "fills"), _ID),
-    **dict.fromkeys(("quantity", "limit_price", "aux_price", "filled", "remaining"), _FLOAT),
+    **dict.fromkeys(("quantity", "filled", "remaining"), _FLOAT),
     **dict.fromkeys(("avg_fill_price", "last_fill_price", "commission", "shares"), _FLOAT),
     **dict.fromkeys(("price", "cum_qty", "avg_price", "realized_pnl", "position"), _FLOAT),
     **dict.fromkeys(("avg_cost", "amount"), _FLOAT),
@@ -122,11 +141,15 @@ def _order_row(r: OrderRecord) -> dict[str, Any]:
     c = r.contract
     failures = [e for e in r.errors if e.is_failure]
     return {
+        # unknown ids are <NA>, never 0: no two orders (nor a TWS-placed one) read as the same
+        "client_id": r.client_id if r.ids_known or r.client_id else None,
+        "order_id": r.order_id if r.ids_known else None,
         "sec_type": c.secType if c is not None else "",
         "con_id": (c.conId or None) if c is not None else None,
         "exchange": c.exchange if c is not None else "",
         "currency": c.currency if c is not None else "",
         "quantity": r.total_quantity,
+        **{column: r.price(attr) for attr, column in PRICE_COLUMNS.items()},
         "fills": len(r.fills),
         "modify": r.modifications[-1].state if r.modifications else "",
         "last_error": f"{failures[-1].code}: {failures[-1].text}" if failures else "",

@@ -12,6 +12,8 @@ from all of it (`Slot.refresh`), whatever the order of arrival.
   the order is Filled even if orderStatus never says so (a market order may not).
 - An Inactive the book inferred itself (an error known to reject, for an order TWS never
   acknowledged) yields to any status TWS reports.
+- The total quantity is derived too (`Slot.total`): a done order known only from
+  completedOrder (after a restart) may report 0 as its totalQuantity.
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ from .model import ErrorEntry, Fill, LogEntry, OrderRecord
 from .status import Status
 
 #: The order terms whose change makes an openOrder "new" (and is logged as an update).
-_TERMS = ("action", "totalQuantity", "orderType", "lmtPrice", "auxPrice", "tif", "account")
+_TERMS: tuple[str, ...] = (
+    "action",
+    "totalQuantity",
+    "orderType",
+    "lmtPrice",
+    "auxPrice",
+    "tif",
+    "account",
+)
 _TERMS += ("trailStopPrice", "trailingPercent", "parentId", "ocaGroup", "outsideRth")
 
 
@@ -122,10 +132,23 @@ class Slot:
         return self.base
 
     def total(self) -> Decimal | None:
-        total = self.rec.total_quantity
-        if total is None and self.obs is not None and self.obs.remaining is not None:
-            total = self.obs.filled + self.obs.remaining
-        return total or None
+        """The order's total quantity from what TWS said, never guessed; None while unknown.
+
+        The order's terms when they can be a total (not 0, not below what filled): TWS's
+        completedOrder lists a filled order with totalQuantity 0 and its size as
+        filledQuantity. Else filled + remaining of an orderStatus; else, for an order TWS
+        reports Filled, what filled.
+        """
+        rec, obs = self.rec, self.obs
+        filled = max(obs.filled if obs else Decimal(0), rec.fills_quantity)
+        terms = clean_decimal(rec.order.totalQuantity) if rec.order is not None else None
+        if terms and terms >= filled:
+            return terms
+        if obs is not None and obs.remaining is not None and obs.filled + obs.remaining:
+            return obs.filled + obs.remaining
+        if self.done_status == Status.FILLED and filled:
+            return filled
+        return None
 
     def refresh(
         self, source: str, code: int | None = None, reason: str = "", ignored: str = ""
@@ -155,7 +178,7 @@ class Slot:
         fills_qty = rec.fills_quantity
         status_filled = obs.filled if obs else Decimal(0)
         filled = max(status_filled, fills_qty)
-        total = self.total()
+        total = rec.derived_quantity = self.total()
         if rec.status == Status.FILLED and total:
             filled = max(filled, total)
         rec.filled = filled
@@ -183,16 +206,18 @@ class Slot:
     ) -> StatusChanged:
         rec = self.rec
         now, snap, after = self.now(), rec.snapshot(), rec.status
-        common = {"time": now, "record": snap, "before": before, "after": after, "source": source}
         if after == Status.FILLED:
-            return Filled(**common)
+            return Filled(time=now, record=snap, before=before, after=after, source=source)
         if after in (Status.CANCELLED, Status.API_CANCELLED):
-            return Cancelled(**common, code=code, reason=reason)
+            return Cancelled(
+                time=now, record=snap, before=before, after=after, source=source, code=code,
+                reason=reason,
+            )  # fmt: skip
         if after == Status.INACTIVE and rec.rejected:
             err = rec.reject_error
             assert err is not None  # rejected implies it
             return self.rejected_event(before, source, err.code, err.text)
-        return StatusChanged(**common)
+        return StatusChanged(time=now, record=snap, before=before, after=after, source=source)
 
     def rejected_event(self, before: str, source: str, code: int, text: str) -> Rejected:
         rec = self.rec

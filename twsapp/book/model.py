@@ -152,11 +152,21 @@ def _term(source: str, name: str) -> property:
 
 @dataclass(slots=True)
 class OrderRecord:
-    """Everything the book knows about one order; keyed by (client_id, order_id), or permId."""
+    """Everything the book knows about one order; keyed by (client_id, order_id), or permId.
+
+    The API ids are known only once a message carried them (`ids_from`). A done order of an
+    earlier session may never get them: at text versions TWS's completedOrder carries neither
+    orderId nor clientId, and a cancelled order without fills has no execution that would. Such
+    a record keeps 0 / 0 as placeholders (`ids_known` is False), is found by its permId only,
+    and the frames show <NA> for its ids.
+    """
 
     client_id: int
     order_id: int
     perm_id: int | None = None
+    # The message that gave client_id / order_id: placeOrder (this app), openOrder, orderStatus,
+    # execDetails or completedOrder; "" while none has.
+    ids_from: str = ""
     contract: Contract | None = field(default=None, repr=False)
     order: Order | None = field(default=None, repr=False)
     status: str = Status.PENDING_SUBMIT
@@ -179,12 +189,21 @@ class OrderRecord:
     # a modify re-sends these with only the changed fields. None for orders of other sessions.
     sent_contract: Contract | None = field(default=None, repr=False)
     sent_order: Order | None = field(default=None, repr=False)
+    # The total quantity as the book derived it from everything TWS said (merge.Slot.total);
+    # None until then. Read it through `total_quantity`.
+    derived_quantity: Decimal | None = None
 
     # -- state
 
     @property
     def key(self) -> tuple[int, int]:
         return (self.client_id, self.order_id)
+
+    @property
+    def ids_known(self) -> bool:
+        """TWS (or this app's placeOrder) gave the order's client and order id; when False,
+        `client_id` and `order_id` are placeholders, not ids."""
+        return bool(self.ids_from)
 
     @property
     def done(self) -> bool:
@@ -230,7 +249,12 @@ class OrderRecord:
 
     @property
     def total_quantity(self) -> Decimal | None:
-        return clean_decimal(self.order.totalQuantity) if self.order is not None else None
+        """The order's size; None while unknown. Not always `order.totalQuantity`: TWS's
+        completedOrder lists a filled order with total 0, so the book derives it (merge.py)."""
+        if self.derived_quantity is not None:
+            return self.derived_quantity
+        terms = clean_decimal(self.order.totalQuantity) if self.order is not None else None
+        return terms or None
 
     @property
     def limit_price(self) -> float | None:

@@ -78,10 +78,7 @@ def modified_order(slot: Slot, normal: dict[str, Any]) -> tuple[Order, dict[str,
         raise BookError(f"order {rec.order_id} is {rec.status}: a done order cannot be modified")
     if rec.order is None:
         raise BookError(f"order {rec.order_id}: its terms are not known yet, cannot modify")
-    if rec.sent_order is None:
-        base = from_echo(rec.order)
-    else:
-        base = copy.deepcopy(rec.sent_order)
+    base = from_echo(rec.order) if rec.sent_order is None else copy.deepcopy(rec.sent_order)
     if rec.sent_order is not None and rec.acknowledged:
         for name in modifiable_anywhere():
             value = shown(rec.order, name)

@@ -13,6 +13,10 @@ How the book stays right when TWS repeats, reorders or omits messages:
 - Records are created on first sight, whatever the callback: execDetails or orderStatus before
   openOrder are kept and joined when openOrder arrives. Records are found by permId first, then
   by (clientId, orderId).
+- After a restart, a done order is first known from completedOrder, which at text versions
+  carries no orderId / clientId (protobuf ones may): the record is found by permId and takes
+  its ids from the first message that carries them (its execDetails, for a filled one). Until
+  then, or forever for a cancelled order without fills, `ids_known` is False (model.py).
 - Status and numbers are derived from everything seen, never copied from the latest message:
   merge.py. Fills, corrections and commissions: fills.py. Modifies: modify.py. What an error
   means for an order: error_policy.py.
@@ -159,6 +163,7 @@ class OrderBook:
                 order=copy.deepcopy(order),
                 status=Status.PENDING_SUBMIT,
                 parent_id=clean_id(getattr(order, "parentId", 0)),
+                ids_from="placeOrder",
                 created=now,
                 updated=now,
                 sent_contract=copy.deepcopy(contract),
@@ -206,10 +211,10 @@ class OrderBook:
         client_id = _client(order.clientId, self.client_id)
         perm_id = clean_id(order.permId)
         status = getattr(order_state, "status", "") or ""
-        sig = (order_id, client_id, perm_id, status, contract.conId, terms(order))
-        sig += (str(clean_decimal(getattr(order, "filledQuantity", None))),)
+        filled = str(clean_decimal(getattr(order, "filledQuantity", None)))
+        sig = (order_id, client_id, perm_id, status, contract.conId, terms(order), filled)
         with self.lock:
-            slot = self._find(client_id, order_id, perm_id)
+            slot = self._find(client_id, order_id, perm_id, "openOrder")
             if sig in slot.open_sigs:
                 return []
             slot.open_sigs.add(sig)
@@ -255,10 +260,10 @@ class OrderBook:
             last=clean_float(last_fill_price) or None,
         )
         cap = clean_float(mkt_cap_price) or None
-        sig = (order_id, cid, status, perm, clean_id(parent_id), why_held or "", cap)
-        sig += (str(obs.filled), str(obs.remaining), obs.avg, obs.last)
+        sig = (order_id, cid, status, perm, clean_id(parent_id), why_held or "", cap,
+               str(obs.filled), str(obs.remaining), obs.avg, obs.last)  # fmt: skip
         with self.lock:
-            slot = self._find(cid, order_id, perm)
+            slot = self._find(cid, order_id, perm, "orderStatus")
             if sig in slot.status_sigs:
                 return []
             slot.status_sigs.add(sig)
@@ -279,7 +284,8 @@ class OrderBook:
             if exec_id in self._by_exec:
                 return []
             cid = _client(execution.clientId, self.client_id)
-            slot = self._find(cid, execution.orderId, clean_id(execution.permId))
+            perm = clean_id(execution.permId)
+            slot = self._find(cid, execution.orderId, perm, "execDetails")
             if slot.rec.contract is None:
                 slot.rec.contract = contract
             fill = make_fill(slot.rec, contract, execution, self._commissions.get(exec_id))
@@ -307,10 +313,12 @@ class OrderBook:
             getattr(order_state, "completedTime", ""),
         )
         sig = ("completed", perm_id, status, contract.conId, terms(order), extra)
+        # Text completedOrder carries no ids (ibapi leaves 0); protobuf ones may carry both. An
+        # order id of 0 is no id here: the order is then found by permId alone.
         client_id = clean_int(order.clientId) or 0
-        order_id = order.orderId if client_id else 0  # text completedOrder carries no ids
+        order_id = clean_int(order.orderId) or 0
         with self.lock:
-            slot = self._find(client_id, order_id, perm_id)
+            slot = self._find(client_id, order_id, perm_id, "completedOrder", bool(order_id))
             if sig in slot.open_sigs:
                 return []
             slot.open_sigs.add(sig)
@@ -395,18 +403,28 @@ class OrderBook:
             )
         return slot
 
-    def _find(self, client_id: int, order_id: int, perm_id: int | None) -> Slot:
-        """The order's slot, found by permId, then (clientId, orderId); created on first sight."""
+    def _find(
+        self, client_id: int, order_id: int, perm_id: int | None, source: str, ids: bool = True
+    ) -> Slot:
+        """The order's slot, found by permId, then (clientId, orderId); created on first sight.
+
+        `source` is the message; `ids` False when it carries no API ids (then `client_id` and
+        `order_id` are none): the first message that carries them gives them to a record that
+        has none, so a record first seen without ids gets them later.
+        """
+        ids_from = source if ids else ""
+        key = (client_id, order_id)
         slot = self._by_perm.get(perm_id) if perm_id else None
         if slot is None and order_id:
-            slot = self._by_key.get((client_id, order_id))
+            slot = self._by_key.get(key)
         if slot is None:
             now = self._now()
             rec = OrderRecord(
-                client_id, order_id, perm_id, status=Status.UNKNOWN, created=now, updated=now
-            )
+                client_id, order_id, perm_id, ids_from, status=Status.UNKNOWN, created=now,
+                updated=now,
+            )  # fmt: skip
             slot = self._add(rec, Status.UNKNOWN)
-            slot.log("first_seen", "callback", before="", after=Status.UNKNOWN)
+            slot.log("first_seen", source, before="", after=Status.UNKNOWN)
             return slot
         rec = slot.rec
         if perm_id and rec.perm_id not in (None, perm_id):
@@ -415,9 +433,19 @@ class OrderBook:
         if perm_id and rec.perm_id is None:
             rec.perm_id = perm_id
             self._by_perm[perm_id] = slot
-        if order_id and not rec.order_id and (client_id, order_id) not in self._by_key:
-            rec.client_id, rec.order_id = client_id, order_id  # bound to an API id
-            self._by_key[rec.key] = slot
+        if not ids_from or key == rec.key:
+            if ids_from and not rec.ids_known:
+                rec.ids_from = ids_from
+            return slot
+        unbound = not rec.ids_known or (not rec.order_id and order_id)  # or a TWS-UI order's 0
+        if unbound and (not order_id or key not in self._by_key):
+            rec.client_id, rec.order_id, rec.ids_from = client_id, order_id, ids_from
+            if order_id:
+                self._by_key[key] = slot
+            slot.log("ids", ids_from, f"client {client_id} order {order_id}")
+        else:
+            text = f"{ids_from} names client {client_id} order {order_id}; kept {rec.key}"
+            slot.log("id_conflict", ids_from, text)
         return slot
 
 

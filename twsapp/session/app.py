@@ -8,6 +8,7 @@ methods are reachable only through ``ibapi``, which bypasses all of them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -366,10 +367,8 @@ class TwsApp:
         """Wake a thread blocked in recv at once (closing alone leaves it to its 1 s timeout)."""
         sock = getattr(self._wire.conn, "socket", None)
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def stop(self) -> None:
         """Disconnect and wait for the threads; orders already sent stay at TWS.

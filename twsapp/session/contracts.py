@@ -15,7 +15,7 @@ from ibapi.contract import Contract, ContractDetails
 
 from ..errors import NO_SECURITY_DEFINITION
 from ..exceptions import ContractError, ContractNotFound, RequestError
-from ..orders import round_to_tick
+from ..orders import Direction, round_to_tick
 from .requests import RequestTracker
 
 if TYPE_CHECKING:
@@ -176,7 +176,10 @@ class ContractService:
         return self.market_rule(int(ids[min(index, len(ids) - 1)]))
 
     def round_price(
-        self, target: Contract | ContractDetails | str, price: float, direction: str = "nearest"
+        self,
+        target: Contract | ContractDetails | str,
+        price: float,
+        direction: Direction = "nearest",
     ) -> float:
         details = self.resolve(target)
         rules = self.price_rules(details)

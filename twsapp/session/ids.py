@@ -18,7 +18,7 @@ from ibapi.const import UNSET_INTEGER
 
 from ..exceptions import IdsExhausted, NotReadyError
 
-__all__ = ["IdsExhausted", "NotReadyError", "OrderIdAllocator", "MAX_ORDER_ID"]
+__all__ = ["MAX_ORDER_ID", "IdsExhausted", "NotReadyError", "OrderIdAllocator"]
 
 MAX_ORDER_ID = UNSET_INTEGER - 1  # order ids are Java ints; INT_MAX itself means "unset"
 

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Collection
 from decimal import InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ibapi.contract import Contract, ContractDetails
 from ibapi.execution import ExecutionFilter
@@ -74,8 +74,8 @@ class SendLock:
         self._lock.release()
 
 
-class SessionView:
-    """What the order API needs to know of the session; the app implements it."""
+class SessionView(Protocol):
+    """What the order API needs to know of the session; the app is one."""
 
     client_id: int
     accounts: list[str]
@@ -84,8 +84,7 @@ class SessionView:
     request_timeout: float
 
     @property
-    def ready(self) -> bool:
-        raise NotImplementedError
+    def ready(self) -> bool: ...
 
 
 class OrderApi:
@@ -182,13 +181,12 @@ class OrderApi:
                 filled = record.filled
                 quantity_now = clean_decimal(order.totalQuantity)
                 sizes = [attr_for(record.order_type, k) for k in changes]
-                if "totalQuantity" in sizes and quantity_now is not None:
-                    if quantity_now < filled:
-                        raise OrderRefused(
-                            f"quantity {quantity_now} is below the {filled} already filled of "
-                            f"order {order_id}: give at least {filled}",
-                            "totalQuantity",
-                        )
+                if "totalQuantity" in sizes and quantity_now is not None and quantity_now < filled:
+                    raise OrderRefused(
+                        f"quantity {quantity_now} is below the {filled} already filled of "
+                        f"order {order_id}: give at least {filled}",
+                        "totalQuantity",
+                    )
                 mod = self._book.request_modify(order_id, changes)
             assert mod.order is not None
             self._client.placeOrder(order_id, contract, mod.order)
