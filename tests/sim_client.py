@@ -11,6 +11,7 @@ be compared byte for byte).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import socket
 import struct
@@ -97,10 +98,8 @@ class SimClient(EWrapper, EClient):
             if self.isConnected():
                 self.disconnect()
             return
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def wait_closed(self) -> None:
         """Wait until the server has closed the connection (the message loop ended)."""
@@ -288,10 +287,8 @@ class TapProxy:
             except OSError:
                 data = b""
             if not data:
-                try:
+                with contextlib.suppress(OSError):
                     dst.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
                 return
             if keep:
                 with self._lock:
@@ -316,10 +313,8 @@ class TapProxy:
 
     def close(self) -> None:
         for s in self._sockets:
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)  # wakes the pumps blocked in recv
-            except OSError:
-                pass
             s.close()
         self._listener.close()
         for t in self._threads:

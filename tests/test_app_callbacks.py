@@ -8,6 +8,7 @@ the first openOrder). Either way the book must end with the same record, and emi
 
 from __future__ import annotations
 
+import itertools
 import random
 import subprocess
 import sys
@@ -92,7 +93,7 @@ def check_events(events: list[BookEvent], n_fills: int) -> None:
     assert len([e for e in events if isinstance(e, Filled)]) == 1
     changes = [e for e in events if isinstance(e, StatusChanged)]
     assert all(e.before != e.after for e in changes)
-    assert all(a.after == b.before for a, b in zip(changes, changes[1:], strict=False))
+    assert all(a.after == b.before for a, b in itertools.pairwise(changes))
     assert changes[-1].after == "Filled"
 
 

@@ -76,7 +76,7 @@ def test_no_handshake_raises_within_the_timeout_and_leaves_no_thread():
     def attempt() -> None:
         try:
             app.start("127.0.0.1", port, 1, timeout=0.5)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+        except BaseException as exc:
             outcome.append(exc)
 
     worker = threading.Thread(target=attempt)

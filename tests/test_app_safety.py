@@ -253,5 +253,5 @@ def test_a_default_naming_a_known_fa_group_allocates_to_it(two_accounts):
 
 def test_a_default_naming_an_unknown_group_is_refused_at_connect(two_accounts):
     app = TwsApp(request_timeout=10, default_account="Growth")  # groups unknown: not checkable
-    with pytest.raises(ConnectError, match="'Growth' \\(tws.account\\) is not one of"):
+    with pytest.raises(ConnectError, match=r"'Growth' \(tws\.account\) is not one of"):
         app.start("127.0.0.1", two_accounts.port, 1, timeout=10)

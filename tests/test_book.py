@@ -130,7 +130,7 @@ def test_repeated_order_status_adds_nothing_and_emits_nothing():
 
 
 def test_exec_details_before_open_order_is_joined():
-    book, seen = make_book()
+    book, _seen = make_book()
     book.on_exec_details(-1, stock(), execution(5, "e1.01.01", 100, 10.0, 100, 10.0))
     assert book.get(5).status == "Unknown"  # seen, but TWS said nothing about its state yet
     book.on_open_order(5, stock(), order(5, otype="MKT"), state("PreSubmitted"))
@@ -154,7 +154,7 @@ def test_order_status_before_open_order_is_joined():
 
 
 def test_commission_before_exec_details_is_kept_and_joined():
-    book, seen = make_book()
+    book, _seen = make_book()
     placed(book)
     assert book.on_commission(commission("e1.01.01", 1.25)) == []
     assert [c.exec_id for c in book.unmatched_commissions()] == ["e1.01.01"]
@@ -178,7 +178,7 @@ def test_commission_never_arriving():
 
 
 def test_market_order_whose_status_never_says_filled():
-    book, seen = make_book()
+    book, _seen = make_book()
     book.register_pending(CID, 2, stock(), order(2, otype="MKT"))
     book.on_open_order(2, stock(), order(2, otype="MKT"), state("PreSubmitted"))
     status(book, 2, "Submitted", filled=0, remaining=100)
@@ -199,7 +199,7 @@ def test_late_submitted_after_filled_is_logged_but_ignored():
     placed(book)
     status(book, 1, "Filled", filled=100, remaining=0, avg=10.0, last=10.0)
     n_events = len(seen)
-    late = dict(filled=50, remaining=50, avg=10.0, last=10.0)  # sent before the Filled one
+    late = {"filled": 50, "remaining": 50, "avg": 10.0, "last": 10.0}  # sent before the Filled one
     assert status(book, 1, "Submitted", **late) == []
     rec = book.get(1)
     assert rec.status == "Filled" and rec.filled == 100 and rec.avg_fill_price == 10.0
@@ -225,7 +225,7 @@ def test_done_status_only_moves_to_a_more_done_one():
 
 
 def test_modify_pending_then_applied_one_record_one_id_both_states_logged():
-    book, seen = make_book()
+    book, _seen = make_book()
     placed(book, lmt=1490.0)
     mod = book.request_modify(1, {"price": 149.0})
     assert mod.state == "pending" and mod.order.lmtPrice == 149.0 and mod.order.orderId == 1
@@ -341,7 +341,7 @@ def test_cancel_that_could_not_be_sent_returns_to_working():
 
 
 def test_rejection_201_makes_the_order_inactive_and_rejected():
-    book, seen = make_book()
+    book, _seen = make_book()
     book.register_pending(CID, 4, stock(), order(4))
     events = book.on_error(4, 201, "Order rejected - reason: insufficient margin", "")
     assert kinds(events) == ["Rejected"]
@@ -390,7 +390,7 @@ def test_not_connected_504_for_a_new_order_means_nothing_was_sent():
     ],
 )
 def test_codes_known_to_reject_reject_an_unacknowledged_order(code, text):
-    book, seen = make_book()
+    book, _seen = make_book()
     book.register_pending(CID, 4, stock(), order(4))
     assert kinds(book.on_error(4, code, text)) == ["Rejected"]
     rec = book.get(4)

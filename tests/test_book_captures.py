@@ -191,7 +191,7 @@ def test_completed_order_found_by_perm_id(fed):
     rec = book.by_perm_id(616088517)
     assert (rec.status, rec.symbol, rec.order_type, rec.tif) == ("Cancelled", "ES", "LMT", "GTC")
     assert (rec.limit_price, rec.total_quantity, rec.order_id) == (1000.0, 1, 0)
-    assert "Cancelled by Trader" in [e for e in rec.log if e.event == "completed"][0].text
+    assert "Cancelled by Trader" in next(e for e in rec.log if e.event == "completed").text
 
 
 def test_aapl_limit_order_and_its_conflicting_perm_id(fed):

@@ -103,11 +103,11 @@ def test_sim_command_serves_a_real_client_and_exits_0_on_signal(run_sim, stop):
 def test_sim_command_refuses_bad_settings(run_sim):
     process = run_sim("--port", "0", "--server-version", "120")
     code, err = process.finish()
-    assert code == 2 and "server_version must be 157.." in err
+    assert code == 2 and "--server-version 120: not a version the simulator serves (157.." in err
 
     process = run_sim("--port", "0", "--host", "0.0.0.0")
     code, err = process.finish()
-    assert code != 0 and "loopback only" in err
+    assert code == 2 and "--host '0.0.0.0': the simulator binds loopback only" in err
 
 
 def test_sim_command_serves_ipv6_loopback(run_sim):

@@ -59,7 +59,7 @@ class _Collect(EWrapper):
         super().__init__()
         self.details: list[ContractDetails] = []
 
-    def contractDetails(self, reqId: int, contractDetails: ContractDetails) -> None:  # noqa: N802
+    def contractDetails(self, reqId: int, contractDetails: ContractDetails) -> None:
         self.details.append(contractDetails)
 
 
@@ -241,7 +241,7 @@ def test_unknown_or_contradictory_requests_match_nothing(catalog: Catalog) -> No
 
 
 def test_future_by_month_prefix(catalog: Catalog) -> None:
-    es = dict(symbol="ES", secType="FUT", exchange="CME", currency="USD")
+    es = {"symbol": "ES", "secType": "FUT", "exchange": "CME", "currency": "USD"}
     assert con_ids(catalog.match(contract(**es, lastTradeDateOrContractMonth="202612"))) == [
         515416632
     ]

@@ -457,16 +457,16 @@ def _fills_for_filters(sim_factory, server_version, connect):
     one, two = connect(sim, 1), connect(sim, 2)
     aapl = order("BUY", 10)
     aapl.account = "DU111"
-    first, since = place(one, stock("AAPL"), aapl)
+    _first, since = place(one, stock("AAPL"), aapl)
     one.wait("commissionAndFeesReport", since)
     ibm = order("SELL", 5)
     ibm.account = "DU222"
-    second, since = place(two, stock("IBM"), ibm)
+    _second, since = place(two, stock("IBM"), ibm)
     two.wait("commissionAndFeesReport", since)
     sim.advance(3600)
     eur = order("BUY", 20000)
     eur.account = "DU111"
-    third, since = place(one, _eurusd(), eur)
+    _third, since = place(one, _eurusd(), eur)
     one.wait("commissionAndFeesReport", since)
     return sim, one
 
@@ -646,7 +646,7 @@ def test_bracket_children_work_once_the_parent_fills_and_cancel_each_other(sim, 
     ask0 = quote(sim, 0).ask
     target = cents_down(ask0 + 0.20)
     reach = first_second(sim, lambda q: q.bid >= target)
-    low = min(quote(sim, s).last for s in range(0, reach + 1))
+    low = min(quote(sim, s).last for s in range(reach + 1))
     stop = cents_down(low - 0.05)
 
     parent = client.next_id()

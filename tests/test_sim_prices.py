@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import statistics
@@ -202,7 +203,7 @@ def test_daily_volatility_is_the_configured_fraction() -> None:
     m.add(1, 1000.0, 0.02, [(0.0, 0.0001)])
     day = 23_400
     closes = [m.price_at(1, d * day) for d in range(401)]
-    returns = [math.log(b / a) for a, b in zip(closes, closes[1:], strict=False)]
+    returns = [math.log(b / a) for a, b in itertools.pairwise(closes)]
     assert statistics.pstdev(returns) == pytest.approx(0.02, rel=0.15)
 
 
@@ -274,7 +275,7 @@ def test_csv_replay_steps_through_each_bar(catalog: Catalog, tmp_path: Path) -> 
     m = model(catalog)
     bars = m.load_bars_csv(AAPL, write(tmp_path, BARS))
     assert [(b.start, b.end) for b in bars] == [(0, 60), (60, 120), (120, 180)]
-    path = [m.price_at(AAPL, t) for t in range(0, 200)]
+    path = [m.price_at(AAPL, t) for t in range(200)]
     assert path[0] == 100.00 and path[60] == 100.80 and path[120] == 99.20
     assert path[20] == 99.50 and path[40] == 101.00  # up bar: open, low, high, close
     assert path[80] == 100.90 and path[100] == 99.00  # down bar: open, high, low, close
@@ -285,7 +286,7 @@ def test_csv_replay_steps_through_each_bar(catalog: Catalog, tmp_path: Path) -> 
     assert q.last == 101.00 and q.bid < q.ask
     other = model(catalog)
     other.load_bars_csv(AAPL, write(tmp_path, BARS))
-    assert [other.price_at(AAPL, t) for t in range(0, 200)] == path
+    assert [other.price_at(AAPL, t) for t in range(200)] == path
 
 
 def test_csv_replay_with_absolute_times_and_an_origin(catalog: Catalog, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ the test passed to the client.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -58,11 +59,32 @@ from captures import CAPTURES_PATH as CAPTURES  # noqa: E402
 
 # --------------------------------------------------------------------------- recording wrapper
 
-CALLBACKS = """openOrder openOrderEnd orderStatus execDetails execDetailsEnd error completedOrder
-completedOrdersEnd contractDetails contractDetailsEnd marketRule position positionEnd
-accountSummary accountSummaryEnd updateAccountValue updatePortfolio updateAccountTime
-accountDownloadEnd managedAccounts nextValidId currentTime currentTimeInMillis
-commissionAndFeesReport""".split()
+CALLBACKS = [
+    "openOrder",
+    "openOrderEnd",
+    "orderStatus",
+    "execDetails",
+    "execDetailsEnd",
+    "error",
+    "completedOrder",
+    "completedOrdersEnd",
+    "contractDetails",
+    "contractDetailsEnd",
+    "marketRule",
+    "position",
+    "positionEnd",
+    "accountSummary",
+    "accountSummaryEnd",
+    "updateAccountValue",
+    "updatePortfolio",
+    "updateAccountTime",
+    "accountDownloadEnd",
+    "managedAccounts",
+    "nextValidId",
+    "currentTime",
+    "currentTimeInMillis",
+    "commissionAndFeesReport",
+]
 
 
 class Recorder(EWrapper):
@@ -377,7 +399,7 @@ def expected_call(msg: m.Message) -> tuple[str, tuple]:
             return "currentTimeInMillis", (msg.millis,)
         case m.ErrorMsg():
             args = (msg.req_id, msg.error_time_ms, msg.code, msg.text)
-            return "error", args + (msg.advanced_order_reject_json,)
+            return "error", (*args, msg.advanced_order_reject_json)
         case m.ContractData():
             return "contractDetails", (msg.req_id, msg.details)
         case m.ContractDataEnd():
@@ -531,18 +553,24 @@ def test_unset_markers_are_left_out_of_the_proto():
     assert proto.HasField("commissionAndFees") and not proto.HasField("realizedPNL")
     assert not proto.HasField("bondYield") and not proto.HasField("yieldRedemptionDate")
     order_msg = m.OpenOrder(44, stock(), bracket_child(), submitted_state())
-    (name, args), = decode_proto(213, encode_proto(213, order_msg))  # fmt: skip
+    (_name, args), = decode_proto(213, encode_proto(213, order_msg))  # fmt: skip
     assert args[2].lmtPrice == UNSET_DOUBLE and args[2].minQty == Order().minQty
 
 
-def test_completed_orders_carry_no_api_ids():
-    """ibapi decodes completedOrder with UNSET as the order id: TWS sends none (nor clientId or
-    parentId, which its text form lacks too); the permId identifies the order."""
+def test_protobuf_completed_orders_carry_the_api_ids():
+    """Real TWS at 225 sends clientId, orderId and parentId in completedOrder (a paper Gateway
+    capture shows e.g. client 95, order 2, parent 0): a restarted client can tell its own
+    cancelled orders by id. The text form has no such fields."""
     msg = m.CompletedOrder(future(), bracket_child(), completed_state())
     (name, (_contract, order, _state)), = decode_proto(213, encode_proto(213, msg))  # fmt: skip
     assert name == "completedOrder"
-    assert (order.orderId, order.clientId, order.parentId) == (0, 0, 0)
-    assert order.permId == bracket_child().permId
+    child = bracket_child()
+    assert (order.orderId, order.clientId, order.parentId) == (
+        child.orderId,
+        child.clientId,
+        child.parentId,
+    )
+    assert order.permId == child.permId
 
 
 # --------------------------------------------------------------------------- real TWS captures
@@ -787,10 +815,8 @@ def test_running_client_decodes_handshake_replies_in_the_versions_form(version):
                 payload = reply(version, msg, fields)
                 forms.append(split_payload(version, payload)[1])
                 conn.sendall(frame(payload))
-            try:
+            with contextlib.suppress(OSError):
                 reader.read_frame()  # blocks until the client hangs up
-            except OSError:
-                pass
             conn.close()
         except BaseException as exc:
             failure.append(exc)

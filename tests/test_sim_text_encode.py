@@ -188,9 +188,8 @@ TWS_REPORTS: dict[str, dict[str, tuple[object, object]]] = {
         "routeMarketableToBbo": (None, False),
         "filledQuantity": (UNSET_DECIMAL, Decimal(0)),
     },
-    "state": {
-        name: ("", UNSET_DOUBLE_TEXT)
-        for name in (
+    "state": dict.fromkeys(
+        (
             "initMarginBefore",
             "maintMarginBefore",
             "equityWithLoanBefore",
@@ -200,8 +199,9 @@ TWS_REPORTS: dict[str, dict[str, tuple[object, object]]] = {
             "initMarginAfter",
             "maintMarginAfter",
             "equityWithLoanAfter",
-        )
-    },
+        ),
+        ("", UNSET_DOUBLE_TEXT),
+    ),
 }
 
 # Order fields and the server version from which openOrder carries them.

@@ -2,55 +2,122 @@
 
 The public API: ``from twsapp import TwsApp, Strategy, limit_order, ...``. Everything named in
 ``__all__`` is kept stable; modules not re-exported here are internal.
+
+Names load on first use (PEP 562), so that ``twsapp.sim``, a separate world, loads nothing of
+the app when imported on its own (``twsapp sim``).
 """
 
-import logging as _logging
+from __future__ import annotations
 
-from .book import (
-    BookEvent,
-    Cancelled,
-    CommissionReceived,
-    Fill,
-    Filled,
-    FillReceived,
-    ModifyApplied,
-    ModifyRejected,
-    OrderBook,
-    OrderError,
-    OrderRecord,
-    Position,
-    Rejected,
-    Status,
-    StatusChanged,
-)
-from .events import (
-    Connected,
-    ConnectionEvent,
-    Disconnected,
-    Event,
-    EventBus,
-    FarmStatus,
-    Notice,
-    TwsLinkLost,
-    TwsLinkRestored,
-)
-from .exceptions import (
-    BookError,
-    ClientIdInUse,
-    ConfigError,
-    ConnectError,
-    ContractError,
-    ContractNotFound,
-    OrderRefused,
-    OrderValidationError,
-    RequestError,
-    RequestTimeout,
-    TwsAppError,
-)
-from .order_types import ORDER_TYPES, OrderType
-from .orders import limit_order, market_order, round_to_tick, stop_limit_order, stop_order
-from .session import AmbiguousContract, TwsApp
-from .strategy import Context, Strategy
+import importlib as _importlib
+import logging as _logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .book import (
+        BookEvent,
+        Cancelled,
+        CommissionReceived,
+        Fill,
+        Filled,
+        FillReceived,
+        ModifyApplied,
+        ModifyRejected,
+        OrderBook,
+        OrderError,
+        OrderRecord,
+        Position,
+        Rejected,
+        Status,
+        StatusChanged,
+    )
+    from .events import (
+        Connected,
+        ConnectionEvent,
+        Disconnected,
+        Event,
+        EventBus,
+        FarmStatus,
+        Notice,
+        TwsLinkLost,
+        TwsLinkRestored,
+    )
+    from .exceptions import (
+        BookError,
+        ClientIdInUse,
+        ConfigError,
+        ConnectError,
+        ContractError,
+        ContractNotFound,
+        OrderRefused,
+        OrderValidationError,
+        RequestError,
+        RequestTimeout,
+        TwsAppError,
+    )
+    from .order_types import ORDER_TYPES, OrderType
+    from .orders import limit_order, market_order, round_to_tick, stop_limit_order, stop_order
+    from .session import AmbiguousContract, TwsApp
+    from .strategy import Context, Strategy
+
+_EXPORTS = {
+    "AmbiguousContract": ".session",
+    "BookError": ".exceptions",
+    "BookEvent": ".book",
+    "Cancelled": ".book",
+    "ClientIdInUse": ".exceptions",
+    "CommissionReceived": ".book",
+    "ConfigError": ".exceptions",
+    "ConnectError": ".exceptions",
+    "Connected": ".events",
+    "ConnectionEvent": ".events",
+    "Context": ".strategy",
+    "ContractError": ".exceptions",
+    "ContractNotFound": ".exceptions",
+    "Disconnected": ".events",
+    "Event": ".events",
+    "EventBus": ".events",
+    "FarmStatus": ".events",
+    "Fill": ".book",
+    "FillReceived": ".book",
+    "Filled": ".book",
+    "ModifyApplied": ".book",
+    "ModifyRejected": ".book",
+    "Notice": ".events",
+    "ORDER_TYPES": ".order_types",
+    "OrderBook": ".book",
+    "OrderError": ".book",
+    "OrderRecord": ".book",
+    "OrderRefused": ".exceptions",
+    "OrderType": ".order_types",
+    "OrderValidationError": ".exceptions",
+    "Position": ".book",
+    "Rejected": ".book",
+    "RequestError": ".exceptions",
+    "RequestTimeout": ".exceptions",
+    "Status": ".book",
+    "StatusChanged": ".book",
+    "Strategy": ".strategy",
+    "TwsApp": ".session",
+    "TwsAppError": ".exceptions",
+    "TwsLinkLost": ".events",
+    "TwsLinkRestored": ".events",
+    "limit_order": ".orders",
+    "market_order": ".orders",
+    "round_to_tick": ".orders",
+    "stop_limit_order": ".orders",
+    "stop_order": ".orders",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'twsapp' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0"
 

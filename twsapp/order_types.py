@@ -140,12 +140,20 @@ GENERIC_KEYWORDS = {
 
 
 def attr_for(type_name: str, keyword: str) -> str:
-    """The ibapi attribute a modify keyword names for this type (an attribute names itself)."""
+    """The ibapi attribute a modify keyword names: this type's field of that keyword, a generic
+    keyword, any type's field of that keyword (so that a stop_price for a LMT is recognised, and
+    refused as such), else the keyword itself (an attribute names itself)."""
     row = ORDER_TYPES.get(type_name)
     for spec in row.fields if row is not None else ():
         if spec.keyword == keyword:
             return spec.attr
-    return GENERIC_KEYWORDS.get(keyword, keyword)
+    if keyword in GENERIC_KEYWORDS:
+        return GENERIC_KEYWORDS[keyword]
+    for other in _ROWS:
+        for spec in other.fields:
+            if spec.keyword == keyword:
+                return spec.attr
+    return keyword
 
 
 def any_role(attr: str) -> str:

@@ -164,7 +164,7 @@ class Account:
         available = net_liq - init_margin
         excess = net_liq - maint_margin
         cushion = excess / net_liq if net_liq else 0.0
-        values = {
+        values: dict[str, float | int | str] = {
             "AccountType": "INDIVIDUAL",
             "NetLiquidation": net_liq,
             "TotalCashValue": self.cash,

@@ -8,30 +8,55 @@ import signal
 import sys
 import time
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from .faults import Faults
-from .server import MAX_SERVER_VERSION, MIN_SERVER_VERSION, SimServer, SimSettings
+from .inputs import SimInputError
+from .server import (
+    HANDSHAKE_TIMEOUT,
+    MAX_SERVER_VERSION,
+    MIN_SERVER_VERSION,
+    SimServer,
+    SimSettings,
+)
+
+# The setting each option sets, for naming the option in a refusal that ``check_settings`` makes.
+OPTION_OF = {
+    "host": "--host",
+    "port": "--port",
+    "server_version": "--server-version",
+    "seed": "--seed",
+    "speed": "--speed",
+    "accounts": "--accounts",
+    "start": "--start",
+    "master_client_id": "--master-client-id",
+    "display_size": "--display-size",
+    "instruments_file": "--instruments",
+    "bars": "--bars",
+    "disconnect_after_violations": "--pacing-disconnect",
+    "handshake_timeout": "--handshake-timeout",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Values are taken as text and converted by settings_from, so that a bad one is refused with
+    # one line naming the option and the fix (argparse's own errors print the whole usage).
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
-    parser.add_argument("--port", type=int, default=7497, help="port (0 = any free port)")
+    parser.add_argument("--port", default="7497", help="port (0 = any free port)")
     parser.add_argument(
         "--server-version",
-        type=int,
-        default=MAX_SERVER_VERSION,
+        default=str(MAX_SERVER_VERSION),
         help=f"highest API version to negotiate ({MIN_SERVER_VERSION}..{MAX_SERVER_VERSION})",
     )
-    parser.add_argument("--seed", type=int, default=42, help="seed of the price paths and ids")
+    parser.add_argument("--seed", default="42", help="seed of the price paths and ids")
     parser.add_argument(
-        "--speed", type=float, default=1.0, help="simulated seconds per real second (0 = frozen)"
+        "--speed", default="1.0", help="simulated seconds per real second (0 = frozen)"
     )
     parser.add_argument(
         "--accounts", default="DU1234567", help="comma-separated account ids to manage"
     )
     parser.add_argument("--start", help="simulated start, ISO 8601 (default: next US open)")
-    parser.add_argument("--master-client-id", type=int, help="client id that sees every order")
+    parser.add_argument("--master-client-id", help="client id that sees every order")
     parser.add_argument("--display-size", help="largest quantity filled per second (partials)")
     parser.add_argument("--instruments", help="JSON file extending the built-in catalog")
     parser.add_argument(
@@ -43,34 +68,93 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pacing-disconnect",
-        type=int,
-        default=0,
+        default="0",
         help="disconnect a client after this many pacing violations (0 = never)",
+    )
+    parser.add_argument(
+        "--handshake-timeout",
+        default=str(HANDSHAKE_TIMEOUT),
+        help="seconds a new connection has to complete the handshake and startApi",
     )
     parser.add_argument("--duplicate-status", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--shuffle-order-events", action="store_true", help=argparse.SUPPRESS)
 
 
 def settings_from(args: argparse.Namespace) -> SimSettings:
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit(
-            f"--host {args.host}: the simulator binds loopback only (127.0.0.1, localhost or ::1)"
+    """The settings the options describe; ``SimInputError`` naming the option if one is bad."""
+    accounts = [a.strip() for a in args.accounts.split(",") if a.strip()]
+    if not accounts:
+        raise SimInputError.about(
+            "--accounts", args.accounts, "names no account", "give account ids, e.g. DU1234567"
         )
+    master = args.master_client_id
     return SimSettings(
         host=args.host,
-        port=args.port,
-        server_version=args.server_version,
-        seed=args.seed,
-        speed=args.speed,
-        accounts=[a.strip() for a in args.accounts.split(",") if a.strip()],
-        start=datetime.fromisoformat(args.start) if args.start else None,
-        master_client_id=args.master_client_id,
-        display_size=Decimal(args.display_size) if args.display_size else None,
+        port=_integer("--port", args.port, "use 1..65535, or 0 for any free port"),
+        server_version=_integer(
+            "--server-version",
+            args.server_version,
+            f"use {MIN_SERVER_VERSION}..{MAX_SERVER_VERSION}",
+        ),
+        seed=_integer("--seed", args.seed, "use any integer, e.g. 42"),
+        speed=_number("--speed", args.speed, "use simulated seconds per real second, e.g. 1"),
+        accounts=accounts,
+        start=_start(args.start) if args.start else None,
+        master_client_id=None if master is None else _integer("--master-client-id", master, ""),
+        display_size=_display_size(args.display_size),
         instruments_file=args.instruments,
         bars=_bars(args.bars),
-        disconnect_after_violations=args.pacing_disconnect,
-        faults=Faults(args.duplicate_status, args.shuffle_order_events, args.seed),
+        disconnect_after_violations=_integer(
+            "--pacing-disconnect", args.pacing_disconnect, "use a count, or 0 for never"
+        ),
+        handshake_timeout=_number(
+            "--handshake-timeout", args.handshake_timeout, "use seconds, e.g. 10"
+        ),
+        faults=Faults(args.duplicate_status, args.shuffle_order_events, _seed(args.seed)),
     )
+
+
+def _integer(option: str, text: str, fix: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise SimInputError.about(option, text, "not an integer", fix or "use an integer") from None
+
+
+def _number(option: str, text: str, fix: str) -> float:
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise SimInputError.about(option, text, "not a number", fix) from None
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return 0  # refused with its own message by settings_from
+
+
+def _display_size(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    fix = "use the largest quantity filled per second, e.g. 100, or leave it out for no limit"
+    try:
+        size = Decimal(text.strip())
+    except InvalidOperation:
+        raise SimInputError.about("--display-size", text, "not a number", fix) from None
+    if not size.is_finite() or size <= 0:
+        raise SimInputError.about("--display-size", text, "not a positive quantity", fix)
+    return size
+
+
+def _start(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise SimInputError.about(
+            "--start", text, "not an ISO 8601 time", "write it like 2026-11-23T09:30:00-05:00"
+        ) from None
 
 
 def _bars(specs: list[str]) -> dict[str, str]:
@@ -78,7 +162,9 @@ def _bars(specs: list[str]) -> dict[str, str]:
     for spec in specs:
         symbol, sep, path = spec.partition("=")
         if not sep or not symbol or not path:
-            raise SystemExit(f"--bars {spec}: write it as SYMBOL=path/to/bars.csv")
+            raise SimInputError.about(
+                "--bars", spec, "not SYMBOL=FILE", "write it as SYMBOL=path/to/bars.csv"
+            )
         bars[symbol] = path
     return bars
 
@@ -86,9 +172,18 @@ def _bars(specs: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        server = SimServer(settings_from(args)).start()
-    except (ValueError, OSError) as exc:
-        print(f"twsapp sim: {exc}", file=sys.stderr)
+        settings = settings_from(args)
+        server = SimServer(settings).start()
+    except SimInputError as exc:  # one line, naming the option as the user typed it
+        option = OPTION_OF.get(exc.setting or "")
+        print(f"twsapp sim: {exc.named(option) if option else exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"twsapp sim: --port {settings.port}: cannot listen on {settings.host} "
+            f"({exc.strerror or exc}) — stop what uses it, or pick another port (0 = any free)",
+            file=sys.stderr,
+        )
         return 2
     # The handler only flips a flag: Event.set from a handler can deadlock against the main
     # thread's own wait, which is where the signal lands.

@@ -13,29 +13,18 @@ from ibapi.order import Order
 
 from . import messages as m
 from . import rules
-from .accounts import Account, preview_price, preview_state
+from .accounts import preview_price, preview_state
 from .groups import attach_to
-from .instruments import Catalog, Instrument
-from .prices import PriceModel
+from .instruments import Instrument
+from .matching import commission_for
 from .records import UNBOUND, SimOrder, apply_tws_defaults
 from .rules import Refusal, refuse
+from .state import ExchangeState
 from .wire import UNSET_DOUBLE
 
 
-class OrderEntry:
+class OrderEntry(ExchangeState):
     """Mixin of ``Exchange``: uses its state, ids, message helpers and ``_match``."""
-
-    catalog: Catalog
-    prices: PriceModel
-    account_ids: list[str]
-    accounts: dict[str, Account]
-    orders: dict[tuple[int, int], SimOrder]
-    next_ids: dict[int, int]
-    max_used: dict[int, int]
-    _next_perm: int
-    _last_bound: int
-    _auto_bind: set[int]
-    _step: int
 
     def _on_PlaceOrder(self, client_id: int, req: m.PlaceOrder) -> None:
         existing = self.orders.get((client_id, req.order_id))
@@ -142,7 +131,7 @@ class OrderEntry:
         contract.exchange = exchange or contract.exchange
         quote = self.prices.quote(contract.conId, float(self._step))
         price = preview_price(order, quote.bid, quote.ask)
-        commission = self._commission(contract.secType, order.totalQuantity, price)
+        commission = commission_for(contract.secType, order.totalQuantity, price)
         marks = self._marks()
         marks[contract.conId] = quote.last
         state = preview_state(

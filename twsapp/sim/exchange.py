@@ -1,82 +1,175 @@
-"""The simulated TWS back end: one instance's state, sessions, dispatch and order lifecycle.
+"""The simulated TWS back end: one instance's sessions, dispatch and order lifecycle.
 
 Everything here is deterministic for a given seed, catalog and sequence of (request, time step):
 there is no wall clock and no randomness beyond the seeded generators. The server feeds it
 decoded requests and clock ticks; it answers with ``messages`` objects addressed to client ids,
 pushed to per-client sinks while its lock is held, so each client sees them in exchange order.
 
-``Exchange`` holds the state and the lifecycle every part shares (announce, status, cancel); the
-rest is in mixins, one concern each: ``entry`` (place, modify, what-if, TWS-UI orders),
-``matching`` (time steps, fills), ``groups`` (transmit, brackets, OCA), ``portfolio``
-(positions and account values) and ``queries`` (open / completed orders, executions).
+The state every part shares is declared in ``state.ExchangeState``. ``Exchange`` holds the
+dispatch table and the lifecycle every part uses (announce, status, cancel); the rest is in
+mixins, one concern each: ``entry`` (place, modify, what-if, TWS-UI orders), ``matching`` (time
+steps, fills), ``groups`` (transmit, brackets, OCA), ``portfolio`` (positions and account values)
+and ``queries`` (open / completed orders, executions).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import logging
-import random
-import threading
-from collections.abc import Callable
-from datetime import timedelta
-from decimal import Decimal
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
 
+from ibapi.message import OUT
 from ibapi.order_state import OrderState
 
 from . import messages as m
 from . import rules
-from .accounts import Account
-from .clock import SimClock
 from .entry import OrderEntry
 from .groups import OrderGroups
-from .instruments import Catalog
 from .matching import Matching
 from .portfolio import Portfolio
-from .prices import PriceModel
 from .queries import OrderQueries
-from .records import Fill, SimOrder
-from .rules import Refusal, refuse
+from .records import SimOrder
+from .rules import refuse
+from .state import ExchangeState, Sink
+
+__all__ = ["UNSUPPORTED_REQUESTS", "Exchange", "Sink"]
 
 log = logging.getLogger("twsapp.sim")
 
-Sink = Callable[[list[m.Message]], None]
+R = TypeVar("R", bound=m.Request)
+Handler = Callable[[int, Any], None]
+
+# Every request ibapi can send that the simulator refuses by design, by ibapi's message id: each
+# is answered with error 321 "... is not supported" to its reqId (-1 when it carries none), and
+# the session stays up, as TWS answers a request it cannot serve. The simulator is about orders,
+# so market data, history, options analytics, scanners, news, FA configuration, display groups
+# and the verification / config handshakes are out. tests/test_sim_requests.py checks that every
+# ibapi message id is either here or served.
+UNSUPPORTED_REQUESTS: frozenset[int] = frozenset(
+    {
+        # market data
+        OUT.REQ_MKT_DATA,
+        OUT.CANCEL_MKT_DATA,
+        OUT.REQ_MKT_DEPTH,
+        OUT.CANCEL_MKT_DEPTH,
+        OUT.REQ_MARKET_DATA_TYPE,
+        OUT.REQ_MKT_DEPTH_EXCHANGES,
+        OUT.REQ_SMART_COMPONENTS,
+        OUT.REQ_TICK_BY_TICK_DATA,
+        OUT.CANCEL_TICK_BY_TICK_DATA,
+        OUT.REQ_REAL_TIME_BARS,
+        OUT.CANCEL_REAL_TIME_BARS,
+        # historical data
+        OUT.REQ_HISTORICAL_DATA,
+        OUT.CANCEL_HISTORICAL_DATA,
+        OUT.REQ_HEAD_TIMESTAMP,
+        OUT.CANCEL_HEAD_TIMESTAMP,
+        OUT.REQ_HISTOGRAM_DATA,
+        OUT.CANCEL_HISTOGRAM_DATA,
+        OUT.REQ_HISTORICAL_TICKS,
+        OUT.CANCEL_HISTORICAL_TICKS,
+        # options
+        OUT.EXERCISE_OPTIONS,
+        OUT.REQ_CALC_IMPLIED_VOLAT,
+        OUT.CANCEL_CALC_IMPLIED_VOLAT,
+        OUT.REQ_CALC_OPTION_PRICE,
+        OUT.CANCEL_CALC_OPTION_PRICE,
+        OUT.REQ_SEC_DEF_OPT_PARAMS,
+        # scanners
+        OUT.REQ_SCANNER_SUBSCRIPTION,
+        OUT.CANCEL_SCANNER_SUBSCRIPTION,
+        OUT.REQ_SCANNER_PARAMETERS,
+        # reference data beyond contract details
+        OUT.REQ_FUNDAMENTAL_DATA,
+        OUT.CANCEL_FUNDAMENTAL_DATA,
+        OUT.REQ_MATCHING_SYMBOLS,
+        OUT.REQ_FAMILY_CODES,
+        OUT.REQ_SOFT_DOLLAR_TIERS,
+        OUT.CANCEL_CONTRACT_DATA,
+        # news and events
+        OUT.REQ_NEWS_BULLETINS,
+        OUT.CANCEL_NEWS_BULLETINS,
+        OUT.REQ_NEWS_PROVIDERS,
+        OUT.REQ_NEWS_ARTICLE,
+        OUT.REQ_HISTORICAL_NEWS,
+        OUT.REQ_WSH_META_DATA,
+        OUT.CANCEL_WSH_META_DATA,
+        OUT.REQ_WSH_EVENT_DATA,
+        OUT.CANCEL_WSH_EVENT_DATA,
+        # account views beyond positions / summary / updates, and FA configuration
+        OUT.REQ_POSITIONS_MULTI,
+        OUT.CANCEL_POSITIONS_MULTI,
+        OUT.REQ_ACCOUNT_UPDATES_MULTI,
+        OUT.CANCEL_ACCOUNT_UPDATES_MULTI,
+        OUT.REQ_PNL,
+        OUT.CANCEL_PNL,
+        OUT.REQ_PNL_SINGLE,
+        OUT.CANCEL_PNL_SINGLE,
+        OUT.REQ_FA,
+        OUT.REPLACE_FA,
+        OUT.REQ_USER_INFO,
+        # display groups
+        OUT.QUERY_DISPLAY_GROUPS,
+        OUT.SUBSCRIBE_TO_GROUP_EVENTS,
+        OUT.UPDATE_DISPLAY_GROUP,
+        OUT.UNSUBSCRIBE_FROM_GROUP_EVENTS,
+        # server administration and verification
+        OUT.SET_SERVER_LOGLEVEL,
+        OUT.VERIFY_REQUEST,
+        OUT.VERIFY_MESSAGE,
+        OUT.VERIFY_AND_AUTH_REQUEST,
+        OUT.VERIFY_AND_AUTH_MESSAGE,
+        OUT.REQ_CONFIG,
+        OUT.UPDATE_CONFIG,
+    }
+)
 
 
-class Exchange(OrderEntry, Matching, OrderGroups, Portfolio, OrderQueries):
-    """One TWS instance's state: orders of every client, fills, accounts, subscriptions."""
+class Exchange(OrderEntry, Matching, OrderGroups, Portfolio, OrderQueries, ExchangeState):
+    """One TWS instance: the shared state (``ExchangeState``) served through its mixins."""
 
-    def __init__(
-        self,
-        catalog: Catalog,
-        prices: PriceModel,
-        clock: SimClock,
-        accounts: list[str],
-        seed: int = 42,
-        display_size: Decimal | None = None,
-        master_client_id: int | None = None,
-    ) -> None:
-        self.catalog = catalog
-        self.prices = prices
-        self.clock = clock
-        self.account_ids = list(accounts)
-        self.accounts = {a: Account(a) for a in accounts}
-        self.display_size = display_size
-        self.master_client_id = master_client_id
-        self.lock = threading.RLock()
-        rng = random.Random(seed)
-        self._next_perm = rng.randrange(1_000_000_000, 1_900_000_000)
-        self._exec_prefix = f"{rng.randrange(0x10000000, 0xFFFFFFFF):08x}"
-        self._exec_seq = rng.randrange(0x10000000, 0x7FFFFFFF)
-        self._step = 0
-        self.next_ids: dict[int, int] = {}
-        self.max_used: dict[int, int] = {}
-        self.orders: dict[tuple[int, int], SimOrder] = {}
-        self.fills: list[Fill] = []
-        self._sinks: dict[int, Sink] = {}
-        self._position_subs: set[int] = set()
-        self._account_subs: dict[int, str] = {}
-        self._auto_bind: set[int] = set()
-        self._last_bound = 0
+    @functools.cached_property
+    def handlers(self) -> Mapping[type[m.Request], Handler]:
+        """Which decoded request goes to which handler; anything else gets the 321 refusal."""
+        return MappingProxyType(self._handler_table())
+
+    def _handler_table(self) -> dict[type[m.Request], Handler]:
+        """The one place a request class is bound to its handler.
+
+        ``StartApi`` is not here: the session answers it before the client exists for the
+        exchange, and a repeated one is refused like any unsupported request.
+        """
+        table: dict[type[m.Request], Handler] = {}
+
+        def on(kind: type[R], handler: Callable[[int, R], None]) -> None:
+            if kind in table:
+                raise ValueError(f"{kind.__name__} has two handlers")
+            table[kind] = handler
+
+        on(m.ReqIds, self._on_ReqIds)
+        on(m.ReqCurrentTime, self._on_ReqCurrentTime)
+        on(m.ReqCurrentTimeInMillis, self._on_ReqCurrentTimeInMillis)
+        on(m.ReqManagedAccts, self._on_ReqManagedAccts)
+        on(m.ReqContractDetails, self._on_ReqContractDetails)
+        on(m.ReqMarketRule, self._on_ReqMarketRule)
+        on(m.PlaceOrder, self._on_PlaceOrder)
+        on(m.CancelOrder, self._on_CancelOrder)
+        on(m.ReqGlobalCancel, self._on_ReqGlobalCancel)
+        on(m.ReqOpenOrders, self._on_ReqOpenOrders)
+        on(m.ReqAllOpenOrders, self._on_ReqAllOpenOrders)
+        on(m.ReqAutoOpenOrders, self._on_ReqAutoOpenOrders)
+        on(m.ReqCompletedOrders, self._on_ReqCompletedOrders)
+        on(m.ReqExecutions, self._on_ReqExecutions)
+        on(m.ReqPositions, self._on_ReqPositions)
+        on(m.CancelPositions, self._on_CancelPositions)
+        on(m.ReqAccountSummary, self._on_ReqAccountSummary)
+        on(m.CancelAccountSummary, self._on_CancelAccountSummary)
+        on(m.ReqAccountUpdates, self._on_ReqAccountUpdates)
+        on(m.Unsupported, self._unsupported)
+        return table
 
     # ------------------------------------------------------------------ sessions
 
@@ -108,39 +201,27 @@ class Exchange(OrderEntry, Matching, OrderGroups, Portfolio, OrderQueries):
                 batch.append(m.ErrorMsg(-1, code, text, "", self._millis()))
             self._emit(client_id, batch)
 
-    def _emit(self, client_id: int, batch: list[m.Message]) -> None:
-        sink = self._sinks.get(client_id)
-        if sink is not None and batch:
-            sink(batch)
-
-    def _emit_order(self, so: SimOrder, batch: list[m.Message]) -> None:
-        if so.bound:
-            self._emit(so.client_id, batch)
-        master = self.master_client_id
-        if master is not None and master != so.client_id:
-            self._emit(master, batch)
-
-    def _error(self, client_id: int, req_id: int, refusal: Refusal) -> None:
-        self._emit(
-            client_id, [m.ErrorMsg(req_id, refusal.code, refusal.message, "", self._millis())]
-        )
-
     # ------------------------------------------------------------------ dispatch
 
     def handle(self, client_id: int, request: m.Request) -> None:
-        handler = getattr(self, "_on_" + type(request).__name__, None)
         with self.lock:
-            if handler is None:
-                self._unsupported(client_id, request)
-            else:
-                handler(client_id, request)
+            handler = self.handlers.get(type(request), self._unsupported)
+            handler(client_id, request)
 
     def _unsupported(self, client_id: int, request: m.Request) -> None:
+        """TWS's answer to a request it cannot serve: 321 to the request's id, session kept."""
         req_id = getattr(request, "req_id", -1)
-        name = getattr(request, "name", "") or type(request).__name__
+        if isinstance(request, m.Unsupported):
+            name = request.name or f"request id {request.msg_id}"
+        else:  # a request class with no handler, e.g. a second startApi
+            name = type(request).__name__
+        if isinstance(request, m.Unsupported) and request.msg_id not in UNSUPPORTED_REQUESTS:
+            log.warning("client %d sent unknown request id %s (reqId %d): answered with 321",
+                        client_id, request.msg_id, req_id)  # fmt: skip
+        else:
+            log.warning("client %d sent %s (reqId %d): not supported, answered with 321",
+                        client_id, name, req_id)  # fmt: skip
         cause = f"{name} is not supported by the twsapp simulator"
-        log.warning("client %d sent %s (reqId %d): not supported, answered with 321", client_id,
-                    name, req_id)  # fmt: skip
         self._error(client_id, req_id, refuse(rules.VALIDATION, tag="bS", cause=cause))
 
     def _on_ReqIds(self, client_id: int, req: m.ReqIds) -> None:
@@ -173,9 +254,6 @@ class Exchange(OrderEntry, Matching, OrderGroups, Portfolio, OrderQueries):
         self._emit(client_id, [m.MarketRule(req.market_rule_id, list(increments))])
 
     # ------------------------------------------------------------------ order lifecycle
-
-    def _next_id(self, client_id: int) -> int:
-        return max(self.next_ids.get(client_id, 1), self.max_used.get(client_id, 0) + 1)
 
     def _on_CancelOrder(self, client_id: int, req: m.CancelOrder) -> None:
         so = self.orders.get((client_id, req.order_id))
@@ -238,25 +316,11 @@ class Exchange(OrderEntry, Matching, OrderGroups, Portfolio, OrderQueries):
             mkt_cap_price=0.0,
         )
 
-    def _working(self, client_id: int | None) -> list[SimOrder]:
-        """Transmitted orders not yet done (held ones are nobody's business until sent)."""
-        return [
-            so
-            for so in self.orders.values()
-            if not so.done and not so.held and (client_id is None or so.client_id == client_id)
-        ]
-
     # ------------------------------------------------------------------ time
 
     @property
     def step(self) -> int:
         return self._step
-
-    def _moment(self, step: int):
-        return self.clock.start + timedelta(seconds=step)
-
-    def _millis(self) -> int:
-        return int(self._moment(self._step).timestamp() * 1000)
 
     def millis(self) -> int:
         """The simulated now in epoch milliseconds (error times): never the wall clock."""

@@ -26,25 +26,21 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from ibapi.order import Order
 
-if TYPE_CHECKING:
-    from .records import SimOrder
+from .records import SimOrder
+from .state import ExchangeState
 
 
-class OrderGroups:
+class OrderGroups(ExchangeState):
     """Mixin of ``Exchange``: uses its ``orders``, ``_step`` and message helpers."""
-
-    orders: dict[tuple[int, int], SimOrder]
-    _step: int
 
     def _group(self, so: SimOrder) -> list[SimOrder]:
         """``so``'s bracket: its parent (or itself) first, then the children by order id."""
         root = self.orders.get((so.client_id, so.order.parentId)) if so.order.parentId else None
         root = root or so
-        return [root] + self._children(root)
+        return [root, *self._children(root)]
 
     def _children(self, parent: SimOrder) -> list[SimOrder]:
         if not parent.bound:

@@ -16,7 +16,9 @@ the comment says "unverified".
 from __future__ import annotations
 
 import copy
+import itertools
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -31,6 +33,7 @@ from ibapi.contract import Contract, ContractDetails
 from ibapi.tag_value import TagValue
 
 from .clock import SessionTemplate, default_start
+from .inputs import SimInputError
 
 Rule = list[tuple[float, float]]  # (low edge, increment), ascending low edges
 
@@ -72,7 +75,7 @@ def builtin_entries() -> list[dict[str, Any]]:
     return json.loads(text)
 
 
-class CatalogError(ValueError):
+class CatalogError(SimInputError):
     """A catalog entry is malformed; the message names the source, entry and key."""
 
 
@@ -272,11 +275,27 @@ class Catalog:
         try:
             entries = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
-            raise CatalogError(f"{source}: cannot read instrument file: {exc}") from exc
+            raise CatalogError(
+                f"{source}: cannot read instrument file ({exc.strerror or exc}) — check the path"
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise CatalogError(
+                f"{source}: not UTF-8 text (byte {exc.start}) — save it as UTF-8 JSON"
+            ) from exc
         except json.JSONDecodeError as exc:
-            raise CatalogError(f"{source}: not valid JSON: {exc}") from exc
+            raise CatalogError(
+                f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+                " — fix the JSON there"
+            ) from exc
         if not isinstance(entries, list):
-            raise CatalogError(f"{source}: must hold a JSON list of instrument entries")
+            raise CatalogError(
+                f"{source}: holds a JSON {_json_kind(entries)} — it must hold a JSON list of "
+                'instrument entries, e.g. [{"symbol": "SAP", "secType": "STK", ...}]'
+            )
+        if not entries:
+            raise CatalogError(
+                f"{source}: the list holds no instrument entries — add one, or leave the file out"
+            )
         return self.extend_from_entries(entries, source=source)
 
     def extend_from_entries(
@@ -484,18 +503,51 @@ _SECTYPE_DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
-_STR_KEYS = (
-    "exchange primaryExchange localSymbol tradingClass marketName multiplier "
-    "lastTradeDateOrContractMonth lastTradeTime contractMonth realExpirationDate orderTypes "
-    "validExchanges longName industry category subcategory timeZoneId evRule underSymbol "
-    "underSecType stockType"
-).split()
+_STR_KEYS = [
+    "exchange",
+    "primaryExchange",
+    "localSymbol",
+    "tradingClass",
+    "marketName",
+    "multiplier",
+    "lastTradeDateOrContractMonth",
+    "lastTradeTime",
+    "contractMonth",
+    "realExpirationDate",
+    "orderTypes",
+    "validExchanges",
+    "longName",
+    "industry",
+    "category",
+    "subcategory",
+    "timeZoneId",
+    "evRule",
+    "underSymbol",
+    "underSecType",
+    "stockType",
+]
 _INT_KEYS = ("priceMagnifier", "underConId", "evMultiplier", "aggGroup")
 _SIZE_KEYS = ("minSize", "sizeIncrement", "suggestedSizeIncrement")
-_KNOWN_KEYS = set(
-    "symbol secType conId currency minTick basePrice volatility displaySize marketRuleIds "
-    "secIdList hours marketRules comment".split()
-) | set(_STR_KEYS + list(_INT_KEYS) + list(_SIZE_KEYS))
+_KNOWN_KEYS = {
+    "symbol",
+    "secType",
+    "conId",
+    "currency",
+    "minTick",
+    "basePrice",
+    "volatility",
+    "displaySize",
+    "marketRuleIds",
+    "secIdList",
+    "hours",
+    "marketRules",
+    "comment",
+} | set(_STR_KEYS + list(_INT_KEYS) + list(_SIZE_KEYS))
+
+
+def _json_kind(value: object) -> str:
+    names = {dict: "object", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
 
 
 def _parse_entry(entry: Mapping[str, Any], where: str, rules: dict[int, Rule]) -> Instrument:
@@ -513,7 +565,7 @@ def _parse_entry(entry: Mapping[str, Any], where: str, rules: dict[int, Rule]) -
 
     def required(key: str) -> Any:
         if key not in entry or entry[key] in (None, ""):
-            raise fail(key, "is required")
+            raise fail(key, "is required — add it to this entry")
         return entry[key]
 
     def text(key: str, value: Any) -> str:
@@ -524,6 +576,8 @@ def _parse_entry(entry: Mapping[str, Any], where: str, rules: dict[int, Rule]) -
     def number(key: str, value: Any, positive: bool = True) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise fail(key, f"must be a number, got {value!r}")
+        if not math.isfinite(value):  # Python's json reads NaN and Infinity
+            raise fail(key, f"must be a finite number, got {value!r}")
         if value < 0 or (positive and value == 0):
             raise fail(key, f"must be {'> 0' if positive else '>= 0'}, got {value!r}")
         return float(value)
@@ -634,10 +688,20 @@ def _parse_entry(entry: Mapping[str, Any], where: str, rules: dict[int, Rule]) -
     details.underConId = ints.get("underConId", 0)
     details.evMultiplier = ints.get("evMultiplier", 0)
     details.aggGroup = ints.get("aggGroup", 0)
-    for key in (
-        "longName contractMonth industry category subcategory timeZoneId evRule underSymbol "
-        "underSecType realExpirationDate lastTradeTime stockType"
-    ).split():
+    for key in [
+        "longName",
+        "contractMonth",
+        "industry",
+        "category",
+        "subcategory",
+        "timeZoneId",
+        "evRule",
+        "underSymbol",
+        "underSecType",
+        "realExpirationDate",
+        "lastTradeTime",
+        "stockType",
+    ]:
         setattr(details, key, strings.get(key, ""))
     details.marketRuleIds = ",".join(str(r) for r in rule_ids)
     details.minSize = sizes["minSize"]
@@ -655,7 +719,7 @@ def _parse_rule(key: Any, ladder: Any, fail) -> tuple[int, Rule]:
         raise fail("marketRules", f"rule {key!r} must be a list of [lowEdge, increment]") from None
     if not rule or any(inc <= 0 or low < 0 for low, inc in rule) or rule[0][0] != 0.0:
         raise fail("marketRules", f"rule {key!r} must start at lowEdge 0 with increments > 0")
-    if any(a[0] >= b[0] for a, b in zip(rule, rule[1:], strict=False)):
+    if any(a[0] >= b[0] for a, b in itertools.pairwise(rule)):
         raise fail("marketRules", f"rule {key!r} must have ascending low edges")
     return rule_id, rule
 
@@ -663,6 +727,7 @@ def _parse_rule(key: Any, ladder: Any, fail) -> tuple[int, Rule]:
 def _parse_rule_ids(value: Any, count: int, fail) -> list[int]:
     if value is None:
         raise fail("marketRuleIds", "is required (one id per valid exchange, or a single id)")
+    items: list[int | str]
     if isinstance(value, int) and not isinstance(value, bool):
         items = [value]
     elif isinstance(value, str):

@@ -13,27 +13,27 @@ from ibapi.commission_and_fees_report import CommissionAndFeesReport
 from ibapi.execution import Execution
 
 from . import messages as m
-from .accounts import Account
-from .clock import SimClock
 from .instruments import Instrument
-from .prices import PriceModel
 from .records import EXEC_TIME_FORMAT, TWS_TIME_ZONE, Fill, SimOrder
+from .state import ExchangeState
 from .wire import UNSET_DOUBLE
 
 EXEC_VENUE = {"NASDAQ": "ISLAND", "NYSE": "NYSE", "ARCA": "ARCA", "BATS": "BATS"}
 
 
-class Matching:
-    """Mixin of ``Exchange``: uses its state, clock, message helpers and ``_cancel``."""
+def commission_for(sec_type: str, quantity: Decimal, price: float) -> float:
+    """IB's fixed-rate schedule, roughly: what a fill (or a what-if preview) costs."""
+    if sec_type == "FUT":
+        return round(0.85 * float(quantity), 2)
+    if sec_type == "CASH":
+        return round(max(2.0, 0.00002 * float(quantity) * price), 2)
+    per_share = 0.005 * float(quantity)
+    cap = 0.01 * float(quantity) * price
+    return round(min(max(1.0, per_share), max(cap, 1.0)), 2)
 
-    prices: PriceModel
-    clock: SimClock
-    accounts: dict[str, Account]
-    display_size: Decimal | None
-    fills: list[Fill]
-    _exec_prefix: str
-    _exec_seq: int
-    _step: int
+
+class Matching(ExchangeState):
+    """Mixin of ``Exchange``: uses its state, clock, message helpers and ``_cancel``."""
 
     def on_clock(self) -> None:
         """Process every simulated second up to the clock's present."""
@@ -103,16 +103,6 @@ class Matching:
         if so.order.tif == "IOC" and not so.done:
             self._cancel(so, by="System")
 
-    @staticmethod
-    def _commission(sec_type: str, quantity: Decimal, price: float) -> float:
-        if sec_type == "FUT":
-            return round(0.85 * float(quantity), 2)
-        if sec_type == "CASH":
-            return round(max(2.0, 0.00002 * float(quantity) * price), 2)
-        per_share = 0.005 * float(quantity)
-        cap = 0.01 * float(quantity) * price
-        return round(min(max(1.0, per_share), max(cap, 1.0)), 2)
-
     def _fill(self, so: SimOrder, quantity: Decimal, price: float, step: int) -> None:
         self._exec_seq += 1
         exec_id = f"{self._exec_prefix}.{self._exec_seq:08x}.01.01"
@@ -122,7 +112,7 @@ class Matching:
         ) / float(new_filled)
         so.filled = new_filled
         so.last_fill_price = price
-        commission = self._commission(so.contract.secType, quantity, price)
+        commission = commission_for(so.contract.secType, quantity, price)
         so.commission += commission
         so.executions.append(exec_id)
 

@@ -12,19 +12,12 @@ from ibapi.contract import Contract
 
 from . import messages as m
 from .accounts import SUMMARY_TAGS, Account, summary_currency
-from .prices import PriceModel
 from .records import SimOrder
+from .state import ExchangeState
 
 
-class Portfolio:
+class Portfolio(ExchangeState):
     """Mixin of ``Exchange``: uses its accounts, subscriptions and ``_emit``."""
-
-    prices: PriceModel
-    account_ids: list[str]
-    accounts: dict[str, Account]
-    _position_subs: set[int]
-    _account_subs: dict[int, str]
-    _step: int
 
     def _after_fill(self, so: SimOrder) -> None:
         account = self.accounts[so.order.account]
@@ -60,17 +53,16 @@ class Portfolio:
 
     def _on_ReqPositions(self, client_id: int, req: m.ReqPositions) -> None:
         self._position_subs.add(client_id)
-        batch: list[m.Message] = []
-        for account in self.accounts.values():
-            for holding in account.holdings.values():
-                batch.append(
-                    m.Position(
-                        account.account_id,
-                        self._pos_contract(holding.contract),
-                        holding.quantity,
-                        holding.avg_cost,
-                    )
-                )
+        batch: list[m.Message] = [
+            m.Position(
+                account.account_id,
+                self._pos_contract(holding.contract),
+                holding.quantity,
+                holding.avg_cost,
+            )
+            for account in self.accounts.values()
+            for holding in account.holdings.values()
+        ]
         batch.append(m.PositionEnd())
         self._emit(client_id, batch)
 
@@ -85,13 +77,13 @@ class Portfolio:
         batch: list[m.Message] = []
         for account in self.accounts.values():
             values = account.values(marks)
-            for tag in wanted:
-                if tag in values:
-                    batch.append(
-                        m.AccountSummary(
-                            req.req_id, account.account_id, tag, values[tag], summary_currency(tag)
-                        )
-                    )
+            batch.extend(
+                m.AccountSummary(
+                    req.req_id, account.account_id, tag, values[tag], summary_currency(tag)
+                )
+                for tag in wanted
+                if tag in values
+            )
         batch.append(m.AccountSummaryEnd(req.req_id))
         self._emit(client_id, batch)
 

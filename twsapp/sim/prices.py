@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .inputs import SimInputError
 from .instruments import Catalog, increment_at, round_to_increment
 
 BLOCK = 4096
@@ -83,11 +84,13 @@ class PriceModel:
         self._series: dict[int, _Series] = {}
         # Reads fill caches, so even price_at mutates: one lock keeps concurrent callers safe.
         self._lock = threading.RLock()
-        for instrument in catalog or ():
-            rule = catalog.market_rule(instrument.rule_for_exchange(instrument.contract.exchange))
-            lot = _QUOTE_LOTS.get(instrument.contract.secType, Decimal(1))
-            rule = rule or [(0.0, instrument.min_tick)]
-            self.add(instrument.con_id, instrument.base_price, instrument.volatility, rule, lot)
+        if catalog is not None:
+            for instrument in catalog:
+                exchange = instrument.contract.exchange
+                rule = catalog.market_rule(instrument.rule_for_exchange(exchange))
+                lot = _QUOTE_LOTS.get(instrument.contract.secType, Decimal(1))
+                rule = rule or [(0.0, instrument.min_tick)]
+                self.add(instrument.con_id, instrument.base_price, instrument.volatility, rule, lot)
 
     @classmethod
     def for_catalog(cls, catalog: Catalog, seed: int, step_seconds: float = 1.0) -> PriceModel:
@@ -142,14 +145,21 @@ class PriceModel:
         times = [_bar_time(row["time"], path, n) for n, row in rows]
         absolute = [t for t in times if isinstance(t, datetime)]
         if absolute and len(absolute) != len(times):
-            raise ValueError(f"{path}: mixes absolute timestamps and relative seconds")
+            raise SimInputError(
+                f"{path}: mixes absolute timestamps and relative seconds in column time"
+                " — use one kind for every row"
+            )
         if absolute:
             zero = origin or absolute[0]
             starts = [(t - zero).total_seconds() for t in absolute]
         else:
             starts = [float(t) for t in times]  # type: ignore[arg-type]
-        if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
-            raise ValueError(f"{path}: bar times must strictly increase")
+        for (line, _), a, b in zip(rows[1:], starts, starts[1:], strict=False):
+            if b <= a:
+                raise SimInputError(
+                    f"{path}:{line}: bar times must strictly increase"
+                    " — sort the rows by time and drop duplicates"
+                )
         bars: list[Bar] = []
         for index, ((line, row), start) in enumerate(zip(rows, starts, strict=True)):
             if index + 1 < len(starts):
@@ -159,13 +169,19 @@ class PriceModel:
             prices = [_positive(row[k], path, line, k) for k in ("open", "high", "low", "close")]
             o, h, low, c = prices
             if not (low <= min(o, c) and h >= max(o, c)):
-                raise ValueError(f"{path}:{line}: high/low do not bracket open/close")
+                raise SimInputError(
+                    f"{path}:{line}: high/low do not bracket open/close"
+                    " — high must be >= open and close, low <= both"
+                )
             try:
                 volume = Decimal(row.get("volume") or 0)
             except InvalidOperation:
-                raise ValueError(
-                    f"{path}:{line}: volume {row['volume']!r} is not a number"
-                ) from None
+                volume = Decimal("NaN")
+            if not volume.is_finite() or volume < 0:
+                raise SimInputError(
+                    f"{path}:{line}: volume {row['volume']!r} is not a number >= 0"
+                    " — write the bar's volume, or leave the cell empty"
+                )
             bars.append(Bar(start, end, o, h, low, c, volume))
         with self._lock:
             series.bars = bars
@@ -249,14 +265,14 @@ class PriceModel:
             path = _cumulate(start, self._block_increments(con_id, new_block, sigma))
             series.ends.append(path[-1])
             self._remember(series, new_block, path)
-        path = series.blocks.get(block)
-        if path is None:  # an older block: regenerate it from its checkpoint
+        cached = series.blocks.get(block)
+        if cached is None:  # an older block: regenerate it from its checkpoint
             start = series.ends[block - 1] if block else 0.0
-            path = _cumulate(start, self._block_increments(con_id, block, sigma))
-            self._remember(series, block, path)
+            cached = _cumulate(start, self._block_increments(con_id, block, sigma))
+            self._remember(series, block, cached)
         else:
             series.blocks.move_to_end(block)
-        return path[index]
+        return cached[index]
 
     @staticmethod
     def _remember(series: _Series, block: int, path: list[float]) -> None:
@@ -309,19 +325,37 @@ def _bar_price(bars: Sequence[Bar], t: float) -> float:
     return points[segment] + (points[segment + 1] - points[segment]) * frac
 
 
+BAR_COLUMNS = ("time", "open", "high", "low", "close")
+
+
 def _read_bar_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip().lower() for h in reader.fieldnames or []]
-        missing = [c for c in ("time", "open", "high", "low", "close") if c not in header]
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
-        rows = [
-            (n, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k})
-            for n, row in enumerate(reader, start=2)
-        ]
+    """(line number, cells by lower-case column) of each row; refuses what cannot be bars."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            header = [h.strip().lower() for h in reader.fieldnames or []]
+            missing = [c for c in BAR_COLUMNS if c not in header]
+            if missing:
+                raise SimInputError(
+                    f"{path}: missing column(s) {', '.join(missing)} — the first line must "
+                    f"name the columns {','.join(BAR_COLUMNS)}[,volume]"
+                )
+            rows = [
+                (n, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k})
+                for n, row in enumerate(reader, start=2)
+            ]
+    except OSError as exc:
+        raise SimInputError(
+            f"{path}: cannot read bars file ({exc.strerror or exc}) — check the path"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise SimInputError(
+            f"{path}: not UTF-8 text (byte {exc.start}) — save it as UTF-8 CSV"
+        ) from exc
+    except csv.Error as exc:
+        raise SimInputError(f"{path}: not readable as CSV ({exc}) — check its quoting") from exc
     if not rows:
-        raise ValueError(f"{path}: no bars")
+        raise SimInputError(f"{path}: no bars — add one row per bar below the header line")
     return rows
 
 
@@ -332,6 +366,11 @@ def _bar_time(text: str, path: str | Path, line: int) -> datetime | float:
     except ValueError:
         pass
     else:
+        if not math.isfinite(value):
+            raise SimInputError(
+                f"{path}:{line}: time {text!r} is not a time — write seconds from the start, "
+                "epoch seconds, or a timestamp such as 2026-11-23T14:30:00Z"
+            )
         return datetime.fromtimestamp(value, UTC) if value > 1e8 else value
     parts = text.split()
     zone = None
@@ -339,7 +378,10 @@ def _bar_time(text: str, path: str | Path, line: int) -> datetime | float:
         try:
             zone = ZoneInfo(parts[2])
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{path}:{line}: unknown time zone in {text!r}") from None
+            raise SimInputError(
+                f"{path}:{line}: unknown time zone in {text!r} — use an IANA name such as "
+                "America/New_York"
+            ) from None
     for parse in (
         lambda: datetime.fromisoformat(text),
         lambda: datetime.strptime(" ".join(parts[:2]), "%Y%m%d %H:%M:%S"),
@@ -350,14 +392,21 @@ def _bar_time(text: str, path: str | Path, line: int) -> datetime | float:
         except ValueError:
             continue
         return moment if moment.tzinfo else moment.replace(tzinfo=zone or UTC)
-    raise ValueError(f"{path}:{line}: cannot read time {text!r}")
+    raise SimInputError(
+        f"{path}:{line}: cannot read time {text!r} — write seconds from the start, epoch "
+        "seconds, ISO 8601 (2026-11-23T14:30:00Z) or YYYYMMDD HH:MM:SS [zone]"
+    )
 
 
 def _positive(text: str, path: str | Path, line: int, column: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{path}:{line}: {column} {text!r} is not a number") from None
-    if not value > 0:
-        raise ValueError(f"{path}:{line}: {column} must be > 0, got {text!r}")
+        raise SimInputError(
+            f"{path}:{line}: {column} {text!r} is not a number — write a price > 0"
+        ) from None
+    if not (value > 0 and math.isfinite(value)):
+        raise SimInputError(
+            f"{path}:{line}: {column} must be > 0, got {text!r} — write a price > 0"
+        )
     return value

@@ -17,6 +17,7 @@ The inbound side (requests EClient sends as protobuf) is ``proto_requests``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -162,9 +163,13 @@ _UNSET_BY_TYPE = {
 }
 
 
-def put(proto: ProtoMessage, name: str, value: object) -> None:
+# What ibapi's objects hold in a scalar field (strings for a few numbers, e.g. margins).
+Scalar = bool | int | float | str | Decimal | None
+
+
+def put(proto: ProtoMessage, name: str, value: Scalar) -> None:
     """Set one scalar field unless ``value`` means "unset" for that field's type."""
-    if value is None or isinstance(value, float) and math.isnan(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return
     field = proto.DESCRIPTOR.fields_by_name[name]
     kind = field.type
@@ -235,7 +240,6 @@ _ORDER_FIELDS = _words("""
     shareholder parentPermId postOnly allowPreOpen ignoreOpenAuction deactivate activeStartTime
     activeStopTime whatIfType""")
 _ORDER_TRISTATES = ("usePriceMgmtAlgo", "routeMarketableToBbo", "seekPriceImprovement")
-_COMPLETED_WITHOUT = ("orderId", "clientId", "parentId")
 
 _ORDER_STATE_FIELDS = _words("""
     status commissionAndFees minCommissionAndFees maxCommissionAndFees commissionAndFeesCurrency
@@ -275,10 +279,8 @@ def contract_proto(contract: Contract, order: Order | None = None) -> ContractPr
     put_all(proto, contract, _CONTRACT_FIELDS)
     put(proto, "primaryExch", contract.primaryExchange)
     if contract.multiplier not in (None, ""):
-        try:
+        with contextlib.suppress(ValueError):  # not a number: no protobuf spelling exists for it
             proto.multiplier = float(contract.multiplier)
-        except ValueError:
-            pass  # not a number: no protobuf spelling exists for it
     leg_prices = (order.orderComboLegs if order is not None else None) or []
     for index, leg in enumerate(contract.comboLegs or []):
         leg_proto = proto.comboLegs.add()
@@ -295,13 +297,10 @@ def contract_proto(contract: Contract, order: Order | None = None) -> ContractPr
     return proto
 
 
-def order_proto(order: Order, completed: bool = False) -> OrderProto:
-    """An order as openOrder (or, ``completed``, completedOrder) carries it."""
+def order_proto(order: Order) -> OrderProto:
+    """An order as openOrder and completedOrder carry it (real TWS keeps the API ids in both)."""
     proto = OrderProto()
     put_all(proto, order, _ORDER_FIELDS)
-    if completed:  # TWS keeps no API ids for completed orders (ibapi passes UNSET as the id)
-        for name in _COMPLETED_WITHOUT:
-            proto.ClearField(name)
     put(proto, "totalQuantity", decimal_text(order.totalQuantity))
     put(proto, "filledQuantity", decimal_text(order.filledQuantity))
     for name in _ORDER_TRISTATES:
@@ -431,7 +430,7 @@ def _market_rule(msg: m.MarketRule) -> Built:
 def _order_parts(proto, contract: Contract, order: Order, state: OrderState) -> None:
     """openOrder and completedOrder: ibapi drops the message if any part is absent."""
     proto.contract.CopyFrom(contract_proto(contract, order))
-    proto.order.CopyFrom(order_proto(order, completed=isinstance(proto, CompletedOrderProto)))
+    proto.order.CopyFrom(order_proto(order))
     proto.orderState.CopyFrom(order_state_proto(state))
     for part in (proto.contract, proto.order, proto.orderState):
         part.SetInParent()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from decimal import Decimal
+from typing import TypeVar
 
 from google.protobuf.message import DecodeError
 from google.protobuf.message import Message as ProtoMessage
@@ -30,37 +31,158 @@ from ibapi.tag_value import TagValue
 from twsapp.sim import messages as m
 from twsapp.sim.wire import ProtocolError
 
+T = TypeVar("T")
+
 # Same-named fields createContractProto writes.
-_CONTRACT_FIELDS = tuple(
-    """conId symbol secType lastTradeDateOrContractMonth lastTradeDate strike right exchange
-    currency localSymbol tradingClass secIdType secId includeExpired comboLegsDescrip description
-    issuerId""".split()
+_CONTRACT_FIELDS = (
+    "conId",
+    "symbol",
+    "secType",
+    "lastTradeDateOrContractMonth",
+    "lastTradeDate",
+    "strike",
+    "right",
+    "exchange",
+    "currency",
+    "localSymbol",
+    "tradingClass",
+    "secIdType",
+    "secId",
+    "includeExpired",
+    "comboLegsDescrip",
+    "description",
+    "issuerId",
 )
 # Same-named fields createOrderProto writes (transmit, quantities and flags are handled apart).
-_ORDER_FIELDS = tuple(
-    """clientId permId parentId action displaySize orderType lmtPrice auxPrice tif account
-    settlingFirm clearingAccount clearingIntent allOrNone blockOrder hidden outsideRth sweepToFill
-    percentOffset trailingPercent trailStopPrice minQty goodAfterTime goodTillDate ocaGroup
-    orderRef rule80A ocaType triggerMethod activeStartTime activeStopTime faGroup faMethod
-    faPercentage volatility volatilityType continuousUpdate referencePriceType
-    deltaNeutralOrderType deltaNeutralAuxPrice deltaNeutralConId deltaNeutralOpenClose
-    deltaNeutralShortSale deltaNeutralShortSaleSlot deltaNeutralDesignatedLocation
-    scaleInitLevelSize scaleSubsLevelSize scalePriceIncrement scalePriceAdjustValue
-    scalePriceAdjustInterval scaleProfitOffset scaleAutoReset scaleInitPosition scaleInitFillQty
-    scaleRandomPercent scaleTable hedgeType hedgeParam hedgeMaxSize algoStrategy algoId whatIf
-    overridePercentageConstraints openClose origin shortSaleSlot designatedLocation exemptCode
-    deltaNeutralSettlingFirm deltaNeutralClearingAccount deltaNeutralClearingIntent
-    discretionaryAmt optOutSmartRouting startingPrice stockRefPrice delta stockRangeLower
-    stockRangeUpper notHeld solicited randomizeSize randomizePrice referenceContractId
-    peggedChangeAmount isPeggedChangeAmountDecrease referenceChangeAmount referenceExchangeId
-    adjustedOrderType triggerPrice adjustedStopPrice adjustedStopLimitPrice adjustedTrailingAmount
-    adjustableTrailingUnit lmtPriceOffset conditionsCancelOrder conditionsIgnoreRth modelCode
-    extOperator cashQty mifid2DecisionMaker mifid2DecisionAlgo mifid2ExecutionTrader
-    mifid2ExecutionAlgo dontUseAutoPriceForHedge isOmsContainer discretionaryUpToLimitPrice
-    duration postToAts advancedErrorOverride manualOrderTime minTradeQty minCompeteSize
-    competeAgainstBestOffset midOffsetAtWhole midOffsetAtHalf customerAccount professionalCustomer
-    bondAccruedInterest includeOvernight manualOrderIndicator submitter autoCancelParent
-    imbalanceOnly postOnly allowPreOpen ignoreOpenAuction deactivate whatIfType""".split()
+_ORDER_FIELDS = (
+    "clientId",
+    "permId",
+    "parentId",
+    "action",
+    "displaySize",
+    "orderType",
+    "lmtPrice",
+    "auxPrice",
+    "tif",
+    "account",
+    "settlingFirm",
+    "clearingAccount",
+    "clearingIntent",
+    "allOrNone",
+    "blockOrder",
+    "hidden",
+    "outsideRth",
+    "sweepToFill",
+    "percentOffset",
+    "trailingPercent",
+    "trailStopPrice",
+    "minQty",
+    "goodAfterTime",
+    "goodTillDate",
+    "ocaGroup",
+    "orderRef",
+    "rule80A",
+    "ocaType",
+    "triggerMethod",
+    "activeStartTime",
+    "activeStopTime",
+    "faGroup",
+    "faMethod",
+    "faPercentage",
+    "volatility",
+    "volatilityType",
+    "continuousUpdate",
+    "referencePriceType",
+    "deltaNeutralOrderType",
+    "deltaNeutralAuxPrice",
+    "deltaNeutralConId",
+    "deltaNeutralOpenClose",
+    "deltaNeutralShortSale",
+    "deltaNeutralShortSaleSlot",
+    "deltaNeutralDesignatedLocation",
+    "scaleInitLevelSize",
+    "scaleSubsLevelSize",
+    "scalePriceIncrement",
+    "scalePriceAdjustValue",
+    "scalePriceAdjustInterval",
+    "scaleProfitOffset",
+    "scaleAutoReset",
+    "scaleInitPosition",
+    "scaleInitFillQty",
+    "scaleRandomPercent",
+    "scaleTable",
+    "hedgeType",
+    "hedgeParam",
+    "hedgeMaxSize",
+    "algoStrategy",
+    "algoId",
+    "whatIf",
+    "overridePercentageConstraints",
+    "openClose",
+    "origin",
+    "shortSaleSlot",
+    "designatedLocation",
+    "exemptCode",
+    "deltaNeutralSettlingFirm",
+    "deltaNeutralClearingAccount",
+    "deltaNeutralClearingIntent",
+    "discretionaryAmt",
+    "optOutSmartRouting",
+    "startingPrice",
+    "stockRefPrice",
+    "delta",
+    "stockRangeLower",
+    "stockRangeUpper",
+    "notHeld",
+    "solicited",
+    "randomizeSize",
+    "randomizePrice",
+    "referenceContractId",
+    "peggedChangeAmount",
+    "isPeggedChangeAmountDecrease",
+    "referenceChangeAmount",
+    "referenceExchangeId",
+    "adjustedOrderType",
+    "triggerPrice",
+    "adjustedStopPrice",
+    "adjustedStopLimitPrice",
+    "adjustedTrailingAmount",
+    "adjustableTrailingUnit",
+    "lmtPriceOffset",
+    "conditionsCancelOrder",
+    "conditionsIgnoreRth",
+    "modelCode",
+    "extOperator",
+    "cashQty",
+    "mifid2DecisionMaker",
+    "mifid2DecisionAlgo",
+    "mifid2ExecutionTrader",
+    "mifid2ExecutionAlgo",
+    "dontUseAutoPriceForHedge",
+    "isOmsContainer",
+    "discretionaryUpToLimitPrice",
+    "duration",
+    "postToAts",
+    "advancedErrorOverride",
+    "manualOrderTime",
+    "minTradeQty",
+    "minCompeteSize",
+    "competeAgainstBestOffset",
+    "midOffsetAtWhole",
+    "midOffsetAtHalf",
+    "customerAccount",
+    "professionalCustomer",
+    "bondAccruedInterest",
+    "includeOvernight",
+    "manualOrderIndicator",
+    "submitter",
+    "autoCancelParent",
+    "imbalanceOnly",
+    "postOnly",
+    "allowPreOpen",
+    "ignoreOpenAuction",
+    "deactivate",
+    "whatIfType",
 )
 _ORDER_TRISTATES = ("usePriceMgmtAlgo", "seekPriceImprovement", "routeMarketableToBbo")
 _ORDER_TAG_LISTS = ("algoParams", "smartComboRoutingParams", "orderMiscOptions")
@@ -87,7 +209,9 @@ def _copy(proto: ProtoMessage, target: object, names: tuple[str, ...]) -> None:
             setattr(target, name, getattr(proto, name))
 
 
-def _get(proto: ProtoMessage, name: str, default: object) -> object:
+def _get(proto: ProtoMessage, name: str, default: T) -> T:
+    """A field's value, or ``default`` when the client left it out (the field's type is the
+    default's: the generated classes are untyped)."""
     return getattr(proto, name) if proto.HasField(name) else default
 
 
@@ -229,7 +353,7 @@ def _one(name: str, field: str, default: object, make: Callable) -> Callable[[by
     return decode
 
 
-_DECODERS: dict[int, Callable[[bytes], m.Request]] = {
+PROTO_DECODERS: dict[int, Callable[[bytes], m.Request]] = {
     OUT.PLACE_ORDER: _place_order,
     OUT.CANCEL_ORDER: _cancel_order,
     OUT.REQ_GLOBAL_CANCEL: _global_cancel,
@@ -256,7 +380,7 @@ _DECODERS: dict[int, Callable[[bytes], m.Request]] = {
 
 # The other protobuf requests, by the proto EClient sends: enough to name the request id that an
 # error reply must carry. (createXxxProto in ibapi.client_utils; orderId for exerciseOptions.)
-_ID_CARRIERS: dict[int, tuple[str, str]] = {
+PROTO_REQ_ID_CARRIERS: dict[int, tuple[str, str]] = {
     OUT.REQ_MKT_DATA: ("MarketDataRequest", "reqId"),
     OUT.CANCEL_MKT_DATA: ("CancelMarketData", "reqId"),
     OUT.REQ_MKT_DEPTH: ("MarketDepthRequest", "reqId"),
@@ -318,11 +442,11 @@ _OUT_NAMES = {
 
 def decode_proto_request(msg_id: int, data: bytes) -> m.Request:
     """Decode the protobuf body of request ``msg_id`` (already offset back below 200)."""
-    decoder = _DECODERS.get(msg_id)
+    decoder = PROTO_DECODERS.get(msg_id)
     if decoder is not None:
         return decoder(data)
     req_id = -1
-    carrier = _ID_CARRIERS.get(msg_id)
+    carrier = PROTO_REQ_ID_CARRIERS.get(msg_id)
     if carrier is not None:
         req_id = int(_get(_parse(carrier[0], data), carrier[1], -1))
     return m.Unsupported(msg_id, req_id, _OUT_NAMES.get(msg_id, f"msg {msg_id}"))

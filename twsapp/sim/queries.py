@@ -17,16 +17,12 @@ from . import messages as m
 from . import rules
 from .records import EXEC_TIME_FORMAT, TWS_TIME_ZONE, UNBOUND, Fill, SimOrder
 from .rules import refuse
+from .state import ExchangeState
 from .wire import decimal_text
 
 
-class OrderQueries:
+class OrderQueries(ExchangeState):
     """Mixin of ``Exchange``: uses its orders, fills and message helpers."""
-
-    orders: dict[tuple[int, int], SimOrder]
-    fills: list[Fill]
-    _auto_bind: set[int]
-    _step: int
 
     def _on_ReqOpenOrders(self, client_id: int, req: m.ReqOpenOrders) -> None:
         if client_id == 0:  # client 0 binds what was typed into TWS and is still working

@@ -7,7 +7,10 @@ that moves the simulation clock unless it is manual (speed 0), in which case ``a
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import logging
+import math
 import queue
 import socket
 import threading
@@ -27,6 +30,7 @@ from . import rules
 from .clock import SimClock, default_start
 from .exchange import Exchange
 from .faults import FaultInjector, Faults
+from .inputs import SimInputError
 from .instruments import Catalog
 from .prices import PriceModel
 from .proto import decode_proto_request, encode_proto
@@ -47,6 +51,7 @@ MIN_SERVER_VERSION = 157
 MAX_SERVER_VERSION = MAX_CLIENT_VER
 HANDSHAKE_TIMEOUT = 10.0
 TICK_SECONDS = 0.02
+LOOPBACK_NAMES = ("localhost",)
 
 
 @dataclass
@@ -71,6 +76,109 @@ class SimSettings:
     # not take this care; turn it off to expose a client to what TWS may really do.
     spare_ibapi_reader: bool = True
     bars: dict[str, str] = field(default_factory=dict)  # symbol or conId -> CSV of bars to replay
+    # Real seconds a new connection has to send the API prefix, its version range and startApi;
+    # then it is closed, so a client that connects and stalls cannot hold a thread for ever.
+    # About the network, not the market: measured on the wall clock whatever the speed.
+    handshake_timeout: float = HANDSHAKE_TIMEOUT
+
+
+def check_settings(s: SimSettings) -> None:
+    """Refuse, before anything is read or bound, settings the simulator cannot run with.
+
+    Python callers (tests, the app embedding the simulator) get the same refusals as
+    ``twsapp sim``: each one a ``SimInputError`` naming the setting, the value and the fix.
+    """
+    if not _is_loopback(s.host):
+        raise SimInputError.about(
+            "host", s.host, "the simulator binds loopback only", "use 127.0.0.1, localhost or ::1"
+        )
+    if not _is_int(s.port) or not 0 <= s.port <= 65535:
+        raise SimInputError.about(
+            "port", s.port, "not a port number", "use 1..65535, or 0 for any free port"
+        )
+    if not _is_int(s.server_version) or not (
+        MIN_SERVER_VERSION <= s.server_version <= MAX_SERVER_VERSION
+    ):
+        raise SimInputError.about(
+            "server_version",
+            s.server_version,
+            f"not a version the simulator serves ({MIN_SERVER_VERSION}..{MAX_SERVER_VERSION})",
+            f"use {MIN_SERVER_VERSION}..{MAX_SERVER_VERSION} ({MAX_SERVER_VERSION} is the newest)",
+        )
+    if not _is_int(s.seed):
+        raise SimInputError.about("seed", s.seed, "not an integer", "use any integer, e.g. 42")
+    if not _is_number(s.speed) or not math.isfinite(s.speed) or s.speed < 0:
+        raise SimInputError.about(
+            "speed",
+            s.speed,
+            "not a finite number >= 0",
+            "use how many simulated seconds pass per real second (0 = frozen)",
+        )
+    accounts = s.accounts
+    if (
+        isinstance(accounts, str)
+        or not accounts
+        or not all(isinstance(a, str) and a.strip() and "," not in a for a in accounts)
+        or len(set(accounts)) != len(accounts)
+    ):
+        raise SimInputError.about(
+            "accounts",
+            accounts,
+            "needs one or more distinct account ids",
+            "name the accounts to manage, e.g. DU1234567",
+        )
+    if s.master_client_id is not None and not _is_int(s.master_client_id):
+        raise SimInputError.about(
+            "master_client_id", s.master_client_id, "not an integer", "use a client id, e.g. 0"
+        )
+    size = s.display_size
+    if size is not None and (
+        not isinstance(size, Decimal | int) or isinstance(size, bool) or not Decimal(size) > 0
+    ):
+        raise SimInputError.about(
+            "display_size",
+            size,
+            "not a positive quantity",
+            "use the largest quantity filled per second, e.g. 100, or none for no limit",
+        )
+    if not _is_int(s.max_messages_per_second) or s.max_messages_per_second < 1:
+        raise SimInputError.about(
+            "max_messages_per_second", s.max_messages_per_second, "not >= 1", "TWS allows 50"
+        )
+    if not _is_int(s.disconnect_after_violations) or s.disconnect_after_violations < 0:
+        raise SimInputError.about(
+            "disconnect_after_violations",
+            s.disconnect_after_violations,
+            "not an integer >= 0",
+            "use how many pacing violations end a session (0 = never)",
+        )
+    timeout = s.handshake_timeout
+    if not _is_number(timeout) or not math.isfinite(timeout) or timeout <= 0:
+        raise SimInputError.about(
+            "handshake_timeout",
+            timeout,
+            "not a finite number of seconds > 0",
+            f"use e.g. {HANDSHAKE_TIMEOUT:g}",
+        )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return False
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SimServer:
@@ -82,11 +190,7 @@ class SimServer:
             if not hasattr(settings, key):
                 raise TypeError(f"unknown simulator setting {key!r}")
             setattr(settings, key, value)
-        if not MIN_SERVER_VERSION <= settings.server_version <= MAX_SERVER_VERSION:
-            raise ValueError(
-                f"server_version must be {MIN_SERVER_VERSION}..{MAX_SERVER_VERSION}, "
-                f"got {settings.server_version}"
-            )
+        check_settings(settings)
         self.settings = settings
         catalog = Catalog.builtin()
         if settings.instruments_file:
@@ -116,9 +220,10 @@ class SimServer:
         for symbol, path in settings.bars.items():
             matches = [i for i in catalog if i.symbol == symbol or str(i.con_id) == symbol]
             if len(matches) != 1:
-                raise ValueError(
-                    f"bars for {symbol!r}: name one instrument by symbol or conId "
-                    f"({len(matches)} match)"
+                raise SimInputError(
+                    f"bars for {symbol!r}: {len(matches)} instruments match — name one "
+                    "instrument of the catalog by its symbol or conId",
+                    setting="bars",
                 )
             prices.load_bars_csv(matches[0].con_id, path)
         return prices
@@ -147,10 +252,8 @@ class SimServer:
         for session in sessions:
             session.close()
         if self._sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)  # wakes the acceptor at once
-            except OSError:
-                pass
             self._sock.close()
         for thread in self._threads:
             thread.join(timeout=2)
@@ -222,6 +325,11 @@ class SimServer:
             self._sessions.discard(session)
             self._sessions_changed.notify_all()
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no connection is being served (each one's thread has finished with it)."""
+        with self._sessions_changed:
+            return self._sessions_changed.wait_for(lambda: not self._sessions, timeout)
+
     def wait_detached(self, client_id: int, timeout: float = 10.0) -> bool:
         """Wait until no session holds ``client_id`` (TWS frees an id when its socket closes).
 
@@ -250,6 +358,7 @@ class Session:
         self._recent: deque[float] = deque()
         self._violations = 0
         self._closed = threading.Event()
+        self._awaiting = "API prefix"  # what the handshake waits for (named when it times out)
 
     # ------------------------------------------------------------------ outgoing
 
@@ -313,21 +422,23 @@ class Session:
             self._shutdown()
 
     def _shutdown(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.conn.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     # ------------------------------------------------------------------ incoming
 
     def run(self) -> None:
         writer = threading.Thread(target=self._writer, name="sim-writer", daemon=True)
+        timeout = self.server.settings.handshake_timeout
         try:
-            reader = FrameReader(self.conn)
+            reader = FrameReader(self.conn, deadline=time.monotonic() + timeout)
             if not self._handshake(reader):
                 return
             writer.start()
             self._serve(reader)
+        except TimeoutError:
+            log.warning("closing %s: no %s within %g s of connecting", self.addr, self._awaiting,
+                        timeout)  # fmt: skip
         except ProtocolError as exc:
             log.warning("closing %s: %s", self.addr, exc)
         except OSError as exc:
@@ -342,12 +453,12 @@ class Session:
             self.server._forget(self)
 
     def _handshake(self, reader: FrameReader) -> bool:
-        self.conn.settimeout(HANDSHAKE_TIMEOUT)
         prefix = reader.read_exact(len(API_PREFIX))
         if prefix is None:
             return False
         if prefix != API_PREFIX:
             raise ProtocolError(f"expected the API prefix, got {prefix!r}")
+        self._awaiting = "version range"
         payload = reader.read_frame()
         if payload is None:
             return False
@@ -362,7 +473,7 @@ class Session:
         now = self.server.clock.now()
         stamp = now.strftime("%Y%m%d %H:%M:%S") + " " + _zone_name(now)
         self.conn.sendall(frame(f"{version}\0{stamp}\0".encode()))
-        self.conn.settimeout(None)
+        self._awaiting = "startApi"
         return True
 
     def _decode(self, payload: bytes) -> m.Request:
@@ -382,6 +493,8 @@ class Session:
             if self.client_id is None:
                 if not isinstance(request, m.StartApi):
                     raise ProtocolError(f"first request must be startApi, got {request}")
+                reader.deadline = None  # from here on a client may stay quiet as long as it likes
+                self.conn.settimeout(None)
                 if not self._start(request):
                     return
                 continue
@@ -454,5 +567,5 @@ def _split_for_ibapi(frames: list[bytes]) -> tuple[bytes, bytes]:
 
 
 def _zone_name(moment: datetime) -> str:
-    key = getattr(moment.tzinfo, "key", None)
+    key: str = getattr(moment.tzinfo, "key", "")
     return {"America/New_York": "US/Eastern"}.get(key, moment.tzname() or "UTC")

@@ -8,15 +8,14 @@ from real TWS (``shared/fixtures/tws-captures.json``, and the public paper-Gatew
 server version 200 in the ThomasMarcelis/ibkr-go repository), so that a client comparing bytes or
 strings sees exactly what TWS sends.
 
-Order-shaped messages (openOrder, completedOrder) live in ``text_orders``.
+Order-shaped messages (openOrder, completedOrder) live in ``text_orders``; the spellings both
+use, in ``spelling``.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Callable
-from decimal import Decimal
+from typing import Any, TypeVar
 
 from ibapi.contract import Contract, ContractDetails
 from ibapi.message import IN
@@ -36,15 +35,21 @@ from ibapi.server_versions import (
 )
 
 from twsapp.sim import messages as m
-from twsapp.sim.wire import (
-    UNSET_DOUBLE,
-    UNSET_INT,
-    decimal_text,
-    enum_code,
-    java_double,
-    last_trade_field,
-    text_payload,
+from twsapp.sim.spelling import (
+    dbl,
+    dbl_zero,
+    dec,
+    escaped,
+    flag,
+    int_text,
+    plain,
+    plain_zero,
+    right_or,
+    tag_values,
+    text,
 )
+from twsapp.sim.text_orders import completed_order_fields, open_order_fields
+from twsapp.sim.wire import enum_code, last_trade_field, text_payload
 
 # Leading "version" fields TWS still writes for these messages (ibapi skips or checks them).
 ERROR_VERSION = "2"
@@ -53,98 +58,6 @@ POSITION_VERSION = "3"
 PORTFOLIO_VERSION = "8"
 ACCOUNT_VALUE_VERSION = "2"
 SIMPLE_VERSION = "1"
-
-# --------------------------------------------------------------------------- spellings
-
-
-def dbl(value: float) -> str:
-    """Java ``Double.toString``: unset is ``1.7976931348623157E308``."""
-    return java_double(value)
-
-
-def dbl_max(value: float | None) -> str:
-    """A double TWS leaves empty when unset (ibapi reads these with SHOW_UNSET)."""
-    if value is None or value == UNSET_DOUBLE:
-        return ""
-    return java_double(value)
-
-
-def dbl_zero(value: float | None) -> str:
-    """A double TWS reports as ``0.0`` when the order never had one (lmtPrice of a MKT)."""
-    if value is None or value == UNSET_DOUBLE:
-        return "0.0"
-    return java_double(value)
-
-
-def plain(value: float) -> str:
-    """TWS's plain number spelling (``0``, ``10``, ``0.00005``, ``196.52``): no exponent, no
-    trailing ``.0``. Used where captures show it: strikes in orders and contract data, minTick,
-    order-status prices, market-rule increments."""
-    value = float(value)
-    if value == UNSET_DOUBLE or not math.isfinite(value):
-        return java_double(value)
-    text = format(Decimal(repr(value)).normalize(), "f")
-    return "0" if text == "-0" else text
-
-
-def plain_zero(value: float | None) -> str:
-    """Plain spelling where TWS writes ``0`` for an unset value (strike of a stock, cashQty)."""
-    if value is None or value == UNSET_DOUBLE:
-        return "0"
-    return plain(value)
-
-
-def int_text(value: int | None) -> str:
-    return "0" if value is None else str(int(value))
-
-
-def int_max(value: int | None) -> str:
-    """An int TWS leaves empty when unset (ibapi reads these with SHOW_UNSET)."""
-    if value is None or value == UNSET_INT:
-        return ""
-    return str(int(value))
-
-
-def int_zero(value: int | None) -> str:
-    """An int TWS reports as ``0`` when ibapi holds it unset (volatilityType, ...)."""
-    if value is None or value == UNSET_INT:
-        return "0"
-    return str(int(value))
-
-
-def flag(value: object) -> str:
-    return "1" if value else "0"
-
-
-def dec(value: Decimal | None) -> str:
-    """Quantities in plain decimal; unset is empty."""
-    return decimal_text(value)
-
-
-def text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def escaped(value: str | None) -> str:
-    """Non-ASCII as ``\\uXXXX`` escapes (MIN_SERVER_VER_ENCODE_MSG_ASCII7): ibapi decodes error
-    texts, long names and every string of a signature-decoded message with ``unicode-escape``."""
-    out = []
-    for ch in value or "":
-        code = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif 0x20 <= code < 0x7F:
-            out.append(ch)
-        elif code <= 0xFFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    return "".join(out)
-
-
-def right_or(contract: Contract, empty: str) -> str:
-    return contract.right or empty
-
 
 # --------------------------------------------------------------------------- small messages
 
@@ -434,15 +347,6 @@ def _contract_data(v: int, msg: m.ContractData) -> list[str]:
     return fields
 
 
-def tag_values(items: list | None) -> list[str]:
-    """A TagValue list as TWS writes it: the count, then tag and value of each."""
-    items = items or []
-    fields = [str(len(items))]
-    for item in items:
-        fields += [text(item.tag), text(item.value)]
-    return fields
-
-
 def _fund_fields(details: ContractDetails) -> list[str]:
     return [
         text(details.fundName),
@@ -467,49 +371,50 @@ def _fund_fields(details: ContractDetails) -> list[str]:
 
 # --------------------------------------------------------------------------- dispatch
 
-Encoder = Callable[[int, m.Message], list[str]]
+M = TypeVar("M", bound=m.Message)
+Encoder = Callable[[int, Any], list[str]]
+_ENCODERS: dict[type[m.Message], Encoder] = {}
 
 
-@functools.cache
-def _encoders() -> dict[type, Encoder]:
-    from twsapp.sim import text_orders  # imports this module's spellings: resolve lazily
-
-    return {
-        m.ManagedAccounts: _managed_accounts,
-        m.NextValidId: _next_valid_id,
-        m.CurrentTime: _current_time,
-        m.CurrentTimeInMillis: _current_time_millis,
-        m.ErrorMsg: _error,
-        m.ContractData: _contract_data,
-        m.ContractDataEnd: _contract_data_end,
-        m.MarketRule: _market_rule,
-        m.OpenOrder: text_orders.open_order_fields,
-        m.OpenOrderEnd: _open_order_end,
-        m.OrderStatus: _order_status,
-        m.ExecDetails: _exec_details,
-        m.ExecDetailsEnd: _exec_details_end,
-        m.CommissionReport: _commission_report,
-        m.CompletedOrder: text_orders.completed_order_fields,
-        m.CompletedOrdersEnd: _completed_orders_end,
-        m.Position: _position,
-        m.PositionEnd: _position_end,
-        m.AccountSummary: _account_summary,
-        m.AccountSummaryEnd: _account_summary_end,
-        m.AccountValue: _account_value,
-        m.PortfolioValue: _portfolio_value,
-        m.AccountUpdateTime: _account_update_time,
-        m.AccountDownloadEnd: _account_download_end,
-    }
+def _encodes(kind: type[M], encoder: Callable[[int, M], list[str]]) -> None:
+    """Register ``encoder`` for ``kind``; the type checker sees that the two belong together."""
+    _ENCODERS[kind] = encoder
 
 
-def supported_messages() -> tuple[type, ...]:
-    return tuple(_encoders())
+_encodes(m.ManagedAccounts, _managed_accounts)
+_encodes(m.NextValidId, _next_valid_id)
+_encodes(m.CurrentTime, _current_time)
+_encodes(m.CurrentTimeInMillis, _current_time_millis)
+_encodes(m.ErrorMsg, _error)
+_encodes(m.ContractData, _contract_data)
+_encodes(m.ContractDataEnd, _contract_data_end)
+_encodes(m.MarketRule, _market_rule)
+_encodes(m.OpenOrder, open_order_fields)
+_encodes(m.OpenOrderEnd, _open_order_end)
+_encodes(m.OrderStatus, _order_status)
+_encodes(m.ExecDetails, _exec_details)
+_encodes(m.ExecDetailsEnd, _exec_details_end)
+_encodes(m.CommissionReport, _commission_report)
+_encodes(m.CompletedOrder, completed_order_fields)
+_encodes(m.CompletedOrdersEnd, _completed_orders_end)
+_encodes(m.Position, _position)
+_encodes(m.PositionEnd, _position_end)
+_encodes(m.AccountSummary, _account_summary)
+_encodes(m.AccountSummaryEnd, _account_summary_end)
+_encodes(m.AccountValue, _account_value)
+_encodes(m.PortfolioValue, _portfolio_value)
+_encodes(m.AccountUpdateTime, _account_update_time)
+_encodes(m.AccountDownloadEnd, _account_download_end)
+
+
+def supported_messages() -> tuple[type[m.Message], ...]:
+    return tuple(_ENCODERS)
 
 
 def text_fields(version: int, msg: m.Message) -> list[str]:
     """The message as TWS writes it at ``version``: the message id first, then every field."""
     try:
-        encoder = _encoders()[type(msg)]
+        encoder = _ENCODERS[type(msg)]
     except KeyError:
         raise TypeError(f"no text encoding for {type(msg).__name__}") from None
     return encoder(version, msg)

@@ -2,7 +2,7 @@
 
 The field order follows ibapi's ``Decoder.processOpenOrder`` / ``processCompletedOrderMsg`` and
 their ``OrderDecoder`` steps, one function per step, gated on the same server versions. The
-spellings are TWS's own (see ``text``): for instance TWS writes ``None`` for an empty
+spellings are TWS's own (see ``spelling``): for instance TWS writes ``None`` for an empty
 delta-neutral or adjusted order type, ``?`` for an empty right or open/close, ``0.0`` for the limit
 price of a market order, and ``1.7976931348623157E308`` in the adjusted-order block.
 """
@@ -42,7 +42,7 @@ from ibapi.server_versions import (
 from ibapi.utils import isPegBenchOrder
 
 from twsapp.sim import messages as m
-from twsapp.sim.text import (
+from twsapp.sim.spelling import (
     dbl,
     dbl_max,
     dbl_zero,

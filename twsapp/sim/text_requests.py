@@ -163,6 +163,27 @@ UNSUPPORTED_REQ_ID_INDEX: dict[int, int] = {
 }
 
 
+# Refused requests that carry no reqId at all: their 321 goes to -1. Named, like the index above,
+# so that a request the decoder knows nothing about is noticed (tests/test_sim_requests.py).
+REQUESTS_WITHOUT_REQ_ID: frozenset[int] = frozenset(
+    {
+        OUT.REQ_NEWS_BULLETINS,
+        OUT.CANCEL_NEWS_BULLETINS,
+        OUT.SET_SERVER_LOGLEVEL,
+        OUT.REQ_FA,
+        OUT.REQ_SCANNER_PARAMETERS,
+        OUT.REQ_MARKET_DATA_TYPE,
+        OUT.VERIFY_REQUEST,
+        OUT.VERIFY_MESSAGE,
+        OUT.VERIFY_AND_AUTH_REQUEST,
+        OUT.VERIFY_AND_AUTH_MESSAGE,
+        OUT.REQ_FAMILY_CODES,
+        OUT.REQ_MKT_DEPTH_EXCHANGES,
+        OUT.REQ_NEWS_PROVIDERS,
+    }
+)
+
+
 def decode_unsupported(version: int, msg_id: int, body: bytes) -> Unsupported:
     """Best effort: the reqId lets the server address its error to the right request."""
     req_id = -1

@@ -7,9 +7,11 @@ place, is what lets the golden tests compare the simulator's fields to captured 
 
 from __future__ import annotations
 
+import builtins
 import math
 import socket
 import struct
+import time
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -59,6 +61,7 @@ def java_double(value: float) -> str:
             text = f"{value:.17f}".rstrip("0")
         return text if "." in text else text + ".0"
     sign, digits, exp = Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exp, int)  # only NaN and infinities have a letter here, spelled above
     text = "".join(map(str, digits))
     point_exp = exp + len(text) - 1
     mantissa = text[0] + "." + (text[1:] or "0")
@@ -166,14 +169,25 @@ def parse_version_range(text: str) -> tuple[int, int, str]:
 
 
 class FrameReader:
-    """Reads length-prefixed frames from a blocking socket."""
+    """Reads length-prefixed frames from a blocking socket.
 
-    def __init__(self, sock: socket.socket) -> None:
+    ``deadline`` (a ``time.monotonic()`` instant, or None) bounds the whole of what is read
+    until it is cleared, not each recv: a peer that trickles one byte at a time cannot stretch
+    it. Past it, reading raises ``TimeoutError``.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float | None = None) -> None:
         self._sock = sock
         self._buf = bytearray()
+        self.deadline = deadline
 
     def _fill(self, size: int) -> bool:
         while len(self._buf) < size:
+            if self.deadline is not None:
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("read deadline passed")
+                self._sock.settimeout(left)
             chunk = self._sock.recv(65536)
             if not chunk:
                 return False
@@ -235,19 +249,19 @@ class Fields:
         except ValueError:
             raise ProtocolError(f"expected an integer, got {text!r}") from None
 
-    def int_max(self) -> int:
+    def int_max(self) -> builtins.int:
         text = self._next()
         return UNSET_INT if text == "" else self._parse_int(text)
 
-    def float(self) -> float:
+    def float(self) -> builtins.float:
         text = self._next()
         return 0.0 if text == "" else self._parse_float(text)
 
-    def float_max(self) -> float:
+    def float_max(self) -> builtins.float:
         text = self._next()
         return UNSET_DOUBLE if text == "" else self._parse_float(text)
 
-    def bool(self) -> bool:
+    def bool(self) -> builtins.bool:
         text = self._next()
         if text in ("", "0", "false", "False"):
             return False
@@ -265,14 +279,14 @@ class Fields:
             raise ProtocolError(f"expected a decimal, got {text!r}") from None
 
     @staticmethod
-    def _parse_int(text: str) -> int:
+    def _parse_int(text: builtins.str) -> builtins.int:
         try:
             return int(text)
         except ValueError:
             raise ProtocolError(f"expected an integer, got {text!r}") from None
 
     @staticmethod
-    def _parse_float(text: str) -> float:
+    def _parse_float(text: builtins.str) -> builtins.float:
         if text == "Infinity":
             return math.inf
         try:

@@ -1,0 +1,179 @@
+"""The state every part of the exchange shares, declared once, and the helpers they call on
+each other.
+
+``Exchange`` is assembled from mixins (``entry``, ``matching``, ``groups``, ``portfolio``,
+``queries``), each of which reads and writes the same orders, fills, accounts and client sinks.
+They all inherit ``ExchangeState`` so that this state is initialised in one place and a type
+checker sees it in every mixin. A helper one part implements and another calls is declared here
+as abstract: ``Exchange`` cannot be instantiated while one is missing, and a changed signature is
+caught where the implementation disagrees with its declaration.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from . import messages as m
+from .accounts import Account
+from .clock import SimClock
+from .instruments import Catalog
+from .prices import PriceModel
+from .records import Fill, SimOrder
+from .rules import Refusal
+
+Sink = Callable[[list[m.Message]], None]
+
+
+class ExchangeState(ABC):
+    """One TWS instance's state: orders of every client, fills, accounts, subscriptions."""
+
+    catalog: Catalog
+    prices: PriceModel
+    clock: SimClock
+    account_ids: list[str]
+    accounts: dict[str, Account]
+    display_size: Decimal | None
+    master_client_id: int | None
+    # Held while any request, clock step or TWS-window order changes the state below, so each
+    # client's sink receives messages in exchange order.
+    lock: threading.RLock
+    next_ids: dict[int, int]  # client id -> the next id nextValidId offers
+    max_used: dict[int, int]  # client id -> the highest order id it has used
+    orders: dict[tuple[int, int], SimOrder]  # (client id, order id); (UNBOUND, permId) for UI
+    fills: list[Fill]
+    _sinks: dict[int, Sink]  # connected client id -> where its messages go
+    _position_subs: set[int]
+    _account_subs: dict[int, str]  # client id -> account ("" = the first)
+    _auto_bind: set[int]  # client ids that asked reqAutoOpenOrders(True)
+    _last_bound: int  # the last (negative) order id given to a bound TWS-window order
+    _next_perm: int
+    _exec_prefix: str
+    _exec_seq: int
+    _step: int  # simulated seconds processed since the clock's start
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        prices: PriceModel,
+        clock: SimClock,
+        accounts: list[str],
+        seed: int = 42,
+        display_size: Decimal | None = None,
+        master_client_id: int | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.prices = prices
+        self.clock = clock
+        self.account_ids = list(accounts)
+        self.accounts = {a: Account(a) for a in accounts}
+        self.display_size = display_size
+        self.master_client_id = master_client_id
+        self.lock = threading.RLock()
+        rng = random.Random(seed)
+        self._next_perm = rng.randrange(1_000_000_000, 1_900_000_000)
+        self._exec_prefix = f"{rng.randrange(0x10000000, 0xFFFFFFFF):08x}"
+        self._exec_seq = rng.randrange(0x10000000, 0x7FFFFFFF)
+        self._step = 0
+        self.next_ids = {}
+        self.max_used = {}
+        self.orders = {}
+        self.fills = []
+        self._sinks = {}
+        self._position_subs = set()
+        self._account_subs = {}
+        self._auto_bind = set()
+        self._last_bound = 0
+
+    # ------------------------------------------------------------------ helpers on state alone
+
+    def _emit(self, client_id: int, batch: list[m.Message]) -> None:
+        sink = self._sinks.get(client_id)
+        if sink is not None and batch:
+            sink(batch)
+
+    def _emit_order(self, so: SimOrder, batch: list[m.Message]) -> None:
+        """To the order's client (once bound) and to the master client, which sees every order."""
+        if so.bound:
+            self._emit(so.client_id, batch)
+        master = self.master_client_id
+        if master is not None and master != so.client_id:
+            self._emit(master, batch)
+
+    def _error(self, client_id: int, req_id: int, refusal: Refusal) -> None:
+        self._emit(
+            client_id, [m.ErrorMsg(req_id, refusal.code, refusal.message, "", self._millis())]
+        )
+
+    def _next_id(self, client_id: int) -> int:
+        return max(self.next_ids.get(client_id, 1), self.max_used.get(client_id, 0) + 1)
+
+    def _working(self, client_id: int | None) -> list[SimOrder]:
+        """Transmitted orders not yet done (held ones are nobody's business until sent)."""
+        return [
+            so
+            for so in self.orders.values()
+            if not so.done and not so.held and (client_id is None or so.client_id == client_id)
+        ]
+
+    def _moment(self, step: int) -> datetime:
+        return self.clock.start + timedelta(seconds=step)
+
+    def _millis(self) -> int:
+        return int(self._moment(self._step).timestamp() * 1000)
+
+    # ------------------------------------------------------------------ lifecycle (exchange)
+
+    @abstractmethod
+    def _cancel(self, so: SimOrder, by: str = "Trader") -> None: ...
+
+    @abstractmethod
+    def _set_status(self, so: SimOrder, status: str) -> None: ...
+
+    @abstractmethod
+    def _open_order(self, so: SimOrder, with_commission: bool = False) -> m.OpenOrder: ...
+
+    @abstractmethod
+    def _status(self, so: SimOrder) -> m.OrderStatus: ...
+
+    # ------------------------------------------------------------------ entry
+
+    @abstractmethod
+    def _bind(self, so: SimOrder) -> None: ...
+
+    # ------------------------------------------------------------------ matching
+
+    @abstractmethod
+    def _match(self, so: SimOrder, step: int, first: bool) -> None: ...
+
+    # ------------------------------------------------------------------ groups
+
+    @abstractmethod
+    def _children(self, parent: SimOrder) -> list[SimOrder]: ...
+
+    @abstractmethod
+    def _waits_for_parent(self, so: SimOrder) -> bool: ...
+
+    @abstractmethod
+    def _release(self, so: SimOrder) -> None: ...
+
+    @abstractmethod
+    def _activate_children(self, parent: SimOrder) -> None: ...
+
+    @abstractmethod
+    def _one_cancels_other(self, so: SimOrder, quantity: Decimal) -> None: ...
+
+    @abstractmethod
+    def _why_held(self, so: SimOrder) -> str: ...
+
+    # ------------------------------------------------------------------ portfolio
+
+    @abstractmethod
+    def _after_fill(self, so: SimOrder) -> None: ...
+
+    @abstractmethod
+    def _marks(self) -> dict[int, float]: ...
