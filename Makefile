@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DURATION ?=
 CONFIG ?= config.toml
 
-.PHONY: run test lint format clean bench
+.PHONY: run test lint typecheck imports format clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,11 +25,14 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
+test: lint typecheck imports
+	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

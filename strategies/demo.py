@@ -1,22 +1,25 @@
 """Buy a few shares at the market, then offer them back a little higher.
 
-The smallest useful round trip: it shows a market fill, a resting limit order, a modify by id and,
-if the price gets there, a second fill. Parameters: symbol, quantity, take_profit (in price units).
+The smallest useful round trip: it shows a market fill, a resting limit order and, if the price
+gets there, a second fill. The take-profit order is left working at TWS when the run stops (a
+DAY order: TWS cancels it at the close).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from twsapp.book import Filled, StatusChanged
 from twsapp.orders import limit_order, market_order
-from twsapp.strategy import Strategy
+from twsapp.strategy import Param, Strategy, positive
 
 
 class Demo(Strategy):
+    symbol = Param(str, "AAPL", "the instrument it trades")
+    quantity = Param(Decimal, 10, "shares to buy", positive)
+    take_profit = Param(float, 0.5, "price distance of the sell above the entry fill", positive)
+
     def on_start(self) -> None:
-        self.symbol = str(self.params.get("symbol", "AAPL"))
-        self.quantity = Decimal(str(self.params.get("quantity", 10)))
-        self.take_profit = float(self.params.get("take_profit", 0.5))
         self.details = self.ctx.lookup(self.symbol)
         self.entry = self.ctx.place(self.details, market_order("BUY", self.quantity))
         self.exit_id: int | None = None
@@ -24,20 +27,19 @@ class Demo(Strategy):
             "bought %s %s at market (order %d)", self.quantity, self.symbol, self.entry.order_id
         )
 
-    def on_event(self, event) -> None:
-        if self.exit_id is not None or not self.entry.done or self.entry.filled <= 0:
-            return
+    def on_status(self, event: StatusChanged) -> None:
+        filled_entry = isinstance(event, Filled) and event.order_id == self.entry.order_id
+        if filled_entry and self.exit_id is None:
+            self.offer(event.record.filled, event.record.avg_fill_price or 0.0)
+
+    def offer(self, quantity: Decimal, entry_price: float) -> None:
         target = self.ctx.app.contracts.round_price(
-            self.details, self.entry.avg_fill_price + self.take_profit, "up"
+            self.details, entry_price + self.take_profit, "up"
         )
-        record = self.ctx.place(self.details, limit_order("SELL", self.entry.filled, target))
+        record = self.ctx.place(self.details, limit_order("SELL", quantity, target))
         self.exit_id = record.order_id
         self.ctx.log.info(
-            "offered %s %s at %.2f (order %d)",
-            self.entry.filled,
-            self.symbol,
-            target,
-            record.order_id,
+            "offered %s %s at %.2f (order %d)", quantity, self.symbol, target, record.order_id
         )
 
 

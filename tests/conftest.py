@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from versions import FAST_VERSIONS, MATRIX_VERSIONS
 
@@ -19,17 +17,6 @@ def _versions() -> list:
 
 
 VERSION_PARAMS = _versions()
-
-
-def pytest_collection_modifyitems(config, items):
-    """Skip the slow matrix unless asked for (-m slow, or .ci/run's 'slow or not slow')."""
-    markexpr = config.getoption("-m") or os.environ.get("TWSAPP_SLOW", "")
-    if "slow" in markexpr:
-        return
-    skip = pytest.mark.skip(reason="slow matrix: run with -m 'slow or not slow' (.ci/run does)")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture(params=VERSION_PARAMS)

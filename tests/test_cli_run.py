@@ -61,7 +61,9 @@ def test_run_places_and_fills_an_order_and_writes_a_summary(tmp_path):
     buys = [o for o in data["orders"] if o["action"] == "BUY" and o["order_type"] == "MKT"]
     assert len(buys) == 1 and buys[0]["status"] == "Filled" and buys[0]["filled"] == 10
     assert any(f["exec_id"] and f["commission"] > 0 for f in data["fills"])
-    assert data["strategies_failed"] == []
+    assert data["strategies"] == [
+        {"name": "strategies.demo", "module": "strategies.demo", "state": "stopped", "error": None}
+    ]
     assert "order 1 BUY 10 AAPL" in proc.stderr  # the lifecycle log, one line per event
 
 

@@ -53,12 +53,13 @@ if TYPE_CHECKING:
         OrderValidationError,
         RequestError,
         RequestTimeout,
+        StrategyError,
         TwsAppError,
     )
     from .order_types import ORDER_TYPES, OrderType
     from .orders import limit_order, market_order, round_to_tick, stop_limit_order, stop_order
     from .session import AmbiguousContract, TwsApp
-    from .strategy import Context, Strategy
+    from .strategy import Context, Param, Strategy, positive
 
 _EXPORTS = {
     "AmbiguousContract": ".session",
@@ -91,12 +92,14 @@ _EXPORTS = {
     "OrderRefused": ".exceptions",
     "OrderType": ".order_types",
     "OrderValidationError": ".exceptions",
+    "Param": ".strategy",
     "Position": ".book",
     "Rejected": ".book",
     "RequestError": ".exceptions",
     "RequestTimeout": ".exceptions",
     "Status": ".book",
     "StatusChanged": ".book",
+    "StrategyError": ".exceptions",
     "Strategy": ".strategy",
     "TwsApp": ".session",
     "TwsAppError": ".exceptions",
@@ -104,6 +107,7 @@ _EXPORTS = {
     "TwsLinkRestored": ".events",
     "limit_order": ".orders",
     "market_order": ".orders",
+    "positive": ".strategy",
     "round_to_tick": ".orders",
     "stop_limit_order": ".orders",
     "stop_order": ".orders",
@@ -152,6 +156,7 @@ __all__ = [
     "OrderRefused",
     "OrderType",
     "OrderValidationError",
+    "Param",
     "Position",
     "Rejected",
     "RequestError",
@@ -159,12 +164,14 @@ __all__ = [
     "Status",
     "StatusChanged",
     "Strategy",
+    "StrategyError",
     "TwsApp",
     "TwsAppError",
     "TwsLinkLost",
     "TwsLinkRestored",
     "limit_order",
     "market_order",
+    "positive",
     "round_to_tick",
     "stop_limit_order",
     "stop_order",

@@ -1,8 +1,16 @@
-"""Wires everything: simulator (in sim mode), client, book, strategies; start-up sync; shutdown.
+"""Wires everything: simulator (in sim mode), client, book, strategies; start-up; shutdown order.
 
-The only module that knows every other one. It owns the process's lifetime: ``run`` returns when
-the duration ends, ``stop`` is called (SIGINT / SIGTERM from the CLI) or the connection to TWS is
-lost (then ``failed`` says why and ``run`` returns EXIT_CONNECTION_LOST).
+The only module that knows every other one. It owns the process's lifetime:
+
+1. ``prepare``: import every strategy and check its parameters, before any connection, so a bad
+   entry costs nothing at TWS;
+2. ``start``: connect and sync (a stop asked for meanwhile abandons the connection at once),
+   then start the strategies, unless a stop was asked for first;
+3. ``run``: until the duration ends, ``stop`` is called (SIGINT / SIGTERM from the CLI), every
+   strategy has failed, or the connection to TWS is lost (``failed`` says why);
+4. ``shutdown``: the strategies stop (``on_stop`` on their threads), TWS answers their last
+   requests (bounded), a reqCurrentTime barrier, the summary from the book, then the socket
+   closes. So the summary is what TWS holds at exit.
 """
 
 from __future__ import annotations
@@ -11,21 +19,30 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .book import OrderBook
-from .config import Config
+from .book import BookEvent, OrderBook
+from .book.status import PENDING
+from .config import Config, StrategyConfig
 from .events import Disconnected
+from .exceptions import ConfigError, StrategyError, TwsAppError
 from .session import TwsApp
-from .strategy import Context, StrategyRunner, load_strategy
+from .strategy import Context, ParamError, StrategyRunner, load_strategy
 
 log = logging.getLogger("twsapp.engine")
 
-SIGNAL_POLL = 0.2  # seconds: how soon a SIGINT / SIGTERM is noticed
+SIGNAL_POLL = 0.1  # seconds: how soon a SIGINT / SIGTERM is noticed
+STOP_TIMEOUT = 10.0  # seconds the strategies' on_stop may take, together
+SETTLE_TIMEOUT = 10.0  # seconds TWS has to answer the strategies' last requests
+ABANDON_TIMEOUT = 5.0  # seconds an abandoned connect may take to wind down
 
 EXIT_OK = 0
-EXIT_CONNECTION_LOST = 4  # `twsapp run`'s exit code when TWS went away while running
+EXIT_BAD_INPUT = 2  # the config, a strategy or its parameters, a command-line value
+EXIT_CANNOT_CONNECT = 3
+EXIT_CONNECTION_LOST = 4  # TWS went away while running
+EXIT_STRATEGY_FAILED = 5  # a strategy raised (in a hook) or did not stop in time
 
 
 class Engine:
@@ -36,47 +53,131 @@ class Engine:
         # TWS the config has none, so any faGroup is left for TWS to check (None).
         groups = tuple(config.sim.fa_groups) if config.mode == "sim" else None
         self.app = TwsApp(self.book, default_account=config.tws.account, fa_groups=groups)
-        self.sim = None
+        self.sim: Any = None
         self.runners: list[StrategyRunner] = []
         self.failed: str | None = None  # why the run ended early (connection lost), else None
+        self.connect_error: str | None = None  # why it could not connect, else None
+        self.synced = False  # the book holds what TWS held at start-up
+        self._prepared = False
         self._stop = threading.Event()
         self._signalled = False
         self._connected = False  # start() connected: a disconnect from here on is a failure
         self._shutting_down = False
+        self._shut_down = False
+        self._changed = threading.Condition()  # notified on every event: for the settle wait
 
     # ------------------------------------------------------------------ lifecycle
 
+    def prepare(self) -> Engine:
+        """Import every strategy, check its parameters and create it; nothing is connected.
+
+        In sim mode the embedded simulator is built here too (not yet listening), so that its
+        instruments and bars files are read before anything else happens.
+        Raises StrategyError or ConfigError, one line naming the config key and the fix.
+        """
+        if not self._prepared:
+            if self.config.mode == "sim":
+                self.sim = self._make_sim()
+            names = _unique_names([entry.module for entry in self.config.strategies])
+            for index, (entry, name) in enumerate(zip(self.config.strategies, names, strict=True)):
+                self.runners.append(self._make_runner(index, entry, name))
+            self._prepared = True
+        return self
+
+    def _make_runner(self, index: int, entry: StrategyConfig, name: str) -> StrategyRunner:
+        key = f"strategies[{index}]"
+        try:
+            cls = load_strategy(entry.module)
+        except StrategyError as exc:
+            raise StrategyError(f"{key}.module: {exc}") from None
+        try:
+            params = cls.check_params(entry.params)
+        except ParamError as exc:
+            raise StrategyError(f"{key}.{exc}") from None
+        ctx = Context(self.app, logging.getLogger(f"twsapp.strategy.{name}"), name)
+        try:
+            strategy = cls(ctx, params)
+        except Exception as exc:
+            raise StrategyError(
+                f"{key} ({entry.module}): creating {cls.__name__} failed: "
+                f"{type(exc).__name__}: {exc} — fix its __init__ (what needs TWS belongs in "
+                "on_start)"
+            ) from None
+        return StrategyRunner(name, entry.module, strategy)
+
     def start(self) -> Engine:
-        cfg = self.config
-        for note in cfg.notes:
+        """Prepare, connect and sync, then start the strategies; a stop asked for before the
+        strategies start means none starts (and, before connecting, no connection)."""
+        self.prepare()
+        for note in self.config.notes:
             log.info("config: %s", note)
+        if self.stop_requested:
+            log.info("stop requested before connecting: nothing connected, no strategy started")
+            return self
+        self.app.subscribe(self._on_event)
+        self.app.subscribe(self._on_disconnected, Disconnected)  # before start: none unseen
+        if not self._connect_unless_stopped():
+            log.info("stop requested while connecting: connection abandoned, no strategy started")
+            return self
+        for runner in self.runners:
+            if self.stop_requested:
+                log.info("stop requested: strategy %s not started", runner.name)
+                continue
+            runner.start()
+            log.info("strategy %s started", runner.name)
+        return self
+
+    def _connect_unless_stopped(self) -> bool:
+        """Connect and sync on a helper thread, watching for a stop; False if it came first.
+
+        Raises what connecting or syncing raised (a TwsAppError: ConnectError when TWS cannot
+        be reached, RequestTimeout when it does not answer the sync); connect_error says why.
+        """
+        outcome: list[BaseException] = []
+        worker = threading.Thread(
+            target=_capture(self._connect_and_sync, outcome), name="twsapp-connect", daemon=True
+        )
+        worker.start()
+        while worker.is_alive():
+            worker.join(SIGNAL_POLL)
+            if self.stop_requested and worker.is_alive():
+                self._shutting_down = True  # the disconnect that follows is ours
+                self.app.stop()  # wakes the handshake or the waits of start() / sync()
+                worker.join(ABANDON_TIMEOUT)
+                return False
+        if self.stop_requested:
+            return False  # came as the connect ended: whatever its outcome, nothing starts
+        if outcome:
+            if isinstance(outcome[0], TwsAppError):
+                self.connect_error = str(outcome[0])
+            raise outcome[0]
+        return True
+
+    def _connect_and_sync(self) -> None:
+        cfg = self.config
         host, port = cfg.tws.host, cfg.tws.port
         if cfg.mode == "sim":
             self.sim = self._start_sim()
             host, port = cfg.sim.host, self.sim.port
-        self.book.subscribe(self._on_book_event)
-        self.app.subscribe(self._on_disconnected, Disconnected)  # before start: none unseen
+        if self.stop_requested:
+            return
+        log.info("connecting to %s:%d as client %d", host, port, cfg.tws.client_id)
         self.app.start(
             host, port, cfg.tws.client_id, timeout=cfg.tws.connect_timeout, live=cfg.tws.live
         )
         self._connected = True
         self.app.sync()
+        self.synced = True
         log.info(
             "synced: %d orders, %d fills, %d positions",
             len(self.book.orders_df()),
             len(self.book.fills_df()),
             len(self.book.positions_df()),
         )
-        for entry in cfg.strategies:
-            cls = load_strategy(entry.module)
-            ctx = Context(self.app, logging.getLogger(f"twsapp.strategy.{entry.module}"))
-            runner = StrategyRunner(entry.module, cls(ctx, entry.params))
-            self.runners.append(runner)
-            runner.start()
-            log.info("strategy %s started", entry.module)
-        return self
 
-    def _start_sim(self):
+    def _make_sim(self) -> Any:
+        """The embedded simulator, built from [sim] but not listening yet."""
+        from .sim.inputs import SimInputError
         from .sim.server import SimServer, SimSettings
 
         s = self.config.sim
@@ -92,24 +193,36 @@ class Engine:
             instruments_file=str(s.instruments_file) if s.instruments_file else None,
             bars={name: str(path) for name, path in s.bars.items()},
         )
-        sim = SimServer(settings).start()
+        try:
+            return SimServer(settings)
+        except SimInputError as exc:
+            if exc.setting is not None:
+                raise ConfigError(f"sim.{exc.setting}", exc.named("").strip()) from None
+            raise ConfigError("sim", str(exc)) from None
+
+    def _start_sim(self) -> Any:
+        assert self.sim is not None  # made by prepare()
+        sim = self.sim.start()
+        s = self.config.sim
         log.info(
             "embedded simulator on %s:%d (server version %d, speed %gx)",
-            s.host, sim.port, settings.server_version, s.speed,
+            s.host, sim.port, sim.settings.server_version, s.speed,
         )  # fmt: skip
         return sim
 
     def run(self, duration: float | None = None) -> int:
-        """Block until ``stop()``, ``duration`` seconds or a lost connection; the exit code."""
+        """Block until a stop, ``duration`` seconds, a lost connection or every strategy
+        failed; the exit code so far (``exit_code`` after ``shutdown`` is the final one)."""
         deadline = None if duration is None else time.monotonic() + duration
-        while not self._stop.is_set() and not self._signalled:
-            left = (
-                SIGNAL_POLL if deadline is None else min(SIGNAL_POLL, deadline - time.monotonic())
-            )
+        while not self.stop_requested:
+            if self.runners and all(r.failed for r in self.runners):
+                log.error("every strategy has failed: stopping")
+                break
+            left = SIGNAL_POLL if deadline is None else deadline - time.monotonic()
             if left <= 0:
                 break
-            self._stop.wait(left)
-        return EXIT_CONNECTION_LOST if self.failed is not None else EXIT_OK
+            self._stop.wait(min(SIGNAL_POLL, left))
+        return self.exit_code
 
     def stop(self) -> None:
         self._stop.set()
@@ -122,25 +235,90 @@ class Engine:
         """
         self._signalled = True
 
-    def shutdown(self) -> None:
-        self._shutting_down = True
+    @property
+    def stop_requested(self) -> bool:
+        return self._signalled or self._stop.is_set()
+
+    @property
+    def exit_code(self) -> int:
+        if self.connect_error is not None:
+            return EXIT_CANNOT_CONNECT
+        if self.failed is not None:
+            return EXIT_CONNECTION_LOST
+        if any(r.failed for r in self.runners):
+            return EXIT_STRATEGY_FAILED
+        return EXIT_OK
+
+    def shutdown(self, summary_path: str | Path | None = None) -> int:
+        """Stop in order (module docstring), write the summary if asked; the exit code."""
+        if not self._shut_down:
+            self._shut_down = self._shutting_down = True
+            self._stop_strategies()
+            if self.app.ready:
+                self._settle()
+                self._barrier()
+            if summary_path is not None:
+                self.write_summary(summary_path)
+            self.app.stop()
+            if self.sim is not None:
+                self.sim.stop()
+            log.info("stopped")
+        return self.exit_code
+
+    def _stop_strategies(self) -> None:
+        """All asked at once (they stop in parallel), then waited for, then closed."""
         for runner in self.runners:
-            runner.stop()
-        self.app.stop()
-        if self.sim is not None:
-            self.sim.stop()
-        log.info("stopped")
+            runner.request_stop()
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for runner in self.runners:
+            runner.join(deadline - time.monotonic())
+        for runner in self.runners:
+            if not runner.ctx.close(max(0.0, deadline - time.monotonic())):
+                log.warning("strategy %s is still sending as the run stops", runner.name)
+
+    def _unsettled(self) -> list[int]:
+        """Ids of the strategies' orders still waiting for TWS's answer."""
+        waiting = []
+        for runner in self.runners:
+            for client_id, order_id in runner.ctx.owned():
+                rec = self.book.get(order_id, client_id)
+                if rec is not None and (rec.status in PENDING or rec.pending_modifications):
+                    waiting.append(order_id)
+        return sorted(waiting)
+
+    def _settle(self) -> None:
+        with self._changed:
+            settled = self._changed.wait_for(
+                lambda: not self._unsettled() or not self.app.ready, SETTLE_TIMEOUT
+            )
+        if not settled:
+            log.warning(
+                "TWS has not answered for orders %s within %gs: the summary shows them pending",
+                self._unsettled(),
+                SETTLE_TIMEOUT,
+            )
+
+    def _barrier(self) -> None:
+        """reqCurrentTime: once answered, everything TWS sent before it is in the book."""
+        try:
+            self.app.current_time()
+        except TwsAppError as exc:
+            log.warning("no answer to the shutdown barrier (reqCurrentTime): %s", exc)
 
     # ------------------------------------------------------------------ events
 
-    def _on_book_event(self, event: Any) -> None:
-        log.info("%s", _describe(event))
+    def _on_event(self, event: Any) -> None:
+        """On the delivering thread (usually the api thread): log, hand over, never block."""
+        if isinstance(event, BookEvent):
+            log.info("%s", _describe(event))
         for runner in self.runners:
             runner.post(event)
+        with self._changed:
+            self._changed.notify_all()
 
     def _on_disconnected(self, event: Disconnected) -> None:
         """On the api thread: only records and wakes ``run``, never blocks."""
-        if self._shutting_down or not self._connected:
+        if self._shutting_down or event.requested or not self._connected:
             return  # our own stop, or a failed start (start() raises the reason)
         # No reconnect yet (a later issue, reliability): a lost connection ends the run with a
         # non-zero exit code, so that whatever supervises the process can restart it.
@@ -152,7 +330,7 @@ class Engine:
     # ------------------------------------------------------------------ summary
 
     def summary(self) -> dict[str, Any]:
-        def records(frame) -> list[dict[str, Any]]:
+        def records(frame: Any) -> list[dict[str, Any]]:
             return json.loads(
                 frame.to_json(orient="records", date_format="iso", default_handler=str)
             )
@@ -161,12 +339,38 @@ class Engine:
             "orders": records(self.book.orders_df()),
             "fills": records(self.book.fills_df()),
             "positions": records(self.book.positions_df()),
-            "strategies_failed": [r.name for r in self.runners if r.failed is not None],
-            "failed": self.failed,
+            "strategies": [runner.describe() for runner in self.runners],
+            "synced": self.synced,
+            "failed": self.failed or self.connect_error,
         }
 
     def write_summary(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.summary(), indent=2, default=str) + "\n")
+        try:
+            Path(path).write_text(json.dumps(self.summary(), indent=2, default=str) + "\n")
+        except OSError as exc:
+            log.error("cannot write the summary to %s: %s", path, exc)
+
+
+def _unique_names(modules: list[str]) -> list[str]:
+    """The module name, with #2, #3 ... for its second and later entries."""
+    seen: dict[str, int] = {}
+    names = []
+    for module in modules:
+        seen[module] = seen.get(module, 0) + 1
+        names.append(module if seen[module] == 1 else f"{module}#{seen[module]}")
+    return names
+
+
+def _capture(work: Callable[[], None], outcome: list[BaseException]) -> Callable[[], None]:
+    """`work` for a thread: its exception, if any, is kept in `outcome` for the caller."""
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    return run
 
 
 def _describe(event: Any) -> str:
