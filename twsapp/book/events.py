@@ -40,7 +40,7 @@ class StatusChanged(BookEvent):
     source: str
 
     def describe(self) -> str:
-        return f"{super().describe()} {self.before} -> {self.after} ({self.source})"
+        return f"{super().describe()} {self.before or 'new'} -> {self.after} ({self.source})"
 
 
 @dataclass(frozen=True, kw_only=True)

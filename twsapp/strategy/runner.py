@@ -1,0 +1,125 @@
+"""One strategy on its own thread, fed by a queue, so that it never stalls the socket."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Any
+
+from ..book.events import (
+    BookEvent,
+    FillReceived,
+    ModifyRejected,
+    OrderError,
+    Rejected,
+    StatusChanged,
+)
+from ..events import ConnectionEvent, Notice
+from .base import Strategy
+from .context import Context
+
+NOT_STARTED = "not_started"
+RUNNING = "running"
+STOPPED = "stopped"
+FAILED = "failed"
+
+_STOP = object()
+
+#: Typed hooks, after ``on_event``, in this order: (event kinds, hook name).
+HOOKS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (StatusChanged, "on_status"),
+    (FillReceived, "on_fill"),
+    ((OrderError, Rejected, ModifyRejected, Notice), "on_error"),
+    (ConnectionEvent, "on_connection"),
+)
+
+
+class StrategyRunner:
+    """One strategy on its own thread, fed by a queue; see the module docstring.
+
+    ``state``: not_started, running, stopped (``on_stop`` returned) or failed (``error`` says
+    which hook raised what, or that ``on_stop`` did not return in time).
+    """
+
+    def __init__(self, name: str, module: str, strategy: Strategy) -> None:
+        self.name = name
+        self.module = module
+        self.strategy = strategy
+        self.state = NOT_STARTED
+        self.error: str | None = None
+        self.queue: queue.Queue[Any] = queue.Queue()
+        self._accepting = False
+        self._hook = "on_start"
+        self._thread = threading.Thread(target=self._run, name=f"strategy-{name}", daemon=True)
+        self._log = logging.getLogger(f"twsapp.strategy.{name}")
+
+    @property
+    def ctx(self) -> Context:
+        return self.strategy.ctx
+
+    @property
+    def failed(self) -> bool:
+        return self.state == FAILED
+
+    def start(self) -> None:
+        self.state = RUNNING
+        self._accepting = True
+        self._thread.start()
+
+    def post(self, event: Any) -> None:
+        """From any thread, never blocking. Events before start or after stop are dropped."""
+        if self._accepting:
+            self.queue.put(event)
+
+    def request_stop(self) -> None:
+        """Ask for ``on_stop`` after the events already queued; returns at once."""
+        if self._accepting:
+            self._accepting = False
+            self.queue.put(_STOP)
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the thread; a strategy still running after `timeout` is marked failed."""
+        if self.state == NOT_STARTED:
+            return True
+        self._thread.join(max(0.0, timeout))
+        if self._thread.is_alive():
+            self.state = FAILED
+            self.error = f"{self._hook} did not return within the {timeout:g}s allowed at stop"
+            self._log.error("strategy %s: %s", self.name, self.error)
+            return False
+        return True
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        self.request_stop()
+        return self.join(timeout)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "module": self.module, "state": self.state, "error": self.error}
+
+    def _run(self) -> None:
+        strategy = self.strategy
+        try:
+            strategy.on_start()
+            while (event := self.queue.get()) is not _STOP:
+                self._deliver(event)
+            self._hook = "on_stop"
+            strategy.on_stop()
+            self.state = STOPPED
+        except Exception as exc:
+            self._accepting = False
+            self.error = f"{self._hook}: {type(exc).__name__}: {exc}"
+            self.state = FAILED
+            self._log.exception("strategy %s failed in %s and is stopped", self.name, self._hook)
+
+    def _deliver(self, event: Any) -> None:
+        """On the strategy's thread: ctx.place has returned for every order placed so far, so
+        ownership is known for every event still queued."""
+        if isinstance(event, BookEvent) and not self.ctx.owns(event):
+            return
+        self._hook = "on_event"
+        self.strategy.on_event(event)
+        for kinds, hook in HOOKS:
+            if isinstance(event, kinds):
+                self._hook = hook
+                getattr(self.strategy, hook)(event)
