@@ -18,7 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sim_client import RawSession
+from run_helpers import SimProcess
+from sim_client import RawSession, SimClient
 
 from twsapp.sim.inputs import SimInputError
 from twsapp.sim.instruments import Catalog, CatalogError
@@ -322,3 +323,28 @@ def test_a_started_client_may_stay_quiet_past_the_handshake_timeout(sim_factory,
     client.sync()
     assert client.isConnected() and client.of("connectionClosed") == []
     assert len(sim.sessions()) == 1
+
+
+def test_twsapp_sim_closes_a_stalled_handshake_and_serves_the_next_client(tmp_path):
+    """As a user meets it: `twsapp sim` in its own process, a client that sends the API
+    handshake and never starts the API, then an ordinary client, which must be served."""
+
+    sim = SimProcess(tmp_path / "sim.log", "--handshake-timeout", str(QUICK))
+    try:
+        raw = RawSession(sim.port)
+        try:
+            reply = raw.handshake("v100..176")
+            assert reply is not None and reply[0] == "176"
+            _closed_within(raw.sock, 10 * QUICK + 5)
+        finally:
+            raw.close()
+        client = SimClient().start(sim.port, 3)
+        try:
+            since = client.mark()
+            client.reqCurrentTime()
+            client.wait("currentTime", since)
+        finally:
+            client.stop()
+    finally:
+        sim.stop()
+    assert f"no startApi within {QUICK:g} s" in (tmp_path / "sim.log").read_text()
