@@ -460,28 +460,45 @@ def test_callbacks_are_handled_while_a_send_is_blocked(app, sim, app_factory):
     assert placed_ids(sim, 1) == [resting.order_id, rec.order_id]
 
 
-def test_placing_from_a_book_event_on_the_sending_thread_is_refused(app, sim):
-    """Events of a place are delivered on its thread before the send: placing from there would
-    put a higher id on the wire first. Refused (and logged by the book), never a deadlock."""
+def test_a_place_from_a_book_event_on_the_sending_thread_goes_out_after_the_first(app, sim):
+    """A place's own events are delivered on its thread only once its message is on the
+    socket: a subscriber placing from there puts its order second, as it must (a higher id
+    first would be error 103), and nothing waits on anything."""
     events = Events(app)
     details = app.contracts.lookup("AAPL")
     bid = quote(sim).bid
-    refusals: list[Exception] = []
+    nested: list = []
     placing = threading.get_ident()
 
-    def nested(event) -> None:
-        if threading.get_ident() == placing and not refusals and event.order_id:
-            try:
-                app.place(details, limit_order("BUY", 1, round(bid - 7, 2)))
-            except OrderRefused as exc:
-                refusals.append(exc)
+    def place_again(event) -> None:
+        if threading.get_ident() == placing and not nested and event.order_id:
+            nested.append(app.place(details, limit_order("BUY", 1, round(bid - 7, 2))))
 
-    unsubscribe = app.book.subscribe(nested)
+    unsubscribe = app.book.subscribe(place_again)
     try:
         rec = app.place(details, limit_order("BUY", 1, round(bid - 6, 2)))
     finally:
         unsubscribe()
+    [second] = nested
     events.status(rec.order_id, "Submitted")
-    assert len(refusals) == 1 and "hand it to another thread" in str(refusals[0])
+    events.status(second.order_id, "Submitted")
     barrier(app)
-    assert placed_ids(sim, 1) == [rec.order_id]
+    assert placed_ids(sim, 1) == [rec.order_id, second.order_id]
+    assert second.order_id > rec.order_id and not rec.errors and not second.errors
+
+
+def test_after_close_orders_nothing_is_sent(app, sim):
+    details = app.contracts.lookup("AAPL")
+    rec = app.place(details, limit_order("BUY", 1, round(quote(sim).bid - 6, 2)))
+    Events(app).status(rec.order_id, "Submitted")
+    app.close_orders("the run is shutting down")
+    for attempt in (
+        lambda: app.place(details, limit_order("BUY", 1, 100.0)),
+        lambda: app.modify(rec.order_id, price=100.0),
+        lambda: app.cancel(rec.order_id),
+        app.cancel_all,
+    ):
+        with pytest.raises(OrderRefused, match="orders are closed"):
+            attempt()
+    barrier(app)
+    assert [type(r) for r in order_requests(sim, 1)] == [m.PlaceOrder]

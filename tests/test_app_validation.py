@@ -121,11 +121,21 @@ def test_modify_refused(app, sim):
     refused(app, sim, lambda: app.modify(oid, quantity="ten"), f"modify of order {oid} refused")
     refused(app, sim, lambda: app.modify(oid, quantity=math.inf), "not a finite number")
     refused(app, sim, lambda: app.modify(oid, tif="SOMETIMES"), "tif 'SOMETIMES' is not one of")
-    refused(app, sim, lambda: app.modify(oid, aux_price=139.0), "is LMT: it has no stop")
+    refused(
+        app,
+        sim,
+        lambda: app.modify(oid, aux_price=139.0),
+        "a LMT order has no stop price (aux_price=)",
+    )
     assert rec.modifications == () and rec.status == "Submitted"
     stp = app.place("AAPL", stop_order("BUY", 1, round(quote(sim).ask + 50, 2)))
     events.status(stp.order_id, "PreSubmitted")
-    refused(app, sim, lambda: app.modify(stp.order_id, price=200.0), "is STP: it has no limit")
+    refused(
+        app,
+        sim,
+        lambda: app.modify(stp.order_id, price=200.0),
+        "a STP order has no limit price (price=)",
+    )
     refused(app, sim, lambda: app.modify(stp.order_id, aux_price=math.nan), "auxPrice nan is not")
     refused(app, sim, lambda: app.modify(stp.order_id, aux_price=200.001), "use 200 or 200.01")
     assert rec.limit_price == round(quote(sim).bid - 5, 2)

@@ -243,6 +243,37 @@ def test_modify_pending_then_applied_one_record_one_id_both_states_logged():
     assert book.orders_df().loc[0, "modify"] == "applied"
 
 
+@pytest.mark.parametrize(
+    ("field", "there", "back"), [("price", 1490.01, 1490.0), ("quantity", 2, 1)]
+)
+def test_a_modify_back_to_earlier_terms_is_applied_though_tws_said_them_before(field, there, back):
+    """TWS's answer to a modify back to the original terms repeats its first openOrder: it is
+    news all the same, not a duplicate to drop."""
+    book, _seen = make_book()
+    placed(book, qty=1, lmt=1490.0)
+
+    def echo(value):
+        terms = {"qty": 1, "lmt": 1490.0} | {("lmt" if field == "price" else "qty"): value}
+        return book.on_open_order(1, stock(), order(1, **terms), state("Submitted"))
+
+    book.request_modify(1, {field: there})
+    assert kinds(echo(there)) == ["ModifyApplied"]
+    book.request_modify(1, {field: back})
+    assert kinds(echo(back)) == ["ModifyApplied"]
+    rec = book.get(1)
+    assert [m.state for m in rec.modifications] == ["applied", "applied"]
+    assert (rec.limit_price, rec.total_quantity) == (1490.0, 1)
+    assert echo(back) == []  # a true repeat is still dropped
+
+
+def test_a_modify_that_changes_nothing_is_refused():
+    book, _seen = make_book()
+    placed(book, lmt=1490.0)
+    with pytest.raises(BookError, match="changes nothing"):
+        book.request_modify(1, {"price": 1490.0})
+    assert book.get(1).modifications == ()
+
+
 @pytest.mark.parametrize("code", [110, 201])
 def test_rejected_modify_leaves_the_order_working(code):
     book, seen = make_book()

@@ -31,4 +31,7 @@ def test_the_python_api_example_runs(sim):
         exec(compile(code, str(README), "exec"), {})
     kinds = [type(r) for r in order_requests(sim, 1)]
     assert kinds == [m.PlaceOrder, m.PlaceOrder, m.CancelOrder]  # place, modify, cancel
-    assert "auxPrice order 1 is LMT: it has no stop price (stop_price=)" in out.getvalue()
+    assert (
+        "auxPrice modify of order 1 refused: a LMT order has no stop price (stop_price=)"
+        in out.getvalue()
+    )

@@ -150,6 +150,16 @@ def test_subscriptions_get_their_data_warnings_and_failures():
     assert sub.last["tickPrice"] == (1, 150.25)
 
 
+def test_a_subscription_ibapi_could_not_send_ends_a_farm_notice_does_not():
+    router, _, _ = make_router()
+    farm = router.subscriptions.open("quotes", lambda _id: None)
+    router.error(farm.req_id, 2103, "Market data farm connection is broken:usfarm", "", 0)
+    assert farm.active and farm.warnings == [(2103, "Market data farm connection is broken:usfarm")]
+    unsent = router.subscriptions.open("quotes", lambda _id: None)
+    router.error(unsent.req_id, 504, "Not connected", "", 0)
+    assert unsent.state is SubscriptionState.FAILED and unsent.error == (504, "Not connected")
+
+
 def test_a_cancelled_subscription_sends_its_cancel_once():
     router, _, _ = make_router()
     sub = router.subscriptions.open("bars", lambda _id: None)

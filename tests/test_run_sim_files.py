@@ -4,6 +4,8 @@ bars CSV or instruments JSON is one line on stderr and exit 2, and no strategy i
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from run_helpers import run, write_module
 
@@ -54,3 +56,17 @@ def test_a_bad_simulator_file_is_one_line_and_nothing_starts(tmp_path, files, wo
         assert word in lines[0], lines[0]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "imported").exists()
+
+
+def test_a_simulator_port_in_use_is_one_line_and_exit_2(tmp_path):
+    write_module(tmp_path, "tracer", TRACER)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "config.toml"
+        config.write_text(f'mode = "sim"\n[sim]\nport = {port}\n')
+        proc = run(tmp_path, config, "--duration", "5")
+    assert proc.returncode == 2, proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert f"sim.port: cannot listen on 127.0.0.1:{port}" in line and "use a free port" in line

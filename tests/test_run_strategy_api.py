@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 import sys
 import textwrap
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from ibapi.order import Order
 
 from twsapp.book import FillReceived, OrderError, OrderRecord, Rejected, StatusChanged
 from twsapp.errors import ErrorKind
@@ -79,6 +81,20 @@ def test_a_wrong_parameter_names_itself_and_the_fix(given, message):
         Sized.check_params(given)
     assert message in str(caught.value)
     assert isinstance(caught.value, StrategyError)
+
+
+def test_a_check_that_raises_is_a_refusal_in_one_line():
+    from datetime import time
+
+    class Timed(Strategy):
+        start_at = Param(
+            str, "09:35", "when to start", check=lambda v: time.fromisoformat(v) and None
+        )
+
+    assert Timed.check_params({"start_at": "10:00"})["start_at"] == "10:00"
+    with pytest.raises(ParamError, match="'9h35' is refused by its check: ValueError") as caught:
+        Timed.check_params({"start_at": "9h35"})
+    assert "\n" not in str(caught.value) and "start_at" in str(caught.value)
 
 
 def test_a_strategy_without_parameters_takes_none():
@@ -170,7 +186,8 @@ class FakeApp:
         self.next_id = 1
 
     def place(self, contract, order) -> OrderRecord:
-        record = OrderRecord(client_id=1, order_id=self.next_id)
+        self.sent = order
+        record = OrderRecord(client_id=1, order_id=self.next_id, order=order)
         self.next_id += 1
         return record
 
@@ -178,7 +195,7 @@ class FakeApp:
 class Recording(Strategy):
     def on_start(self):
         self.calls: list[tuple[str, str, int | None]] = []
-        self.mine = self.ctx.place("AAPL", object())
+        self.mine = self.ctx.place("AAPL", Order())
 
     def _note(self, hook, event):
         self.calls.append((hook, type(event).__name__, getattr(event, "order_id", None)))
@@ -259,13 +276,33 @@ def test_an_event_queued_before_place_returned_is_still_the_strategys():
         def on_start(self):
             self.calls = []
             runner.post(_status(1))  # the answer, queued before the id is recorded
-            self.mine = self.ctx.place("AAPL", object())
+            self.mine = self.ctx.place("AAPL", Order())
 
     strategy = Early(_ctx(FakeApp()))
     runner = StrategyRunner("test", "test", strategy)
     runner.start()
     assert runner.stop(10)
     assert ("on_status", "StatusChanged", 1) in strategy.calls
+
+
+def test_orders_carry_the_strategy_name_and_their_events_are_its_from_any_thread():
+    """An order placed from a thread of the strategy's own (a timer) is known by its orderRef
+    from its first event on, though that event may be read before place() returns."""
+    app = FakeApp()
+    ctx = _ctx(app)
+    order = Order()
+    order.orderRef = "dip-buy"
+    placed = threading.Thread(target=ctx.place, args=("AAPL", order))
+    placed.start()
+    placed.join()
+    assert app.sent.orderRef == f"{ctx.name}/dip-buy" and order.orderRef == "dip-buy"
+    mine = OrderRecord(client_id=1, order_id=99, order=app.sent)  # not in the placed set yet
+    other = Order()
+    other.orderRef = "someone else"
+    theirs = OrderRecord(client_id=1, order_id=98, order=other)
+    status = StatusChanged(time=NOW, record=mine, before="", after="PendingSubmit", source="t")
+    foreign = StatusChanged(time=NOW, record=theirs, before="", after="PendingSubmit", source="t")
+    assert ctx.owns(status) and not ctx.owns(foreign)
 
 
 @pytest.mark.parametrize("hook", ["on_start", "on_event", "on_status", "on_stop"])
@@ -279,7 +316,7 @@ def test_a_raising_hook_fails_the_strategy_and_names_the_hook(hook, caplog):
     setattr(Raising, hook, boom)
     strategy = Raising(_ctx(FakeApp()))
     if hook != "on_start":
-        strategy.ctx.place("AAPL", object())  # order 1 is its own
+        strategy.ctx.place("AAPL", Order())  # order 1 is its own
     runner = _run(strategy, [_status(1)])
     assert runner.state == "failed" and runner.failed
     assert runner.error == f"{hook}: ValueError: bad value"
@@ -294,10 +331,10 @@ def test_a_raising_hook_fails_the_strategy_and_names_the_hook(hook, caplog):
 
 def test_a_stopped_context_refuses_to_send():
     ctx = _ctx(FakeApp())
-    ctx.place("AAPL", object())
+    ctx.place("AAPL", Order())
     assert ctx.close(1)
     with pytest.raises(OrderRefused, match="strategy test is stopped"):
-        ctx.place("AAPL", object())
+        ctx.place("AAPL", Order())
     assert ctx.owned() == {(1, 1)}
 
 

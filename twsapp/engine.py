@@ -71,16 +71,17 @@ class Engine:
     def prepare(self) -> Engine:
         """Import every strategy, check its parameters and create it; nothing is connected.
 
-        In sim mode the embedded simulator is built here too (not yet listening), so that its
-        instruments and bars files are read before anything else happens.
+        In sim mode the embedded simulator is built here too: its instruments and bars files
+        are read first, and it listens last (a port in use is a config error too).
         Raises StrategyError or ConfigError, one line naming the config key and the fix.
         """
         if not self._prepared:
-            if self.config.mode == "sim":
-                self.sim = self._make_sim()
+            sim = self._make_sim() if self.config.mode == "sim" else None
             names = _unique_names([entry.module for entry in self.config.strategies])
             for index, (entry, name) in enumerate(zip(self.config.strategies, names, strict=True)):
                 self.runners.append(self._make_runner(index, entry, name))
+            if sim is not None:
+                self.sim = self._listen(sim)
             self._prepared = True
         return self
 
@@ -90,13 +91,11 @@ class Engine:
             cls = load_strategy(entry.module)
         except StrategyError as exc:
             raise StrategyError(f"{key}.module: {exc}") from None
-        try:
-            params = cls.check_params(entry.params)
-        except ParamError as exc:
-            raise StrategyError(f"{key}.{exc}") from None
         ctx = Context(self.app, logging.getLogger(f"twsapp.strategy.{name}"), name)
         try:
-            strategy = cls(ctx, params)
+            strategy = cls(ctx, entry.params)  # checks the parameters first (ParamError)
+        except ParamError as exc:
+            raise StrategyError(f"{key}.{exc}") from None
         except Exception as exc:
             raise StrategyError(
                 f"{key} ({entry.module}): creating {cls.__name__} failed: "
@@ -156,8 +155,7 @@ class Engine:
     def _connect_and_sync(self) -> None:
         cfg = self.config
         host, port = cfg.tws.host, cfg.tws.port
-        if cfg.mode == "sim":
-            self.sim = self._start_sim()
+        if self.sim is not None:
             host, port = cfg.sim.host, self.sim.port
         if self.stop_requested:
             return
@@ -200,10 +198,16 @@ class Engine:
                 raise ConfigError(f"sim.{exc.setting}", exc.named("").strip()) from None
             raise ConfigError("sim", str(exc)) from None
 
-    def _start_sim(self) -> Any:
-        assert self.sim is not None  # made by prepare()
-        sim = self.sim.start()
+    def _listen(self, sim: Any) -> Any:
         s = self.config.sim
+        try:
+            sim.start()
+        except OSError as exc:
+            raise ConfigError(
+                "sim.port",
+                f"cannot listen on {s.host}:{s.port} ({exc.strerror or exc})",
+                "use a free port, or 0 for any free port",
+            ) from None
         log.info(
             "embedded simulator on %s:%d (server version %d, speed %gx)",
             s.host, sim.port, sim.settings.server_version, s.speed,
@@ -254,6 +258,7 @@ class Engine:
         if not self._shut_down:
             self._shut_down = self._shutting_down = True
             self._stop_strategies()
+            self.app.close_orders("the run is shutting down")
             if self.app.ready:
                 self._settle()
                 self._barrier()

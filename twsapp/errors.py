@@ -189,6 +189,9 @@ CONNECTIVITY_LOST = 1100
 RESTORED_DATA_LOST = 1101
 RESTORED_DATA_KEPT = 1102
 
+#: ibapi's own answers to a request it could not send: no connection, or TWS too old.
+NOTHING_SENT = frozenset({CONNECT_FAIL, 503, NOT_CONNECTED})
+
 #: TWS's own link to IB: lost (1100, 2110) and restored (1101 data lost, 1102 data kept).
 LINK_LOST = frozenset({CONNECTIVITY_LOST, 2110})
 LINK_CODES = LINK_LOST | {RESTORED_DATA_LOST, RESTORED_DATA_KEPT}

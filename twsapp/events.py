@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -117,6 +118,7 @@ class EventBus:
         self._outbox: list[Event] = []
         self._lock = threading.Lock()  # guards the outbox and `_delivering`; never held long
         self._delivering = False
+        self._held = threading.local()  # per thread: delivery deferred while > 0
 
     def subscribe(self, callback: Subscriber, *kinds: type) -> Callable[[], None]:
         """Call ``callback(event)`` for each event of ``kinds`` (all when none); returns an
@@ -147,8 +149,25 @@ class EventBus:
         self.post([event])
         self.deliver()
 
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """This thread delivers nothing until the block ends, then everything queued: a sender
+        posts its events (PendingSubmit) and puts its message on the socket first, so that no
+        subscriber runs between the two."""
+        depth = getattr(self._held, "depth", 0)
+        self._held.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._held.depth = depth
+            if depth == 0:
+                self.deliver()
+
     def deliver(self) -> None:
-        """Deliver everything queued, unless another thread is at it (it delivers ours too)."""
+        """Deliver everything queued, unless another thread is at it (it delivers ours too),
+        or this thread holds delivery back (``held``)."""
+        if getattr(self._held, "depth", 0):
+            return
         with self._lock:
             if self._delivering:
                 return

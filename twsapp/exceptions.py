@@ -49,7 +49,12 @@ class OrderValidationError(OrderRefused):
 
 
 class BookError(TwsAppError, ValueError):
-    """A request the book refuses: unknown order, done order, bad modify."""
+    """A request the book refuses: unknown order, done order, bad modify (``field``: the
+    ibapi Order attribute at fault, "" when it is about the order's state)."""
+
+    def __init__(self, reason: str, field: str = "") -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 class RequestError(TwsAppError):

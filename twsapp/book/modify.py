@@ -17,7 +17,7 @@ from ibapi.const import UNSET_INTEGER
 from ibapi.order import Order
 
 from ..exceptions import BookError
-from ..order_types import PRICE_FIELDS, attr_for, modifiable_anywhere, order_type, uses
+from ..order_types import PRICE_FIELDS, any_role, attr_for, modifiable_anywhere, order_type, uses
 from .cleaning import clean_decimal, clean_float
 from .events import ModifyApplied, ModifyRejected
 from .merge import Slot
@@ -50,9 +50,15 @@ def normalize_changes(changes: dict[str, Any], type_name: str) -> dict[str, Any]
         name = attr_for(type_name, key)
         if name not in allowed:
             what = f"a {type_name} order" if row is not None else "an order"
+            may = f"it may change {', '.join(allowed)}"
+            if name in modifiable_anywhere():  # a price field, of another type
+                raise BookError(
+                    f"{what} has no {any_role(name)} ({key}=) to change; {may}", name
+                )
             raise BookError(
-                f"{key!r} cannot be changed by a modify of {what} (it may change "
-                f"{', '.join(allowed)}); anything else needs cancel-and-replace"
+                f"{key!r} cannot be changed by a modify of {what} ({may}); anything else "
+                "needs cancel-and-replace",
+                name,
             )
         if name == "totalQuantity":
             value = Decimal(str(value))
@@ -88,6 +94,9 @@ def modified_order(slot: Slot, normal: dict[str, Any]) -> tuple[Order, dict[str,
         for name, value in mod.changes.items():
             setattr(base, name, value)
     before = {name: getattr(base, name, None) for name in normal}
+    if shows(base, normal):
+        now = ", ".join(f"{name} is already {value}" for name, value in normal.items())
+        raise BookError(f"the modify changes nothing ({now}): nothing to send")
     for name, value in normal.items():
         setattr(base, name, value)
     return base, before
@@ -189,6 +198,6 @@ def shows(order: Order, changes: dict[str, Any]) -> bool:
                 return False
         else:
             value = clean_float(have)
-            if value is None or abs(value - wanted) > 1e-9 * max(1.0, abs(wanted)):
-                return False
+            if value is None or not abs(value - wanted) <= 1e-9 * max(1.0, abs(wanted)):
+                return False  # (a NaN is never shown)
     return True

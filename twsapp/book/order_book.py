@@ -81,7 +81,7 @@ class OrderBook:
         unsubscribe. (The session's ``subscribe`` also gives connection events and notices.)
 
         Where it runs: after the book lock is released, so the callback may read the book (or
-        take its lock) freely, on a thread that released it (book_lock.py): usually ibapi's api
+        take its lock) freely, on a thread that released it (lock.py, events.py): usually ibapi's api
         thread, the one that decodes every TWS message. So a subscriber must return quickly and
         must not block. Above all it must not call the order API synchronously (place, modify,
         cancel, contract lookups): those wait for TWS's answer, which only that same api thread
@@ -215,13 +215,15 @@ class OrderBook:
         sig = (order_id, client_id, perm_id, status, contract.conId, terms(order), filled)
         with self.lock:
             slot = self._find(client_id, order_id, perm_id, "openOrder")
-            if sig in slot.open_sigs:
+            rec = slot.rec
+            changed = rec.order is not None and terms(rec.order) != terms(order)
+            # A repeat is dropped, unless it shows terms other than the current ones: a modify
+            # back to earlier terms brings back an earlier message, and it is news.
+            if sig in slot.open_sigs and not changed:
                 return []
             slot.open_sigs.add(sig)
-            rec = slot.rec
             events: list[BookEvent] = []
             first = not rec.acknowledged
-            changed = rec.order is not None and terms(rec.order) != terms(order)
             rec.contract, rec.order = contract, order
             rec.acknowledged = True
             rec.parent_id = clean_id(order.parentId) or rec.parent_id

@@ -17,7 +17,7 @@ venue, or a child whose parent has not been transmitted). Our choice:
   status: callbacks can arrive out of order, and reviving a rejected order on a stale
   "Submitted" would show a dead order as working. The one exception is an Inactive the book
   inferred on its own (an error known to reject, for an order TWS never acknowledged): TWS's
-  own word about the order always overrides that inference, see order_errors.py and merge.py.
+  own word about the order always overrides that inference, see error_policy.py and merge.py.
 """
 
 from __future__ import annotations

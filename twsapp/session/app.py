@@ -238,6 +238,11 @@ class TwsApp:
         """reqGlobalCancel: TWS cancels every open order of the account, whoever placed it."""
         self._orders.cancel_all()
 
+    def close_orders(self, why: str = "the app is stopping") -> None:
+        """Refuse every place / modify / cancel from now on; once this returns, an order
+        message in progress is on the socket and no other can follow (a run shutting down)."""
+        self._orders.close(why)
+
     def sync(self, timeout: float | None = None) -> None:
         """Load what TWS already knows: open and completed orders, executions, positions, account."""
         self._orders.sync(timeout)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..errors import ErrorKind, classify, is_failure
+from ..errors import NOTHING_SENT, ErrorKind, classify, is_failure
 
 DataHandler = Callable[[str, tuple[Any, ...]], None]
 ErrorHandler = Callable[[int, str], None]
@@ -100,7 +100,8 @@ class SubscriptionRegistry:
         sub = self.get(req_id)
         if sub is None:
             return False
-        if is_failure(code) and classify(code) is not ErrorKind.CONNECTIVITY:
+        ends = classify(code) is not ErrorKind.CONNECTIVITY or code in NOTHING_SENT
+        if is_failure(code) and ends:  # a farm or link notice is news, not the end
             sub.state, sub.error = SubscriptionState.FAILED, (code, text)
         else:
             sub.warnings.append((code, text))

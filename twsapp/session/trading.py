@@ -35,7 +35,7 @@ from ..book import status as st
 from ..book.cleaning import clean_decimal
 from ..book.status import Status
 from ..exceptions import BookError, IdsExhausted, NotReadyError, OrderRefused
-from ..order_types import any_role, attr_for, modifiable_anywhere, order_type
+from ..order_types import attr_for
 from ..orders import PriceRules, validate_order
 from .contracts import ContractService
 from .ids import OrderIdAllocator
@@ -48,10 +48,11 @@ if TYPE_CHECKING:
 class SendLock:
     """Serializes the app's order messages; not reentrant, and says so instead of deadlocking.
 
-    Book events of a place / modify / cancel are delivered on the calling thread when it leaves
-    the book lock, before the message is sent, while it holds this lock. A subscriber that places
-    from there would put a higher id on the wire first (error 103): it is refused instead. Book
-    subscribers should hand work to another thread (a strategy's queue does).
+    A place / modify / cancel holds it from taking the order id (or recording the request) until
+    the message is on the socket; its own events are delivered after that, by the same thread
+    (``EventBus.held``). A subscriber that reached the order API from inside a send anyway (it
+    should hand its work to another thread, as a strategy's queue does) is refused: it would
+    put a higher id on the wire first (error 103).
     """
 
     def __init__(self) -> None:
@@ -106,6 +107,7 @@ class OrderApi:
         self._contracts = contracts
         self._requests = requests
         self.send_lock = SendLock()
+        self._closed = ""  # why orders are refused from now on ("" while they are not)
 
     def place(self, contract: Contract | ContractDetails | str, order: Order) -> OrderRecord:
         """Validate, register and send a new order; returns its (live) record."""
@@ -126,7 +128,7 @@ class OrderApi:
                     f"no order id available: TWS has not answered reqIds within {timeout:g}s; "
                     "nothing was sent"
                 )
-            with self.send_lock:
+            with self._book.bus.held(), self.send_lock:  # events delivered once it is sent
                 self._require_ready()
                 try:
                     order_id = self.ids.next()
@@ -167,16 +169,19 @@ class OrderApi:
                 f"order {order_id} is {record.status}: a done order cannot be modified; "
                 "place a new order instead"
             )
-        self._check_fields_of_type(record, changes)
         contract = self._contract_of(record)
         details = self._contracts.resolve(contract)
         rules = self._contracts.price_rules(details)  # fetched once, then cached
-        with self.send_lock:  # the book's pending modifies are in wire order
+        with self._book.bus.held(), self.send_lock:  # pending modifies are in wire order
+            self._require_ready()
             with self._book.lock:
                 try:
                     order = self._book.preview_modify(order_id, changes)
                 except (BookError, InvalidOperation, TypeError, ValueError) as exc:
-                    raise OrderRefused(f"modify of order {order_id} refused: {exc}") from exc
+                    field = getattr(exc, "field", "")  # a BookError names it
+                    raise OrderRefused(
+                        f"modify of order {order_id} refused: {exc}", field
+                    ) from exc
                 self._validate(details, order, rules)
                 filled = record.filled
                 quantity_now = clean_decimal(order.totalQuantity)
@@ -192,20 +197,6 @@ class OrderApi:
             self._client.placeOrder(order_id, contract, mod.order)
         return record
 
-    def _check_fields_of_type(self, record: OrderRecord, changes: dict[str, Any]) -> None:
-        """A price field the order's type does not have: say which type and which field."""
-        row = order_type(record.order_type)
-        if row is None:
-            return
-        for key in changes:
-            attr = attr_for(row.name, key)
-            if attr not in row.modifiable and attr in modifiable_anywhere():
-                raise OrderRefused(
-                    f"order {record.order_id} is {row.name}: it has no {any_role(attr)} ({key}=) to "
-                    f"change; it may change {', '.join(row.modifiable)}",
-                    attr,
-                )
-
     def cancel(self, order_id: int) -> OrderRecord:
         """Ask TWS to cancel a working (or held) order; the book shows PendingCancel meanwhile."""
         self._require_ready()
@@ -218,7 +209,8 @@ class OrderApi:
                 f"order {order_id} was rejected ({record.reject_reason}): TWS holds nothing "
                 "to cancel"
             )
-        with self.send_lock:
+        with self._book.bus.held(), self.send_lock:
+            self._require_ready()
             try:
                 self._book.request_cancel(order_id)  # the book lock, only while it records
             except BookError as exc:  # it became done meanwhile
@@ -228,13 +220,21 @@ class OrderApi:
 
     def cancel_all(self) -> None:
         """reqGlobalCancel: TWS cancels every open order of the account, whoever placed it."""
-        self._require_ready()
         with self.send_lock:
+            self._require_ready()
             self._client.reqGlobalCancel(OrderCancel())
 
     # ------------------------------------------------------------------ checks
 
+    def close(self, why: str) -> None:
+        """Refuse every order request from now on. Taken under the send lock: once this
+        returns, a send in progress has finished and none can start."""
+        with self.send_lock:
+            self._closed = why
+
     def _require_ready(self) -> None:
+        if self._closed:
+            raise OrderRefused(f"orders are closed ({self._closed}): nothing was sent")
         if not self._session.ready:
             raise OrderRefused("not connected to TWS: call start() first; nothing was sent")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Iterator
@@ -21,9 +22,11 @@ if TYPE_CHECKING:
 class Context:
     """What a strategy may touch: the order API, the book, its own logger.
 
-    Orders placed here are the strategy's own: it receives their events, and the shutdown
-    waits for TWS's answer to them. Once the run closes the context (after ``on_stop``),
-    every call is refused, so a strategy that hangs cannot send anything behind the summary.
+    Orders placed here are the strategy's own: each carries the strategy's name in its
+    ``orderRef`` (``name``, or ``name/<yours>`` when the order had one), the strategy receives
+    their events (known by that ref from the first one on, whichever thread placed the order),
+    and the shutdown waits for TWS's answer to them. Once the run closes the context (after
+    ``on_stop``), every call is refused.
     """
 
     def __init__(self, app: TwsApp, log: logging.Logger, name: str = "") -> None:
@@ -40,6 +43,8 @@ class Context:
         return self.app.book
 
     def place(self, contract: Any, order: Order) -> OrderRecord:
+        order = copy.copy(order)
+        order.orderRef = self.order_ref(order.orderRef or "")
         with self._sending():
             record = self.app.place(contract, order)
             with self._cond:
@@ -58,10 +63,21 @@ class Context:
         with self._sending():
             return self.app.contracts.lookup(symbol, **kwargs)
 
+    def order_ref(self, ref: str) -> str:
+        """The orderRef of an order this strategy sends: its name first."""
+        if ref == self.name or ref.startswith(self.name + "/"):
+            return ref
+        return f"{self.name}/{ref}" if ref else self.name
+
     def owns(self, event: BookEvent) -> bool:
-        """Is the event's order one placed through this context?"""
+        """Is the event's order this strategy's (placed through this context, or carrying its
+        name in orderRef, as its orders from an earlier run do)?"""
+        rec = event.record
+        ref = rec.order.orderRef if rec.order is not None else ""
+        if ref and self.order_ref(ref) == ref:
+            return True
         with self._cond:
-            return event.record.key in self._owned
+            return rec.key in self._owned
 
     def owned(self) -> set[tuple[int, int]]:
         """(client id, order id) of every order placed through this context."""

@@ -129,7 +129,10 @@ def _check_value(owner: str, name: str, param: Param, value: Any) -> Any:
         raise ParamError(
             name, f"expected {expected}, got {value!r} ({owner})", _example(name, param)
         ) from None
-    problem = param.check(converted) if param.check is not None else None
+    try:
+        problem = param.check(converted) if param.check is not None else None
+    except Exception as exc:  # a check that raises says no, in its own words
+        problem = f"is refused by its check: {type(exc).__name__}: {exc}"
     if problem:
         raise ParamError(name, f"{value!r} {problem} ({owner})", _example(name, param))
     return converted

@@ -113,8 +113,7 @@ class StrategyRunner:
             self._log.exception("strategy %s failed in %s and is stopped", self.name, self._hook)
 
     def _deliver(self, event: Any) -> None:
-        """On the strategy's thread: ctx.place has returned for every order placed so far, so
-        ownership is known for every event still queued."""
+        """On the strategy's thread; an order event only when the order is the strategy's."""
         if isinstance(event, BookEvent) and not self.ctx.owns(event):
             return
         self._hook = "on_event"
