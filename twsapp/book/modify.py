@@ -52,9 +52,7 @@ def normalize_changes(changes: dict[str, Any], type_name: str) -> dict[str, Any]
             what = f"a {type_name} order" if row is not None else "an order"
             may = f"it may change {', '.join(allowed)}"
             if name in modifiable_anywhere():  # a price field, of another type
-                raise BookError(
-                    f"{what} has no {any_role(name)} ({key}=) to change; {may}", name
-                )
+                raise BookError(f"{what} has no {any_role(name)} ({key}=) to change; {may}", name)
             raise BookError(
                 f"{key!r} cannot be changed by a modify of {what} ({may}); anything else "
                 "needs cancel-and-replace",

@@ -179,9 +179,7 @@ class OrderApi:
                     order = self._book.preview_modify(order_id, changes)
                 except (BookError, InvalidOperation, TypeError, ValueError) as exc:
                     field = getattr(exc, "field", "")  # a BookError names it
-                    raise OrderRefused(
-                        f"modify of order {order_id} refused: {exc}", field
-                    ) from exc
+                    raise OrderRefused(f"modify of order {order_id} refused: {exc}", field) from exc
                 self._validate(details, order, rules)
                 filled = record.filled
                 quantity_now = clean_decimal(order.totalQuantity)
