@@ -466,6 +466,7 @@ def test_a_place_from_a_book_event_on_the_sending_thread_goes_out_after_the_firs
     first would be error 103), and nothing waits on anything."""
     events = Events(app)
     details = app.contracts.lookup("AAPL")
+    app.contracts.price_rules(details)  # cached: the nested place waits for nothing
     bid = quote(sim).bid
     nested: list = []
     placing = threading.get_ident()
@@ -476,7 +477,9 @@ def test_a_place_from_a_book_event_on_the_sending_thread_goes_out_after_the_firs
 
     unsubscribe = app.book.subscribe(place_again)
     try:
-        rec = app.place(details, limit_order("BUY", 1, round(bid - 6, 2)))
+        # Holding the book lock keeps the api thread (TWS's answer) from delivering first.
+        with app.book.lock:
+            rec = app.place(details, limit_order("BUY", 1, round(bid - 6, 2)))
     finally:
         unsubscribe()
     [second] = nested

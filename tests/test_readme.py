@@ -29,6 +29,7 @@ def test_the_python_api_example_runs(sim):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, str(README), "exec"), {})
+    assert sim.wait_detached(1)  # the example's stop(): every message it sent is in
     kinds = [type(r) for r in order_requests(sim, 1)]
     assert kinds == [m.PlaceOrder, m.PlaceOrder, m.CancelOrder]  # place, modify, cancel
     assert (
