@@ -404,6 +404,16 @@ class TwsApp:
         mine = (self._handshake, self._reader_thread, self._api_thread)
         return [t for t in mine if isinstance(t, threading.Thread) and t.is_alive()]
 
+    def request(
+        self, what: str, send: Callable[[int], None], timeout: float | None = None
+    ) -> list[Any]:
+        """A one-off request under a new reqId: ``send(req_id)``, then wait for its whole answer
+        (each data callback's name and arguments, in order) until its end marker. Raises
+        RequestError when TWS refuses it, RequestTimeout when it does not answer."""
+        req_id = self._requests.new_id()
+        wait = timeout or self.request_timeout
+        return self._requests.call(req_id, what, lambda: send(req_id), wait)
+
     def current_time(self, timeout: float | None = None) -> int:
         """TWS's clock (reqCurrentTime), in epoch seconds.
 

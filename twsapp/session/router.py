@@ -103,9 +103,19 @@ class Router:
         self.requests.finish(key)
 
     def data(self, req_id: int, name: str, *args: Any) -> None:
-        """A streaming callback (tickPrice, realtimeBar, pnl ...) for a subscription."""
+        """A data callback (tickPrice, historicalData, realtimeBar, pnl ...): a pending
+        request's answer (one-off: history, a head timestamp), else a subscription's."""
+        if self.requests.add(req_id, (name, *args)):
+            return
         if not self.subscriptions.deliver(req_id, name, args):
-            log.debug("%s for reqId %d, which no subscription owns: dropped", name, req_id)
+            log.debug("%s for reqId %d, which nothing owns (cancelled?): dropped", name, req_id)
+
+    def end(self, req_id: int, name: str, *args: Any) -> None:
+        """An end marker: it completes a pending request, or is news for a subscription (a
+        snapshot's end, history's end before keepUpToDate updates)."""
+        if self.requests.finish(req_id):
+            return
+        self.subscriptions.deliver(req_id, name, args)
 
     # ------------------------------------------------------------------ orders
 

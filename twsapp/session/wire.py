@@ -191,3 +191,120 @@ class Wire(EWrapper, EClient):
 
     def updateAccountValue(self, key: str, val: str, currency: str, accountName: str) -> None:
         self._router.account_value(accountName, key, val, currency)
+
+    # ------------------------------------------------------------------ market data
+    # Streams (and the answers to one-off data requests) go to the router by reqId, with the
+    # callback's name: a subscription or a pending request owns each.
+
+    def tickPrice(self, reqId: int, tickType: int, price: float, attrib: Any) -> None:
+        self._router.data(reqId, "tickPrice", tickType, price, attrib)
+
+    def tickSize(self, reqId: int, tickType: int, size: Decimal) -> None:
+        self._router.data(reqId, "tickSize", tickType, size)
+
+    def tickString(self, reqId: int, tickType: int, value: str) -> None:
+        self._router.data(reqId, "tickString", tickType, value)
+
+    def tickGeneric(self, reqId: int, tickType: int, value: float) -> None:
+        self._router.data(reqId, "tickGeneric", tickType, value)
+
+    def marketDataType(self, reqId: int, marketDataType: int) -> None:
+        self._router.data(reqId, "marketDataType", marketDataType)
+
+    def tickReqParams(
+        self, tickerId: int, minTick: float, bboExchange: str, snapshotPermissions: int
+    ) -> None:
+        self._router.data(tickerId, "tickReqParams", minTick, bboExchange, snapshotPermissions)
+
+    def tickSnapshotEnd(self, reqId: int) -> None:
+        self._router.end(reqId, "tickSnapshotEnd")
+
+    def realtimeBar(
+        self,
+        reqId: int,
+        time: int,
+        open_: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: Decimal,
+        wap: Decimal,
+        count: int,
+    ) -> None:
+        self._router.data(reqId, "realtimeBar", time, open_, high, low, close, volume, wap, count)
+
+    def historicalData(self, reqId: int, bar: Any) -> None:
+        self._router.data(reqId, "historicalData", bar)
+
+    def historicalDataEnd(self, reqId: int, start: str, end: str) -> None:
+        self._router.end(reqId, "historicalDataEnd", start, end)
+
+    def historicalDataUpdate(self, reqId: int, bar: Any) -> None:
+        self._router.data(reqId, "historicalDataUpdate", bar)
+
+    def headTimestamp(self, reqId: int, headTimestamp: str) -> None:
+        self._router.data(reqId, "headTimestamp", headTimestamp)
+        self._router.end(reqId, "headTimestamp")
+
+    def historicalTicks(self, reqId: int, ticks: list, done: bool) -> None:
+        self._router.data(reqId, "historicalTicks", ticks, done)
+        if done:
+            self._router.end(reqId, "historicalTicks")
+
+    def historicalTicksBidAsk(self, reqId: int, ticks: list, done: bool) -> None:
+        self._router.data(reqId, "historicalTicksBidAsk", ticks, done)
+        if done:
+            self._router.end(reqId, "historicalTicksBidAsk")
+
+    def historicalTicksLast(self, reqId: int, ticks: list, done: bool) -> None:
+        self._router.data(reqId, "historicalTicksLast", ticks, done)
+        if done:
+            self._router.end(reqId, "historicalTicksLast")
+
+    def tickByTickAllLast(
+        self,
+        reqId: int,
+        tickType: int,
+        time: int,
+        price: float,
+        size: Decimal,
+        tickAttribLast: Any,
+        exchange: str,
+        specialConditions: str,
+    ) -> None:
+        self._router.data(
+            reqId, "tickByTickAllLast", tickType, time, price, size, tickAttribLast,
+            exchange, specialConditions,
+        )  # fmt: skip
+
+    def tickByTickBidAsk(
+        self,
+        reqId: int,
+        time: int,
+        bidPrice: float,
+        askPrice: float,
+        bidSize: Decimal,
+        askSize: Decimal,
+        tickAttribBidAsk: Any,
+    ) -> None:
+        self._router.data(
+            reqId, "tickByTickBidAsk", time, bidPrice, askPrice, bidSize, askSize,
+            tickAttribBidAsk,
+        )  # fmt: skip
+
+    def tickByTickMidPoint(self, reqId: int, time: int, midPoint: float) -> None:
+        self._router.data(reqId, "tickByTickMidPoint", time, midPoint)
+
+    def pnl(self, reqId: int, dailyPnL: float, unrealizedPnL: float, realizedPnL: float) -> None:
+        self._router.data(reqId, "pnl", dailyPnL, unrealizedPnL, realizedPnL)
+
+    def pnlSingle(
+        self,
+        reqId: int,
+        pos: Decimal,
+        dailyPnL: float,
+        unrealizedPnL: float,
+        realizedPnL: float,
+        value: float,
+    ) -> None:
+        self._router.data(reqId, "pnlSingle", pos, dailyPnL, unrealizedPnL, realizedPnL, value)

@@ -1,0 +1,283 @@
+"""Market data for the app: quotes, bars and history, each stream a subscription of the session.
+
+A stream's callbacks (``on_quote``, ``on_bar``, ``on_error``) run on ibapi's api thread: they
+must return quickly and never block (a strategy's context hands them to its own thread). Every
+stream can be read at any time (``quote``, ``last_bar``, ``state``, ``error``) and cancelled.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from .book.cleaning import clean_decimal, clean_float
+from .quotes import Bar, BarAggregator, Quote
+
+if TYPE_CHECKING:
+    from ibapi.contract import Contract
+
+    from .session import TwsApp
+    from .session.subscriptions import Subscription
+
+QuoteHandler = Callable[[Quote], Any]
+BarHandler = Callable[[Bar], Any]
+ErrorHandler = Callable[[int, str], Any]
+
+#: What each historical-data and real-time-bar request may show (TWS's own spellings).
+WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "BID", "ASK", "ADJUSTED_LAST")
+HISTORY_COLUMNS = ["open", "high", "low", "close", "volume", "wap", "count"]
+
+NOT_SUBSCRIBED = 354
+DELAYED_INSTEAD = 10167
+
+
+def data_error_text(symbol: str, code: int, text: str) -> str:
+    """What a market-data error means for its subscriber, with what to do about it."""
+    if code == NOT_SUBSCRIBED:
+        return (
+            f"{symbol}: market data is not subscribed for this account (TWS 354: {text}). "
+            "Subscribe to it in IB's Account Management, or ask for delayed data "
+            "(MarketData.set_data_type(3))"
+        )
+    if code == DELAYED_INSTEAD:
+        return (
+            f"{symbol}: real-time data is not subscribed, TWS sends delayed data instead "
+            f"(TWS 10167: {text})"
+        )
+    return f"{symbol}: TWS {code}: {text}"
+
+
+class Stream:
+    """One market-data subscription: its state, its last error, and a way to cancel it."""
+
+    def __init__(self, market: MarketData, symbol: str, on_error: ErrorHandler | None) -> None:
+        self._market = market
+        self.symbol = symbol
+        self._on_error = on_error
+        self.subscription: Subscription | None = None
+        self._cancel_request: Callable[[int], None] = lambda _req_id: None
+        self.messages: list[str] = []  # every error and warning, explained
+
+    @property
+    def state(self) -> str:
+        return self.subscription.state.value if self.subscription else "opening"
+
+    @property
+    def active(self) -> bool:
+        return self.subscription is not None and self.subscription.active
+
+    @property
+    def error(self) -> str:
+        """The failure that ended the stream, explained; "" while it has none."""
+        sub = self.subscription
+        if sub is None or sub.error is None:
+            return ""
+        return data_error_text(self.symbol, *sub.error)
+
+    def cancel(self) -> None:
+        if self.subscription is not None:
+            self._market.app.subscriptions.cancel(self.subscription.req_id, self._cancel_request)
+
+    def _error(self, code: int, text: str) -> None:
+        self.messages.append(data_error_text(self.symbol, code, text))
+        if self._on_error is not None:
+            self._on_error(code, text)
+
+
+class QuoteStream(Stream):
+    """reqMktData: the latest quote, updated tick by tick."""
+
+    def __init__(
+        self, market: MarketData, symbol: str, on_quote: QuoteHandler | None, on_error: Any
+    ) -> None:
+        super().__init__(market, symbol, on_error)
+        self.quote = Quote(symbol)
+        self.snapshot_done = threading.Event()
+        self._on_quote = on_quote
+
+    def _data(self, name: str, args: tuple[Any, ...]) -> None:
+        if name == "tickSnapshotEnd":
+            self.snapshot_done.set()
+            return
+        quote = self.quote.apply(name, args, datetime.now(UTC))
+        if quote is not self.quote:
+            self.quote = quote
+            if self._on_quote is not None:
+                self._on_quote(quote)
+
+
+class BarStream(Stream):
+    """reqRealTimeBars: 5-second bars, aggregated to `seconds`."""
+
+    def __init__(
+        self,
+        market: MarketData,
+        symbol: str,
+        seconds: int,
+        on_bar: BarHandler | None,
+        on_error: Any,
+    ) -> None:
+        super().__init__(market, symbol, on_error)
+        self._aggregator = BarAggregator(seconds)
+        self.seconds = seconds
+        self.last_bar: Bar | None = None
+        self._on_bar = on_bar
+
+    def _data(self, name: str, args: tuple[Any, ...]) -> None:
+        if name != "realtimeBar":
+            return
+        for bar in self._aggregator.add(Bar.from_realtime(args)):
+            self.last_bar = bar
+            if self._on_bar is not None:
+                self._on_bar(bar)
+
+
+class MarketData:
+    """Quotes, bars and history through one TwsApp."""
+
+    def __init__(self, app: TwsApp) -> None:
+        self.app = app
+
+    def set_data_type(self, data_type: int) -> None:
+        """reqMarketDataType: 1 live, 2 frozen, 3 delayed, 4 delayed frozen (for what follows)."""
+        if data_type not in (1, 2, 3, 4):
+            raise ValueError(f"market data type {data_type!r}: use 1 live, 2 frozen, 3 delayed "
+                             "or 4 delayed frozen")  # fmt: skip
+        self.app.ibapi.reqMarketDataType(data_type)
+
+    def quotes(
+        self,
+        target: Any,
+        *,
+        snapshot: bool = False,
+        generic_ticks: str = "",
+        on_quote: QuoteHandler | None = None,
+        on_error: ErrorHandler | None = None,
+    ) -> QuoteStream:
+        """Stream quotes (reqMktData); ``snapshot``: the current values once, then it ends."""
+        contract = self._contract(target)
+        stream = QuoteStream(self, contract.symbol or str(contract.conId), on_quote, on_error)
+        client = self.app.ibapi
+        stream._cancel_request = client.cancelMktData
+        stream.subscription = self.app.subscriptions.open(
+            f"quotes of {stream.symbol}",
+            lambda req_id: client.reqMktData(req_id, contract, generic_ticks, snapshot, False, []),
+            on_data=stream._data,
+            on_error=stream._error,
+        )
+        return stream
+
+    def bars(
+        self,
+        target: Any,
+        seconds: int = 5,
+        what: str = "TRADES",
+        *,
+        use_rth: bool = False,
+        on_bar: BarHandler | None = None,
+        on_error: ErrorHandler | None = None,
+    ) -> BarStream:
+        """Stream bars of `seconds` (a multiple of 5) built from TWS's 5-second bars."""
+        if what not in WHAT_TO_SHOW[:4]:
+            raise ValueError(f"real-time bars of {what!r}: use TRADES, MIDPOINT, BID or ASK")
+        contract = self._contract(target)
+        symbol = contract.symbol or str(contract.conId)
+        stream = BarStream(self, symbol, seconds, on_bar, on_error)
+        client = self.app.ibapi
+        stream._cancel_request = client.cancelRealTimeBars
+        stream.subscription = self.app.subscriptions.open(
+            f"{seconds}-second bars of {symbol}",
+            lambda req_id: client.reqRealTimeBars(req_id, contract, 5, what, use_rth, []),
+            on_data=stream._data,
+            on_error=stream._error,
+        )
+        return stream
+
+    def history(
+        self,
+        target: Any,
+        duration: str = "1 D",
+        bar_size: str = "1 min",
+        what: str = "TRADES",
+        *,
+        use_rth: bool = True,
+        end: str = "",
+        timeout: float | None = None,
+    ) -> pd.DataFrame:
+        """reqHistoricalData, as a frame indexed by each bar's start, in the contract's own
+        time zone; columns HISTORY_COLUMNS. Raises RequestError (e.g. 162) or RequestTimeout."""
+        if what not in WHAT_TO_SHOW:
+            raise ValueError(f"history of {what!r}: use one of {', '.join(WHAT_TO_SHOW)}")
+        details = self.app.contracts.resolve(target)
+        contract = details.contract
+        client = self.app.ibapi
+        answer = self.app.request(
+            f"history of {contract.symbol} ({duration}, {bar_size}, {what})",
+            lambda req_id: client.reqHistoricalData(
+                req_id, contract, end, duration, bar_size, what, int(use_rth), 2, False, []
+            ),
+            timeout,
+        )
+        bars = [item[1] for item in answer if item[0] == "historicalData"]
+        return history_frame(bars, _zone(details.timeZoneId))
+
+    def _contract(self, target: Any) -> Contract:
+        return self.app.contracts.resolve(target).contract
+
+
+def history_frame(bars: list[Any], zone: ZoneInfo) -> pd.DataFrame:
+    """ibapi BarData (formatDate 2: epoch seconds, or yyyymmdd for daily and longer bars) as a
+    frame with a time-zone-aware index."""
+    index = [_bar_time(str(bar.date), zone) for bar in bars]
+    rows = [
+        {
+            "open": bar.open,
+            "high": bar.high,
+            "low": bar.low,
+            "close": bar.close,
+            "volume": _number(bar.volume),
+            "wap": _number(bar.wap),
+            "count": int(bar.barCount),
+        }
+        for bar in bars
+    ]
+    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS, index=pd.DatetimeIndex(index, name="time"))
+    if frame.empty:
+        frame.index = pd.DatetimeIndex([], tz=zone, name="time")
+    return frame.astype({c: "float64" for c in HISTORY_COLUMNS if c != "count"})
+
+
+def _bar_time(text: str, zone: ZoneInfo) -> pd.Timestamp:
+    text = text.strip()
+    if len(text) == 8 and text.isdigit():  # a day (or longer) bar: its date, where it trades
+        return pd.Timestamp(datetime.strptime(text, "%Y%m%d").replace(tzinfo=zone))
+    return pd.Timestamp(int(text), unit="s", tz=UTC).tz_convert(zone)
+
+
+def _number(value: Any) -> float:
+    number = clean_decimal(value) if isinstance(value, Decimal) else clean_float(value)
+    return float(number) if number is not None else float("nan")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+__all__ = [
+    "WHAT_TO_SHOW",
+    "BarStream",
+    "MarketData",
+    "QuoteStream",
+    "Stream",
+    "data_error_text",
+    "history_frame",
+]
