@@ -10,7 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from twsapp.book import Filled, StatusChanged
-from twsapp.orders import limit_order, market_order
 from twsapp.strategy import Param, Strategy, positive
 
 
@@ -21,7 +20,7 @@ class Demo(Strategy):
 
     def on_start(self) -> None:
         self.details = self.ctx.lookup(self.symbol)
-        self.entry = self.ctx.place(self.details, market_order("BUY", self.quantity))
+        self.entry = self.ctx.buy(self.details, self.quantity)  # no price: at the market
         self.exit_id: int | None = None
         self.ctx.log.info(
             "bought %s %s at market (order %d)", self.quantity, self.symbol, self.entry.order_id
@@ -36,10 +35,21 @@ class Demo(Strategy):
         target = self.ctx.app.contracts.round_price(
             self.details, entry_price + self.take_profit, "up"
         )
-        record = self.ctx.place(self.details, limit_order("SELL", quantity, target))
+        record = self.ctx.sell(self.details, quantity, target)  # a price: a limit order
         self.exit_id = record.order_id
         self.ctx.log.info(
             "offered %s %s at %.2f (order %d)", quantity, self.symbol, target, record.order_id
+        )
+
+    def on_stop(self) -> None:
+        held = self.ctx.position(self.details)  # its own fills, and what TWS reports
+        self.ctx.log.info(
+            "holding %s %s (the account: %s), realized %.2f, unrealized %s",
+            held.quantity,
+            self.symbol,
+            held.account,
+            held.realized,
+            held.unrealized,
         )
 
 

@@ -75,7 +75,8 @@ _inspector_ids = iter(range(900, 2000))
 
 @dataclass
 class SimRecord:
-    """What the simulator holds: orders by permId, fills by execId."""
+    """What the simulator holds: orders by permId, fills by execId (in the order it reported
+    them, with side, time, conId and the commission of its report)."""
 
     orders: dict[int, dict[str, Any]]
     fills: dict[str, dict[str, Any]]
@@ -92,6 +93,7 @@ def sim_record(port: int) -> SimRecord:
         client.wait("completedOrdersEnd", since)
         client.reqExecutions(1, ExecutionFilter())
         client.wait("execDetailsEnd", since)
+        client.sync()  # the commission reports that follow the executions
         orders: dict[int, dict[str, Any]] = {}
         for e in client.of("openOrder", since):
             orders[e.order.permId] = {"status": e.orderState.status, "filled": None}
@@ -100,11 +102,19 @@ def sim_record(port: int) -> SimRecord:
         for e in client.of("completedOrder", since):
             filled = float(e.order.filledQuantity)
             orders[e.order.permId] = {"status": e.orderState.status, "filled": filled}
+        commissions = {
+            e.commissionAndFeesReport.execId: e.commissionAndFeesReport.commissionAndFees
+            for e in client.of("commissionAndFeesReport", since)
+        }
         fills = {
             e.execution.execId: {
                 "perm_id": e.execution.permId,
                 "shares": float(e.execution.shares),
                 "price": e.execution.price,
+                "side": e.execution.side,
+                "time": e.execution.time,
+                "con_id": e.contract.conId,
+                "commission": commissions.get(e.execution.execId),
             }
             for e in client.of("execDetails", since)
         }
@@ -119,7 +129,8 @@ def assert_sim_holds_nothing(port: int) -> None:
 
 
 def assert_summary_is_tws(summary: dict[str, Any], port: int) -> SimRecord:
-    """The summary's orders and fills are exactly what the simulator holds, status for status."""
+    """The summary's orders and fills are exactly what the simulator holds, status for status
+    and fill for fill (commissions included)."""
     record = sim_record(port)
     ours = {o["perm_id"]: o for o in summary["orders"] if o["perm_id"] is not None}
     refused = [o for o in summary["orders"] if o["perm_id"] is None]
@@ -132,11 +143,8 @@ def assert_summary_is_tws(summary: dict[str, Any], port: int) -> SimRecord:
     assert set(fills) == set(record.fills), (summary["fills"], record.fills)
     for exec_id, tws in record.fills.items():
         ours_fill = fills[exec_id]
-        assert (ours_fill["perm_id"], ours_fill["shares"], ours_fill["price"]) == (
-            tws["perm_id"],
-            tws["shares"],
-            tws["price"],
-        )
+        keys = ("perm_id", "shares", "price", "side", "commission")
+        assert [ours_fill[k] for k in keys] == [tws[k] for k in keys], (ours_fill, tws)
     return record
 
 
@@ -251,4 +259,5 @@ def summary_of(path: Path) -> dict[str, Any]:
 
 
 def states(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(s["name"], s["state"]) for s in summary["strategies"]]
+    """(name, state) of each strategy, in the config's order."""
+    return [(name, s["state"]) for name, s in summary["strategies"].items()]

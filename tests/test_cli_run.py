@@ -61,10 +61,20 @@ def test_run_places_and_fills_an_order_and_writes_a_summary(tmp_path):
     buys = [o for o in data["orders"] if o["action"] == "BUY" and o["order_type"] == "MKT"]
     assert len(buys) == 1 and buys[0]["status"] == "Filled" and buys[0]["filled"] == 10
     assert any(f["exec_id"] and f["commission"] > 0 for f in data["fills"])
-    assert data["strategies"] == [
-        {"name": "strategies.demo", "module": "strategies.demo", "state": "stopped", "error": None}
-    ]
+    (name, strategy), *others = data["strategies"].items()
+    assert not others and name == "strategies.demo"
+    assert (strategy["module"], strategy["state"], strategy["error"]) == (name, "stopped", None)
+    assert {o["order_ref"] for o in data["orders"]} == {name}
+    assert (strategy["orders"], strategy["fills"]) == (len(data["orders"]), len(data["fills"]))
+    held = sum(f["shares"] * (1 if f["side"] == "BOT" else -1) for f in data["fills"])
+    assert strategy["position"] == {"AAPL": held}
+    assert strategy["commissions"] == pytest.approx(sum(f["commission"] for f in data["fills"]))
     assert "order 1 BUY 10 AAPL" in proc.stderr  # the lifecycle log, one line per event
+    logged = proc.stderr.split("strategies at the end of the run:")[1].splitlines()[1:3]
+    header, row = (line.split("twsapp.engine: ")[1].split() for line in logged)
+    assert header[:3] == ["strategy", "state", "symbol"] and header[-1] == "commissions"
+    assert row[:5] == [name, "stopped", "AAPL", "2", str(len(data["fills"]))]
+    assert float(row[9]) == pytest.approx(strategy["commissions"])
 
 
 def test_run_stops_cleanly_on_sigint(tmp_path):

@@ -142,7 +142,7 @@ def test_a_strategy_raising_in_on_start_is_reported_with_exit_5(folder, sim):
     assert running.wait() == 5, running.stderr
     data = summary_of(summary)
     assert states(data) == [("boom", "failed"), ("canceller", "stopped")]
-    assert data["strategies"][0]["error"] == "on_start: RuntimeError: boom at start"
+    assert data["strategies"]["boom"]["error"] == "on_start: RuntimeError: boom at start"
     assert_summary_is_tws(data, sim.port)
 
 
@@ -151,7 +151,7 @@ def test_an_unknown_symbol_fails_the_strategy_and_ends_the_run_with_exit_5(folde
     running, summary = _start(folder, sim, demo, args=("--duration", "60"))
     assert running.wait(timeout=30) == 5, running.stderr  # not 60 s: nothing is left running
     assert "every strategy has failed" in running.stderr
-    (strategy,) = summary_of(summary)["strategies"]
+    (strategy,) = summary_of(summary)["strategies"].values()
     assert strategy["state"] == "failed" and "NOSUCH" in strategy["error"]
     assert strategy["error"].startswith("on_start: ContractNotFound")
     assert_sim_holds_nothing(sim.port)

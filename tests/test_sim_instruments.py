@@ -449,6 +449,16 @@ def test_extension_file_adds_instruments_and_rules(catalog: Catalog, tmp_path: P
     assert catalog.market_rule(9001) == [(0.0, 0.01), (100.0, 0.05)]
     sap = catalog.by_conid(14204)
     assert sap.rule_for_exchange("IBIS") == 9001 and sap.contract.exchange == "SMART"
+    assert nvda.subscribed and sap.subscribed  # market data is subscribed unless said
+
+
+def test_an_entry_can_be_without_market_data_subscription(catalog: Catalog, tmp_path: Path):
+    (nosub,) = catalog.extend_from_file(
+        write(tmp_path, [{**NVDA, "marketDataSubscription": False}])
+    )
+    assert not nosub.subscribed
+    xetra = catalog.match(contract(symbol="IBM", currency="EUR"))[0]
+    assert not xetra.subscribed  # the built-in Xetra listing: no subscription, as on paper
 
 
 @pytest.mark.parametrize(
@@ -469,6 +479,7 @@ def test_extension_file_adds_instruments_and_rules(catalog: Catalog, tmp_path: P
         ({"displaySize": 0}, "displaySize"),
         ({"secIdList": ["US67066G1040"]}, "secIdList"),
         ({"comment": ["not", "text"]}, "comment"),
+        ({"marketDataSubscription": "no"}, "marketDataSubscription"),
     ],
 )
 def test_bad_entry_names_entry_and_key(catalog, tmp_path, change, key) -> None:

@@ -118,13 +118,24 @@ def test_accepted_order_echoes_what_tws_sets(sim, client):
     assert done.orderState.completedStatus == "Cancelled by Trader"
 
 
-def test_limit_order_rests_then_fills_when_the_price_crosses(sim, client):
+def test_limit_order_rests_then_fills_when_the_tape_trades_through_it(sim, client):
+    """A resting buy limit fills at its limit at the second a print at or under it shows on
+    the tape, or at the ask once the ask comes down to it, whichever is first.
+
+    Until issue 8 this test expected a fill only once the *ask* reached the limit, at the ask:
+    real TWS also fills a resting order when the market trades through its price, at its price.
+    """
+    tape = sim.exchange.tape
     ask0 = quote(sim, 0).ask
     low = min(quote(sim, s).ask for s in range(1, DAY))
     assert low < ask0 - 0.10, "seed 42 must dip during the day for this scenario"
     limit = cents_down((ask0 + low) / 2)
-    cross = first_second(sim, lambda q: q.ask <= limit)
 
+    def crossed(second: int) -> bool:
+        prints = tape.step_trades(AAPL, second)
+        return quote(sim, second).ask <= limit or any(p.price <= limit for p in prints)
+
+    cross = next(s for s in range(1, DAY) if crossed(s))
     order_id, since = place(client, stock("AAPL"), order("BUY", 50, "LMT", limit=limit))
     client.wait_status(order_id, "Submitted", since)
     sim.advance(cross - 1)
@@ -135,8 +146,13 @@ def test_limit_order_rests_then_fills_when_the_price_crosses(sim, client):
     sim.advance(1)
     filled = client.wait_status(order_id, "Filled", since)
     execution = client.wait("execDetails", since).execution
-    assert execution.price == quote(sim, cross).ask <= limit
-    assert execution.time == tws_time(sim, cross)
+    if quote(sim, cross).ask <= limit:  # the ask came down to it: a marketable order
+        assert execution.price == quote(sim, cross).ask
+        assert execution.time == tws_time(sim, cross)
+    else:  # the tape printed through it: at its limit, at that print's second
+        (first,) = [p for p in tape.step_trades(AAPL, cross) if p.price <= limit][:1]
+        assert execution.price == limit
+        assert execution.time == tws_time(sim, int(first.time))
     assert filled.avgFillPrice == execution.price and filled.filled == 50
 
 

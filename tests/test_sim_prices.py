@@ -321,3 +321,43 @@ def test_bad_csv_is_refused_with_the_line(catalog, tmp_path, text, problem) -> N
     with pytest.raises(ValueError, match=problem):
         m.load_bars_csv(AAPL, write(tmp_path, text))
     assert m.price_at(AAPL, 30) == before  # the walk is untouched
+
+
+# --------------------------------------------------------------------------- before the start
+
+
+def test_the_walk_runs_backwards_from_the_start_on_tick_and_deterministic(catalog: Catalog) -> None:
+    """History needs prices before second 0: the walk extends backwards (its own seeded
+    blocks) and meets the base price at the start."""
+    m = model(catalog)
+    rule = MARKET_RULES[26]
+    back = [m.price_at(AAPL, -t) for t in range(0, 3 * BLOCK, 97)]
+    assert back[0] == 150.0 and len(set(back)) > 10
+    assert all(is_on_increment(rule, p) for p in back)
+    assert back == [model(catalog).price_at(AAPL, -t) for t in range(0, 3 * BLOCK, 97)]
+    assert [m.price_at(AAPL, -t) for t in range(1, 50)] != [
+        m.price_at(AAPL, t) for t in range(1, 50)
+    ]
+
+
+def test_backwards_volatility_is_the_configured_fraction() -> None:
+    m = PriceModel(seed=3, step_seconds=60)
+    m.add(1, 1000.0, 0.02, [(0.0, 0.0001)])
+    day = 23_400
+    closes = [m.price_at(1, -d * day) for d in range(401)]
+    returns = [math.log(b / a) for a, b in itertools.pairwise(closes)]
+    assert statistics.pstdev(returns) == pytest.approx(0.02, rel=0.15)
+
+
+def test_bulk_paths_and_midpoints_agree_with_single_prices(catalog: Catalog) -> None:
+    """``path``, ``quotes`` and ``mids`` (what the tape reads a session with) are the same
+    numbers as ``price_at`` and ``quote``, across the start and block edges."""
+    m = model(catalog)
+    for con_id in (AAPL, IBM_IBIS, EURUSD, ESZ6):
+        first, last = -BLOCK - 50, BLOCK + 50
+        path = m.path(con_id, first, last)
+        assert path == [m.price_at(con_id, t) for t in range(first, last + 1)]
+        quotes = m.quotes(con_id, -20, 20)
+        assert quotes == [m.quote(con_id, t) for t in range(-20, 21)]
+        digits = m.decimals(con_id) + 1
+        assert m.mids(con_id, -20, 20) == [round((q.bid + q.ask) / 2, digits) for q in quotes]

@@ -39,6 +39,7 @@ from ibapi.server_versions import MAX_CLIENT_VER
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
 from ibapi.wrapper import EWrapper
+from test_sim_market_codec import MARKET_CALLBACKS, MARKET_EXAMPLES, MARKET_KINDS, market_calls
 
 from twsapp.sim import messages as m
 from twsapp.sim.proto import decode_proto_request, encode_proto, proto_kind_version
@@ -102,7 +103,7 @@ def _recording(name: str):
     return method
 
 
-for _name in CALLBACKS:
+for _name in (*CALLBACKS, *MARKET_CALLBACKS):
     setattr(Recorder, _name, _recording(_name))
 
 
@@ -379,11 +380,19 @@ def samples() -> list[m.Message]:
         m.PortfolioValue(stock(), Decimal("100"), 190.0, 19000.0, 187.25, 275.0, 0.0, ACCOUNT),
         m.AccountUpdateTime("14:31"),
         m.AccountDownloadEnd(ACCOUNT),
+        *MARKET_EXAMPLES,
     ]
 
 
 def sample_id(msg: m.Message) -> str:
     return type(msg).__name__
+
+
+def expected_calls(msg: m.Message) -> list[tuple[str, tuple]]:
+    """Every callback ``msg`` must produce as protobuf (a bid's tickPrice brings a tickSize)."""
+    if isinstance(msg, MARKET_KINDS):
+        return market_calls(MAX_CLIENT_VER, msg, protobuf=True)
+    return [expected_call(msg)]
 
 
 def expected_call(msg: m.Message) -> tuple[str, tuple]:
@@ -493,6 +502,17 @@ REPLY_TO = {
     m.NextValidId: OUT.REQ_IDS,
     m.CurrentTime: OUT.REQ_CURRENT_TIME,
     m.CurrentTimeInMillis: OUT.REQ_CURRENT_TIME_IN_MILLIS,
+    m.TickPrice: OUT.REQ_MKT_DATA,
+    m.TickSize: OUT.REQ_MKT_DATA,
+    m.TickString: OUT.REQ_MKT_DATA,
+    m.TickGeneric: OUT.REQ_MKT_DATA,
+    m.TickReqParams: OUT.REQ_MKT_DATA,
+    m.MarketDataType: OUT.REQ_MKT_DATA,
+    m.TickSnapshotEnd: OUT.REQ_MKT_DATA,
+    m.RealTimeBar: OUT.REQ_REAL_TIME_BARS,
+    m.TickByTickLast: OUT.REQ_TICK_BY_TICK_DATA,
+    m.TickByTickBidAsk: OUT.REQ_TICK_BY_TICK_DATA,
+    m.TickByTickMidPoint: OUT.REQ_TICK_BY_TICK_DATA,
 }
 
 
@@ -528,9 +548,10 @@ def test_protobuf_decodes_to_the_encoded_state(msg, version):
         return
     assert payload is not None
     calls = decode_proto(version, payload)
-    name, args = expected_call(msg)
-    assert [call[0] for call in calls] == [name]
-    assert_same(calls[0][1], args)
+    expected = expected_calls(msg)
+    assert [call[0] for call in calls] == [name for name, _ in expected]
+    for (_, args), (_, want) in zip(calls, expected, strict=True):
+        assert_same(args, want)
 
 
 @pytest.mark.parametrize("msg", SAMPLES, ids=sample_id)
@@ -541,7 +562,8 @@ def test_protobuf_agrees_with_the_text_form(msg):
     text_calls = decode_text(TEXT_VERSION, encode_text(TEXT_VERSION, msg))
     proto_calls = decode_proto(MAX_CLIENT_VER, encode_proto(MAX_CLIENT_VER, msg))
     assert [c[0] for c in proto_calls] == [c[0] for c in text_calls]
-    assert_same(proto_calls[0][1], text_calls[0][1], tolerate_defaults=True)
+    for proto_call, text_call in zip(proto_calls, text_calls, strict=True):
+        assert_same(proto_call[1], text_call[1], tolerate_defaults=True)
 
 
 def test_unset_markers_are_left_out_of_the_proto():
@@ -724,8 +746,22 @@ def request_plan(version: int):
          m.ReqCurrentTime()),
         ("reqCurrentTimeInMillis", lambda c: c.reqCurrentTimeInMillis(),
          OUT.REQ_CURRENT_TIME_IN_MILLIS, m.ReqCurrentTimeInMillis()),
-        ("reqMktData (unsupported)", lambda c: c.reqMktData(5001, stock(), "", False, False, []),
-         OUT.REQ_MKT_DATA, m.Unsupported(OUT.REQ_MKT_DATA, 5001, "REQ_MKT_DATA")),
+        ("reqMarketDataType", lambda c: c.reqMarketDataType(4), OUT.REQ_MARKET_DATA_TYPE,
+         m.ReqMarketDataType(4)),
+        ("reqMktData", lambda c: c.reqMktData(5001, stock(), "233,mdoff", True, False, []),
+         OUT.REQ_MKT_DATA, m.ReqMktData(5001, stock(), "233,mdoff", True, False)),
+        ("cancelMktData", lambda c: c.cancelMktData(5001), OUT.CANCEL_MKT_DATA,
+         m.CancelMktData(5001)),
+        ("reqTickByTickData", lambda c: c.reqTickByTickData(5002, stock(), "BidAsk", 0, True),
+         OUT.REQ_TICK_BY_TICK_DATA, m.ReqTickByTickData(5002, stock(), "BidAsk", 0, True)),
+        ("cancelTickByTickData", lambda c: c.cancelTickByTickData(5002),
+         OUT.CANCEL_TICK_BY_TICK_DATA, m.CancelTickByTickData(5002)),
+        ("reqRealTimeBars", lambda c: c.reqRealTimeBars(5003, stock(), 5, "MIDPOINT", True, []),
+         OUT.REQ_REAL_TIME_BARS, m.ReqRealTimeBars(5003, stock(), 5, "MIDPOINT", True)),
+        ("cancelRealTimeBars", lambda c: c.cancelRealTimeBars(5003), OUT.CANCEL_REAL_TIME_BARS,
+         m.CancelRealTimeBars(5003)),
+        ("reqMktDepth (unsupported)", lambda c: c.reqMktDepth(5004, stock(), 5, False, []),
+         OUT.REQ_MKT_DEPTH, m.Unsupported(OUT.REQ_MKT_DEPTH, 5004, "REQ_MKT_DEPTH")),
     ]  # fmt: skip
     return plan
 

@@ -144,6 +144,13 @@ SERVED_CALLS = {
     OUT.REQ_ACCOUNT_SUMMARY: lambda c: c.reqAccountSummary(6, "All", "NetLiquidation"),
     OUT.CANCEL_ACCOUNT_SUMMARY: lambda c: c.cancelAccountSummary(6),
     OUT.REQ_ACCT_DATA: lambda c: c.reqAccountUpdates(True, "DU1234567"),
+    OUT.REQ_MARKET_DATA_TYPE: lambda c: c.reqMarketDataType(3),
+    OUT.REQ_MKT_DATA: lambda c: c.reqMktData(7, _contract(), "", False, False, []),
+    OUT.CANCEL_MKT_DATA: lambda c: c.cancelMktData(7),
+    OUT.REQ_TICK_BY_TICK_DATA: lambda c: c.reqTickByTickData(8, _contract(), "Last", 0, False),
+    OUT.CANCEL_TICK_BY_TICK_DATA: lambda c: c.cancelTickByTickData(8),
+    OUT.REQ_REAL_TIME_BARS: lambda c: c.reqRealTimeBars(9, _contract(), 5, "TRADES", False, []),
+    OUT.CANCEL_REAL_TIME_BARS: lambda c: c.cancelRealTimeBars(9),
 }
 
 
@@ -217,22 +224,22 @@ def test_an_unknown_request_id_is_refused_and_logged_as_unknown(exchange, caplog
 
 
 @pytest.mark.parametrize("version", [TEXT_VERSION, NEWEST], ids=lambda v: f"v{v}")
-def test_market_data_over_a_real_socket_is_refused_by_name(sim_factory, connect, caplog, version):
-    """reqMktData travels as text at 176 and as protobuf from 206: refused the same way."""
+def test_market_depth_over_a_real_socket_is_refused_by_name(sim_factory, connect, caplog, version):
+    """reqMktDepth travels as text at 176 and as protobuf from 206: refused the same way."""
     sim = sim_factory(server_version=version)
     client = connect(sim)
     since = client.mark()
     with caplog.at_level(logging.WARNING, logger="twsapp.sim"):
-        client.reqMktData(4711, stock("AAPL"), "", False, False, [])
+        client.reqMktDepth(4711, stock("AAPL"), 5, False, [])
         refusal = client.wait_error(321, since, reqId=4711)
         client.sync()  # the session is kept and still served
     assert refusal.errorString == (
         "Error validating request.-'bS' : cause - "
-        "REQ_MKT_DATA is not supported by the twsapp simulator"
+        "REQ_MKT_DEPTH is not supported by the twsapp simulator"
     )
-    assert client.of("tickPrice", since) == [] and client.of("connectionClosed") == []
+    assert client.of("updateMktDepth", since) == [] and client.of("connectionClosed") == []
     assert any(
-        "REQ_MKT_DATA" in r.getMessage() and "4711" in r.getMessage() for r in caplog.records
+        "REQ_MKT_DEPTH" in r.getMessage() and "4711" in r.getMessage() for r in caplog.records
     )
 
 

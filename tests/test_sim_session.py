@@ -502,7 +502,7 @@ def test_market_rule(sim, connect):
 def test_unsupported_requests_get_an_error_to_their_req_id(sim, connect):
     client = connect(sim)
     since = client.mark()
-    client.reqMktData(1001, stock("AAPL"), "", False, False, [])
+    client.reqMktDepth(1001, stock("AAPL"), 5, False, [])
     client.reqHistoricalData(1002, stock("AAPL"), "", "1 D", "1 min", "TRADES", 1, 1, False, [])
     first = client.wait("error", since, reqId=1001)
     second = client.wait("error", since, reqId=1002)

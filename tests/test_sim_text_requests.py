@@ -612,6 +612,17 @@ def test_req_executions(tws, version, dates):
 
 # --------------------------------------------------------------------------- small requests
 
+# Served market data requests: their round trips are in tests/test_sim_market_codec.py.
+MARKET_DATA_REQUESTS = {
+    OUT.REQ_MKT_DATA,
+    OUT.CANCEL_MKT_DATA,
+    OUT.REQ_MARKET_DATA_TYPE,
+    OUT.REQ_TICK_BY_TICK_DATA,
+    OUT.CANCEL_TICK_BY_TICK_DATA,
+    OUT.REQ_REAL_TIME_BARS,
+    OUT.CANCEL_REAL_TIME_BARS,
+}
+
 SMALL_REQUESTS = [
     # (OUT id, min version, EClient call, expected request)
     (OUT.REQ_IDS, 0, lambda c: c.reqIds(5), m.ReqIds(num_ids=5)),
@@ -706,6 +717,7 @@ def test_every_supported_request_has_a_round_trip_test():
         OUT.REQ_CONTRACT_DATA,
         OUT.REQ_EXECUTIONS,
     }
+    tested |= MARKET_DATA_REQUESTS  # tests/test_sim_market_codec.py
     assert set(TEXT_DECODERS) == tested
 
 
@@ -722,8 +734,6 @@ def _wsh() -> WshEventData:
 
 UNSUPPORTED_CALLS = {
     # OUT id: (min version, call sending reqId REQ)
-    OUT.REQ_MKT_DATA: (0, lambda c: c.reqMktData(REQ, stock(), "", False, False, [])),
-    OUT.CANCEL_MKT_DATA: (0, lambda c: c.cancelMktData(REQ)),
     OUT.REQ_MKT_DEPTH: (0, lambda c: c.reqMktDepth(REQ, stock(), 5, False, [])),
     OUT.CANCEL_MKT_DEPTH: (0, lambda c: c.cancelMktDepth(REQ, False)),
     OUT.REPLACE_FA: (0, lambda c: c.replaceFA(REQ, 1, "<xml/>")),
@@ -741,8 +751,6 @@ UNSUPPORTED_CALLS = {
     ),
     OUT.CANCEL_SCANNER_SUBSCRIPTION: (0, lambda c: c.cancelScannerSubscription(REQ)),
     OUT.CANCEL_HISTORICAL_DATA: (0, lambda c: c.cancelHistoricalData(REQ)),
-    OUT.REQ_REAL_TIME_BARS: (0, lambda c: c.reqRealTimeBars(REQ, stock(), 5, "TRADES", True, [])),
-    OUT.CANCEL_REAL_TIME_BARS: (0, lambda c: c.cancelRealTimeBars(REQ)),
     OUT.REQ_FUNDAMENTAL_DATA: (
         0,
         lambda c: c.reqFundamentalData(REQ, stock(), "ReportSnapshot", []),
@@ -786,8 +794,6 @@ UNSUPPORTED_CALLS = {
             REQ, stock(), "20250101 10:00:00", "", 10, "TRADES", 1, True, []
         ),
     ),
-    OUT.REQ_TICK_BY_TICK_DATA: (0, lambda c: c.reqTickByTickData(REQ, stock(), "Last", 0, False)),
-    OUT.CANCEL_TICK_BY_TICK_DATA: (0, lambda c: c.cancelTickByTickData(REQ)),
     OUT.REQ_WSH_META_DATA: (MIN_SERVER_VER_WSHE_CALENDAR, lambda c: c.reqWshMetaData(REQ)),
     OUT.CANCEL_WSH_META_DATA: (MIN_SERVER_VER_WSHE_CALENDAR, lambda c: c.cancelWshMetaData(REQ)),
     OUT.REQ_WSH_EVENT_DATA: (
@@ -828,11 +834,10 @@ def test_unsupported_request_without_req_id(tws, version):
 
 
 def test_unknown_message_id_is_unsupported_not_an_error():
+    depth = OUT.REQ_MKT_DEPTH
     assert decode_text_request(176, 150, b"1\0abc\0") == m.Unsupported(150, -1, "")
-    assert decode_text_request(176, OUT.REQ_MKT_DATA, b"") == m.Unsupported(1, -1, "REQ_MKT_DATA")
-    assert decode_text_request(176, OUT.REQ_MKT_DATA, b"11\0x\0") == m.Unsupported(
-        1, -1, "REQ_MKT_DATA"
-    )
+    assert decode_text_request(176, depth, b"") == m.Unsupported(depth, -1, "REQ_MKT_DEPTH")
+    assert decode_text_request(176, depth, b"5\0x\0") == m.Unsupported(depth, -1, "REQ_MKT_DEPTH")
 
 
 # --------------------------------------------------------------------------- malformed input

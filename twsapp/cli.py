@@ -25,7 +25,8 @@ exit status:
 --duration 0 checks the config and the strategies and stops without connecting. A stop
 (Ctrl-C, SIGTERM) before the strategies start means no strategy starts; one while connecting
 abandons the connection at once. At the end, the strategies stop (on_stop), TWS answers their
-last orders, then the summary is written and the connection closed.
+last orders, a table of each strategy's orders, fills, position and P&L is logged, then the
+summary is written and the connection closed.
 """
 
 
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--summary-json",
         metavar="PATH",
-        help="write orders, fills, positions and each strategy's state here at exit",
+        help="write orders, fills, positions and each strategy's state and P&L here at exit",
     )
     run.set_defaults(func=_run)
     sim = sub.add_parser("sim", help="run the TWS simulator alone")

@@ -23,13 +23,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .book import BookEvent, OrderBook
+from .book import BookEvent, FillReceived, OrderBook
 from .book.status import PENDING
 from .config import Config, StrategyConfig
 from .events import Disconnected
 from .exceptions import ConfigError, StrategyError, TwsAppError
+from .pnl import LastFillPrices, pnl_df
 from .session import TwsApp
-from .strategy import Context, ParamError, StrategyRunner, load_strategy
+from .strategy import Context, ParamError, StrategyRunner, load_strategy, report
 
 log = logging.getLogger("twsapp.engine")
 
@@ -55,6 +56,7 @@ class Engine:
         self.app = TwsApp(self.book, default_account=config.tws.account, fa_groups=groups)
         self.sim: Any = None
         self.runners: list[StrategyRunner] = []
+        self.prices = LastFillPrices()  # unrealized P&L's prices until market data feeds them
         self.failed: str | None = None  # why the run ended early (connection lost), else None
         self.connect_error: str | None = None  # why it could not connect, else None
         self.synced = False  # the book holds what TWS held at start-up
@@ -91,7 +93,8 @@ class Engine:
             cls = load_strategy(entry.module)
         except StrategyError as exc:
             raise StrategyError(f"{key}.module: {exc}") from None
-        ctx = Context(self.app, logging.getLogger(f"twsapp.strategy.{name}"), name)
+        logger = logging.getLogger(f"twsapp.strategy.{name}")
+        ctx = Context(self.app, logger, name, prices=self.prices)
         try:
             strategy = cls(ctx, entry.params)  # checks the parameters first (ParamError)
         except ParamError as exc:
@@ -262,6 +265,7 @@ class Engine:
             if self.app.ready:
                 self._settle()
                 self._barrier()
+            self._log_results()
             if summary_path is not None:
                 self.write_summary(summary_path)
             self.app.stop()
@@ -313,10 +317,15 @@ class Engine:
     # ------------------------------------------------------------------ events
 
     def _on_event(self, event: Any) -> None:
-        """On the delivering thread (usually the api thread): log, hand over, never block."""
+        """On the delivering thread (usually the api thread): log, account, hand over, never
+        block. Fills are counted in the owner's P&L here, before its hooks can read it, and
+        whatever the strategy's state, so that its P&L is complete."""
         if isinstance(event, BookEvent):
             log.info("%s", _describe(event))
+        if isinstance(event, FillReceived):
+            self.prices.observe(event.fill)
         for runner in self.runners:
+            runner.ctx.account_for(event)
             runner.post(event)
         with self._changed:
             self._changed.notify_all()
@@ -334,6 +343,20 @@ class Engine:
 
     # ------------------------------------------------------------------ summary
 
+    def strategies(self) -> dict[str, dict[str, Any]]:
+        """Each strategy by name: module, state, error, orders, fills, position and P&L."""
+        return {runner.name: report.describe(runner) for runner in self.runners}
+
+    def pnl_df(self) -> Any:
+        """Every strategy's P&L, one row per strategy and contract (pnl.PNL_COLUMNS)."""
+        return pnl_df({runner.name: runner.ctx.pnl for runner in self.runners})
+
+    def _log_results(self) -> None:
+        if self.runners:
+            log.info("strategies at the end of the run:")
+            for line in report.table(self.strategies()):
+                log.info("  %s", line)
+
     def summary(self) -> dict[str, Any]:
         def records(frame: Any) -> list[dict[str, Any]]:
             return json.loads(
@@ -344,7 +367,7 @@ class Engine:
             "orders": records(self.book.orders_df()),
             "fills": records(self.book.fills_df()),
             "positions": records(self.book.positions_df()),
-            "strategies": [runner.describe() for runner in self.runners],
+            "strategies": self.strategies(),
             "synced": self.synced,
             "failed": self.failed or self.connect_error,
         }

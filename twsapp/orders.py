@@ -22,7 +22,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from decimal import localcontext as _localcontext
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE
 from ibapi.order import Order
@@ -35,8 +35,11 @@ __all__ = [
     "ACTIONS",
     "ORDER_TYPES",
     "TIFS",
+    "Bracket",
     "OrderValidationError",
     "PriceRules",
+    "bracket",
+    "check_bracket",
     "increment_at",
     "is_on_tick",
     "limit_order",
@@ -146,6 +149,95 @@ def stop_limit_order(
     order.auxPrice = _to_price("auxPrice", stop_price)
     order.lmtPrice = _to_price("lmtPrice", limit_price)
     return _finish(order)
+
+
+class Bracket(NamedTuple):
+    """A bracket's three orders, in the order they must be sent (``TwsApp.place_bracket``)."""
+
+    parent: Order
+    take_profit: Order
+    stop_loss: Order
+
+
+def bracket(
+    side: str,
+    quantity: Decimal | int | float | str,
+    entry: float | Decimal,
+    take_profit: float | Decimal,
+    stop_loss: float | Decimal,
+    *,
+    tif: str = "DAY",
+    account: str = "",
+    order_ref: str = "",
+    outside_rth: bool = False,
+    good_till_date: str = "",
+) -> Bracket:
+    """A LMT entry at ``entry``, with a LMT take-profit and a STP stop-loss on the other side.
+
+    For a BUY the take-profit is a SELL above the entry and the stop a SELL below it; a SELL is
+    the mirror. Prices on the wrong side are refused here. Only the stop-loss has
+    ``transmit=True``: TWS holds the others until it arrives, so the children can never work
+    without their parent. ``parentId`` is set when the ids are allocated (``place_bracket``).
+    """
+    terms = (tif, account, order_ref, outside_rth, good_till_date)
+    parent = _new_order("LMT", side, quantity, *terms)
+    parent.lmtPrice = _to_price("lmtPrice", entry)
+    _check_fields(parent)
+    exit_side = "SELL" if side == "BUY" else "BUY"
+    profit = _new_order("LMT", exit_side, quantity, *terms)
+    profit.lmtPrice = _to_price("lmtPrice", take_profit)
+    stop = _new_order("STP", exit_side, quantity, *terms)
+    stop.auxPrice = _to_price("auxPrice", stop_loss)
+    parent.transmit = profit.transmit = False
+    stop.transmit = True
+    orders = Bracket(parent, _finish(profit), _finish(stop))
+    check_bracket(orders)
+    return orders
+
+
+def check_bracket(orders: Sequence[Order]) -> None:
+    """A parent and its children, as ``place_bracket`` sends them: each child closes the
+    parent (the other side, no bigger), a LMT child beyond the entry (above it when the parent
+    buys) and a stop child short of it. OrderValidationError names the first fault."""
+    if len(orders) < 2:
+        raise OrderValidationError(
+            "parentId", f"a bracket needs a parent and at least one child, got {len(orders)} order"
+        )
+    parent, children = orders[0], orders[1:]
+    entry = getattr(parent, "lmtPrice", None) if parent.orderType == "LMT" else None
+    up = parent.action == "BUY"  # a profit is above the entry
+    for number, child in enumerate(children, start=1):
+        where = f"child {number} ({child.action} {child.orderType})"
+        if child.action == parent.action:
+            raise OrderValidationError(
+                "action",
+                f"{where} is on the parent's side ({parent.action}) — a child closes the "
+                f"parent: make it {'SELL' if up else 'BUY'}",
+            )
+        if _dec(child.totalQuantity) > _dec(parent.totalQuantity):
+            raise OrderValidationError(
+                "totalQuantity",
+                f"{where} is for {_plain(child.totalQuantity)}, more than the parent's "
+                f"{_plain(parent.totalQuantity)} — a child closes at most the parent",
+            )
+        if entry is None or not _is_set(entry):
+            continue
+        if child.orderType == "LMT" and _is_set(child.lmtPrice):
+            _check_side(where, "lmtPrice", child.lmtPrice, entry, beyond=up, role="take-profit")
+        if child.orderType in ("STP", "STP LMT") and _is_set(child.auxPrice):
+            _check_side(where, "auxPrice", child.auxPrice, entry, beyond=not up, role="stop-loss")
+
+
+def _check_side(where: str, attr: str, price: float, entry: float, beyond: bool, role: str) -> None:
+    """``beyond``: the child's price must be above the entry (else below)."""
+    if (price > entry) if beyond else (price < entry):
+        return
+    side = "above" if beyond else "below"
+    raise OrderValidationError(
+        attr,
+        f"{where}: the {role} {attr} {_plain(price)} is not {side} the entry {_plain(entry)} — "
+        f"a {role} of this bracket goes {side} its entry",
+    )
 
 
 def _new_order(

@@ -30,6 +30,7 @@ ORDER_COLUMNS = [
     "exchange",
     "currency",
     "account",
+    "order_ref",  # str: orderRef; a strategy's orders carry its name first
     "action",  # BUY / SELL
     "order_type",  # MKT, LMT, STP, ...
     "quantity",  # float | None: total quantity
@@ -150,6 +151,7 @@ def _order_row(r: OrderRecord) -> dict[str, Any]:
         "currency": c.currency if c is not None else "",
         "quantity": r.total_quantity,
         **{column: r.price(attr) for attr, column in PRICE_COLUMNS.items()},
+        "order_ref": (r.order.orderRef or "") if r.order is not None else "",
         "fills": len(r.fills),
         "modify": r.modifications[-1].state if r.modifications else "",
         "last_error": f"{failures[-1].code}: {failures[-1].text}" if failures else "",

@@ -13,7 +13,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -223,6 +223,15 @@ class TwsApp:
         (``default_account``, tws.account), else the only managed account.
         """
         return self._orders.place(contract, order)
+
+    def place_bracket(
+        self, contract: Contract | ContractDetails | str, orders: Sequence[Order]
+    ) -> list[OrderRecord]:
+        """Place a parent and its children (``bracket(...)`` builds them) as one: every order is
+        validated before any byte is sent (one refused: none sent), the ids are allocated
+        together, the children get ``parentId``, and only the last is transmitted, so TWS
+        works none of them before it holds all. Returns the records, in the order given."""
+        return self._orders.place_bracket(contract, orders)
 
     def modify(self, order_id: int, **changes: Any) -> OrderRecord:
         """Re-send a working order with the same id and new terms: ``price``, ``quantity``,

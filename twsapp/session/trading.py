@@ -1,4 +1,4 @@
-"""The order API: place, modify, cancel, and the start-up sync.
+"""The order API: place, place a bracket, modify, cancel, and the start-up sync.
 
 Every check happens before a byte is sent. Two locks, always taken in this order:
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from decimal import InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,9 +34,15 @@ from ..book import OrderBook, OrderRecord
 from ..book import status as st
 from ..book.cleaning import clean_decimal
 from ..book.status import Status
-from ..exceptions import BookError, IdsExhausted, NotReadyError, OrderRefused
+from ..exceptions import (
+    BookError,
+    IdsExhausted,
+    NotReadyError,
+    OrderRefused,
+    OrderValidationError,
+)
 from ..order_types import attr_for
-from ..orders import PriceRules, validate_order
+from ..orders import PriceRules, check_bracket, validate_order
 from .contracts import ContractService
 from .ids import OrderIdAllocator
 from .requests import RequestTracker
@@ -108,18 +114,52 @@ class OrderApi:
         self._requests = requests
         self.send_lock = SendLock()
         self._closed = ""  # why orders are refused from now on ("" while they are not)
+        self._lock = threading.Lock()
+        # Orders sent as part of a bracket: all but the last went out with transmit=False, and
+        # a modify of any of them must go out (the bracket as a whole is transmitted).
+        self._grouped: set[tuple[int, int]] = set()
 
     def place(self, contract: Contract | ContractDetails | str, order: Order) -> OrderRecord:
         """Validate, register and send a new order; returns its (live) record."""
-        session = self._session
         self._require_ready()
         details = self._contracts.resolve(contract)
+        return self._send_new(details, [self._checked(details, order)])[0]
+
+    def place_bracket(
+        self, contract: Contract | ContractDetails | str, orders: Sequence[Order]
+    ) -> list[OrderRecord]:
+        """A parent and its children (``orders.bracket``), all validated before any is sent;
+        ids allocated together under the send lock, ``parentId`` set on the children, only the
+        last one transmitted (TWS holds the others until it arrives), sent in that order."""
+        self._require_ready()
+        details = self._contracts.resolve(contract)
+        checked = [self._checked(details, order) for order in orders]
+        try:
+            check_bracket(checked)
+        except OrderValidationError as exc:
+            raise OrderValidationError(exc.field, f"{exc}; nothing was sent") from exc
+        for order in checked:
+            order.transmit = order is checked[-1]
+        records = self._send_new(details, checked, bracket=True)
+        with self._lock:
+            self._grouped.update(record.key for record in records)
+        return records
+
+    def _checked(self, details: ContractDetails, order: Order) -> Order:
+        """A copy of the order with the default account filled in, validated (OrderRefused)."""
         order = copy.copy(order)
         if not order.account and not order.faGroup:
             self._fill_default_account(order)
         rules = self._contracts.price_rules(details)  # fetched once, then cached
         self._validate(details, order, rules)
-        timeout = session.request_timeout
+        return order
+
+    def _send_new(
+        self, details: ContractDetails, orders: list[Order], bracket: bool = False
+    ) -> list[OrderRecord]:
+        """Allocate ids, register and send checked orders, atomically with respect to every
+        other sender; with ``bracket``, the orders after the first are its children."""
+        timeout = self._session.request_timeout
         deadline = time.monotonic() + timeout
         while True:
             if not self.ids.wait_ready(max(0.0, deadline - time.monotonic())):
@@ -130,18 +170,25 @@ class OrderApi:
                 )
             with self._book.bus.held(), self.send_lock:  # events delivered once it is sent
                 self._require_ready()
-                try:
-                    order_id = self.ids.next()
+                try:  # consecutive, unless an id TWS reports meanwhile raises the mark
+                    ids = [self.ids.next() for _ in orders]
                 except IdsExhausted as exc:
                     raise OrderRefused(f"{exc}; nothing was sent") from exc
                 except NotReadyError:
                     continue  # a 103 (or a disconnect) since the wait: wait for new ids
-                order.orderId = order_id
-                record = self._book.register_pending(
-                    session.client_id, order_id, details.contract, order
-                )  # takes and releases the book lock: never held across the send
-                self._client.placeOrder(order_id, details.contract, order)
-                return record
+                records = []
+                for order_id, order in zip(ids, orders, strict=True):
+                    order.orderId = order_id
+                    if bracket and order is not orders[0]:
+                        order.parentId = ids[0]
+                    records.append(
+                        self._book.register_pending(
+                            self._session.client_id, order_id, details.contract, order
+                        )
+                    )  # takes and releases the book lock: never held across the send
+                for order_id, order in zip(ids, orders, strict=True):
+                    self._client.placeOrder(order_id, details.contract, order)
+                return records
 
     def _fill_default_account(self, order: Order) -> None:
         session = self._session
@@ -192,6 +239,9 @@ class OrderApi:
                     )
                 mod = self._book.request_modify(order_id, changes)
             assert mod.order is not None
+            with self._lock:
+                if record.key in self._grouped:
+                    mod.order.transmit = True
             self._client.placeOrder(order_id, contract, mod.order)
         return record
 

@@ -8,8 +8,9 @@ pushed to per-client sinks while its lock is held, so each client sees them in e
 The state every part shares is declared in ``state.ExchangeState``. ``Exchange`` holds the
 dispatch table and the lifecycle every part uses (announce, status, cancel); the rest is in
 mixins, one concern each: ``entry`` (place, modify, what-if, TWS-UI orders), ``matching`` (time
-steps, fills), ``groups`` (transmit, brackets, OCA), ``portfolio`` (positions and account values)
-and ``queries`` (open / completed orders, executions).
+steps, fills), ``groups`` (transmit, brackets, OCA), ``portfolio`` (positions and account values),
+``queries`` (open / completed orders, executions) and ``marketdata`` (quotes, tick by tick and
+real-time bars from the tape).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from . import messages as m
 from . import rules
 from .entry import OrderEntry
 from .groups import OrderGroups
+from .marketdata import MarketData
 from .matching import Matching
 from .portfolio import Portfolio
 from .queries import OrderQueries
@@ -44,24 +46,18 @@ Handler = Callable[[int, Any], None]
 
 # Every request ibapi can send that the simulator refuses by design, by ibapi's message id: each
 # is answered with error 321 "... is not supported" to its reqId (-1 when it carries none), and
-# the session stays up, as TWS answers a request it cannot serve. The simulator is about orders,
-# so market data, history, options analytics, scanners, news, FA configuration, display groups
-# and the verification / config handshakes are out. tests/test_sim_requests.py checks that every
+# the session stays up, as TWS answers a request it cannot serve. The simulator serves orders,
+# accounts and live market data (top of book, tick by tick, 5-second bars); market depth,
+# history, options analytics, scanners, news, FA configuration, display groups and the
+# verification / config handshakes are out. tests/test_sim_requests.py checks that every
 # ibapi message id is either here or served.
 UNSUPPORTED_REQUESTS: frozenset[int] = frozenset(
     {
-        # market data
-        OUT.REQ_MKT_DATA,
-        OUT.CANCEL_MKT_DATA,
+        # market data beyond top of book, tick by tick and real-time bars
         OUT.REQ_MKT_DEPTH,
         OUT.CANCEL_MKT_DEPTH,
-        OUT.REQ_MARKET_DATA_TYPE,
         OUT.REQ_MKT_DEPTH_EXCHANGES,
         OUT.REQ_SMART_COMPONENTS,
-        OUT.REQ_TICK_BY_TICK_DATA,
-        OUT.CANCEL_TICK_BY_TICK_DATA,
-        OUT.REQ_REAL_TIME_BARS,
-        OUT.CANCEL_REAL_TIME_BARS,
         # historical data
         OUT.REQ_HISTORICAL_DATA,
         OUT.CANCEL_HISTORICAL_DATA,
@@ -128,7 +124,9 @@ UNSUPPORTED_REQUESTS: frozenset[int] = frozenset(
 )
 
 
-class Exchange(OrderEntry, Matching, OrderGroups, Portfolio, OrderQueries, ExchangeState):
+class Exchange(
+    OrderEntry, Matching, OrderGroups, Portfolio, OrderQueries, MarketData, ExchangeState
+):
     """One TWS instance: the shared state (``ExchangeState``) served through its mixins."""
 
     @functools.cached_property
@@ -168,6 +166,13 @@ class Exchange(OrderEntry, Matching, OrderGroups, Portfolio, OrderQueries, Excha
         on(m.ReqAccountSummary, self._on_ReqAccountSummary)
         on(m.CancelAccountSummary, self._on_CancelAccountSummary)
         on(m.ReqAccountUpdates, self._on_ReqAccountUpdates)
+        on(m.ReqMarketDataType, self._on_ReqMarketDataType)
+        on(m.ReqMktData, self._on_ReqMktData)
+        on(m.CancelMktData, self._on_CancelMktData)
+        on(m.ReqTickByTickData, self._on_ReqTickByTickData)
+        on(m.CancelTickByTickData, self._on_CancelTickByTickData)
+        on(m.ReqRealTimeBars, self._on_ReqRealTimeBars)
+        on(m.CancelRealTimeBars, self._on_CancelRealTimeBars)
         on(m.Unsupported, self._unsupported)
         return table
 
@@ -187,6 +192,7 @@ class Exchange(OrderEntry, Matching, OrderGroups, Portfolio, OrderQueries, Excha
             self._position_subs.discard(client_id)
             self._account_subs.pop(client_id, None)
             self._auto_bind.discard(client_id)
+            self._forget_market_data(client_id)
 
     def welcome(self, client_id: int) -> None:
         """What TWS sends right after startApi: accounts, the next id, open orders, farm notes."""

@@ -2,7 +2,7 @@
 
 Every instrument is described by one *entry*, a flat mapping keyed by TWS's own field names
 (``conId``, ``minTick``, ``marketRuleIds``...) plus simulation knobs (``basePrice``,
-``volatility``, ``displaySize``, ``hours``). The built-in catalog and extension files use the
+``volatility``, ``displaySize``, ``hours``, ``marketDataSubscription``). The built-in catalog and extension files use the
 same schema and the same parser, so a user's file is checked as strictly as our own data.
 
 The built-in entries live in ``instruments.json`` next to this module (package data), each with
@@ -124,7 +124,9 @@ class Instrument:
     (SMART for stocks); its trading/liquid hours are generated for the catalog's reference date.
     ``volatility`` is a daily fraction (0.02 = 2 % a trading day). ``display_size`` caps what
     one fill can take (None = the exchange's default). ``trading``/``liquid`` are the session
-    templates its hours are generated from.
+    templates its hours are generated from. ``subscribed`` is False for an instrument the
+    simulated account has no market data subscription for: live data is refused (354) and
+    delayed data offered instead, as TWS does.
     """
 
     details: ContractDetails
@@ -133,6 +135,7 @@ class Instrument:
     display_size: Decimal | None = None
     trading: SessionTemplate = US_STOCK_TRADING
     liquid: SessionTemplate = US_STOCK_LIQUID
+    subscribed: bool = True
 
     @property
     def contract(self) -> Contract:
@@ -541,6 +544,7 @@ _KNOWN_KEYS = {
     "secIdList",
     "hours",
     "marketRules",
+    "marketDataSubscription",
     "comment",
 } | set(_STR_KEYS + list(_INT_KEYS) + list(_SIZE_KEYS))
 
@@ -613,6 +617,9 @@ def _parse_entry(entry: Mapping[str, Any], where: str, rules: dict[int, Rule]) -
     volatility = number("volatility", values.get("volatility", 0.02), positive=False)
     display = values.get("displaySize")
     display_size = None if display is None else size("displaySize", display)
+    subscribed = values.get("marketDataSubscription", True)
+    if not isinstance(subscribed, bool):
+        raise fail("marketDataSubscription", f"must be true or false, got {subscribed!r}")
 
     strings = {k: text(k, values[k]) for k in _STR_KEYS if k in values}
     ints = {k: integer(k, values[k]) for k in _INT_KEYS if k in values}
@@ -708,7 +715,7 @@ def _parse_entry(entry: Mapping[str, Any], where: str, rules: dict[int, Rule]) -
     details.sizeIncrement = sizes["sizeIncrement"]
     details.suggestedSizeIncrement = sizes["suggestedSizeIncrement"]
     details.secIdList = _parse_sec_ids(values.get("secIdList"), fail)
-    return Instrument(details, base_price, volatility, display_size, trading, liquid)
+    return Instrument(details, base_price, volatility, display_size, trading, liquid, subscribed)
 
 
 def _parse_rule(key: Any, ladder: Any, fail) -> tuple[int, Rule]:

@@ -1,12 +1,19 @@
 """Time and matching: each simulated second, expire DAY orders and fill what the market allows.
 
-A mixin of ``Exchange``. Fills are at the touch (ask for a buy, bid for a sell) of the seeded
-price model, at most the displayed size per second; stops trigger on the last price.
+A mixin of ``Exchange``, reading the market from the tape (``tape.Tape``), the same quotes and
+trades market data shows. An order that is marketable (a market order, a limit the opposite
+quote has reached) fills at the touch: the ask for a buy, the bid for a sell. A limit order
+resting in the book also fills when the tape trades at or through it (a print at or below a
+buy's limit, at or above a sell's): at its limit, stamped with the time of that print, when the
+quote in force bracketed it. So every fill is inside the quote of its moment. At most the
+displayed size fills per second; stops trigger on the last price. The simulator's own fills do
+not print on the tape: the market is deep.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from decimal import Decimal
 
 from ibapi.commission_and_fees_report import CommissionAndFeesReport
@@ -36,18 +43,25 @@ class Matching(ExchangeState):
     """Mixin of ``Exchange``: uses its state, clock, message helpers and ``_cancel``."""
 
     def on_clock(self) -> None:
-        """Process every simulated second up to the clock's present."""
+        """Process every simulated second up to the clock's present, then sample market data.
+
+        Seconds nobody watches (no working order, no tick-by-tick or bar stream) are skipped.
+        """
         target = int(self.clock.elapsed())
         with self.lock:
+            if self._step >= target:
+                return
             while self._step < target:
                 working = self._working(None)
-                if not working:
+                if not working and not self._has_streams():
                     self._step = target
                     break
                 self._step += 1
+                self._stream_step(self._step)
                 for so in sorted(working, key=lambda o: o.perm_id):
                     if not so.done:
                         self._expire_or_match(so)
+            self._sample_lines()
 
     def _session_open(self, instrument: Instrument, step: int, outside_rth: bool) -> bool:
         return instrument.is_trading(self._moment(step), liquid_only=not outside_rth)
@@ -81,29 +95,46 @@ class Matching(ExchangeState):
         quote = self.prices.quote(so.contract.conId, float(step))
         buy = so.order.action == "BUY"
         kind = so.order.orderType
+        resting = not first  # it was in the book before this second's trades printed
         if kind in ("STP", "STP LMT") and not so.triggered:
             stop = so.order.auxPrice
             if (buy and quote.last >= stop) or (not buy and quote.last <= stop):
                 so.triggered = True
+                resting = False  # the trade that triggered it cannot also fill its limit
                 self._set_status(so, "Submitted")
             else:
                 return
         touch = quote.ask if buy else quote.bid
+        price, when = touch, float(step)
         if kind in ("LMT", "STP LMT"):
             limit = so.order.lmtPrice
             if (buy and touch > limit) or (not buy and touch < limit):
-                if first and so.order.tif in ("IOC", "FOK"):
-                    self._cancel(so, by="System")
-                return
+                # Not marketable: a resting order trades at its limit if the tape printed there.
+                through = self._trade_through(so, step, limit, buy) if resting else None
+                if through is None:
+                    if first and so.order.tif in ("IOC", "FOK"):
+                        self._cancel(so, by="System")
+                    return
+                price, when = limit, through
         size = so.remaining
         display = so.instrument.display_size or self.display_size
         if display is not None and display > 0 and so.order.tif != "FOK":
             size = min(size, Decimal(display))
-        self._fill(so, size, touch, step)
+        self._fill(so, size, price, step, when)
         if so.order.tif == "IOC" and not so.done:
             self._cancel(so, by="System")
 
-    def _fill(self, so: SimOrder, quantity: Decimal, price: float, step: int) -> None:
+    def _trade_through(self, so: SimOrder, step: int, limit: float, buy: bool) -> float | None:
+        """The time of this second's first print at or through ``limit``, if any."""
+        for trade in self.tape.step_trades(so.contract.conId, step):
+            if (buy and trade.price <= limit) or (not buy and trade.price >= limit):
+                return trade.time
+        return None
+
+    def _fill(
+        self, so: SimOrder, quantity: Decimal, price: float, step: int, when: float | None = None
+    ) -> None:
+        """Book a fill found at ``step``; ``when`` is the moment it traded (default: ``step``)."""
         self._exec_seq += 1
         exec_id = f"{self._exec_prefix}.{self._exec_seq:08x}.01.01"
         new_filled = so.filled + quantity
@@ -121,7 +152,8 @@ class Matching(ExchangeState):
 
         execution = Execution()
         execution.execId = exec_id
-        execution.time = f"{self._moment(step).strftime(EXEC_TIME_FORMAT)} {TWS_TIME_ZONE}"
+        traded = self._moment(step if when is None else math.floor(when))
+        execution.time = f"{traded.strftime(EXEC_TIME_FORMAT)} {TWS_TIME_ZONE}"
         execution.acctNumber = so.order.account
         execution.exchange = self._venue(so)
         execution.side = "BOT" if so.order.action == "BUY" else "SLD"

@@ -139,6 +139,53 @@ class ReqAccountUpdates(Request):
 
 
 @dataclass
+class ReqMktData(Request):
+    req_id: int
+    contract: Contract
+    generic_ticks: str = ""
+    snapshot: bool = False
+    regulatory_snapshot: bool = False
+
+
+@dataclass
+class CancelMktData(Request):
+    req_id: int
+
+
+@dataclass
+class ReqMarketDataType(Request):
+    market_data_type: int
+
+
+@dataclass
+class ReqTickByTickData(Request):
+    req_id: int
+    contract: Contract
+    tick_type: str  # Last, AllLast, BidAsk, MidPoint
+    number_of_ticks: int = 0
+    ignore_size: bool = False
+
+
+@dataclass
+class CancelTickByTickData(Request):
+    req_id: int
+
+
+@dataclass
+class ReqRealTimeBars(Request):
+    req_id: int
+    contract: Contract
+    bar_size: int
+    what_to_show: str
+    use_rth: bool
+
+
+@dataclass
+class CancelRealTimeBars(Request):
+    req_id: int
+
+
+@dataclass
 class Unsupported(Request):
     """A request the simulator decodes only far enough to answer with an error."""
 
@@ -313,3 +360,109 @@ class AccountUpdateTime(Message):
 @dataclass
 class AccountDownloadEnd(Message):
     account: str
+
+
+# --------------------------------------------------------------------------- market data (out)
+
+
+@dataclass
+class TickPrice(Message):
+    """A price tick; for bid, ask and last (and their delayed ids) ibapi also calls tickSize
+    with ``size``. ``lot`` is the round lot US stock sizes were counted in before server
+    version MARKET_DATA_IN_SHARES (the codec divides by it for such clients)."""
+
+    req_id: int
+    tick_type: int
+    price: float
+    size: Decimal = Decimal(0)
+    attr_mask: int = 0  # 1 canAutoExecute, 2 pastLimit, 4 preOpen
+    lot: int = 1
+
+
+@dataclass
+class TickSize(Message):
+    req_id: int
+    tick_type: int
+    size: Decimal
+    lot: int = 1
+
+
+@dataclass
+class TickString(Message):
+    req_id: int
+    tick_type: int
+    value: str
+
+
+@dataclass
+class TickGeneric(Message):
+    req_id: int
+    tick_type: int
+    value: float
+
+
+@dataclass
+class TickReqParams(Message):
+    req_id: int
+    min_tick: float
+    bbo_exchange: str
+    snapshot_permissions: int
+    precision: str = ""  # last price / size precision: protobuf only, stocks only
+
+
+@dataclass
+class MarketDataType(Message):
+    req_id: int
+    market_data_type: int
+
+
+@dataclass
+class TickSnapshotEnd(Message):
+    req_id: int
+
+
+@dataclass
+class RealTimeBar(Message):
+    req_id: int
+    time: int  # the bar's start, Unix seconds
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: Decimal
+    wap: Decimal
+    count: int
+
+
+@dataclass
+class TickByTickLast(Message):
+    """A trade (tick type 1 Last or 2 AllLast)."""
+
+    req_id: int
+    tick_type: int
+    time: int
+    price: float
+    size: Decimal
+    exchange: str
+    special_conditions: str = ""
+    past_limit: bool = False
+    unreported: bool = False
+
+
+@dataclass
+class TickByTickBidAsk(Message):
+    req_id: int
+    time: int
+    bid: float
+    ask: float
+    bid_size: Decimal
+    ask_size: Decimal
+    bid_past_low: bool = False
+    ask_past_high: bool = False
+
+
+@dataclass
+class TickByTickMidPoint(Message):
+    req_id: int
+    time: int
+    mid_point: float

@@ -45,11 +45,20 @@ class Portfolio(ExchangeState):
         return c
 
     def _marks(self) -> dict[int, float]:
+        """What holdings are worth: the tape's last trade (kept through the night), or the
+        quote's midpoint for a currency, which never trades."""
         marks = {}
         for account in self.accounts.values():
             for con_id in account.holdings:
-                marks[con_id] = self.prices.quote(con_id, float(self._step)).last
+                marks[con_id] = self._mark(con_id)
         return marks
+
+    def _mark(self, con_id: int) -> float:
+        last = self.tape.last_trade(con_id, self._step)
+        if last is not None:
+            return last.price
+        quote = self.tape.last_quote(con_id, self._step)
+        return quote.mid if quote is not None else self.prices.price_at(con_id, self._step)
 
     def _on_ReqPositions(self, client_id: int, req: m.ReqPositions) -> None:
         self._position_subs.add(client_id)

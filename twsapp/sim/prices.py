@@ -8,14 +8,24 @@ The walk moves in discrete steps (one per simulated second by default), generate
 :data:`BLOCK` steps, each block from its own seeded generator. The model keeps the walk's level
 at the end of every block generated so far (one float per block) and the step-by-step path of a
 few recent blocks, so advancing time costs only the new steps and old moments stay reachable
-without keeping every step in memory.
+without keeping every step in memory. The walk also runs backwards from the start (its own
+seeded blocks), so history before the simulation's first second is as deterministic as after.
+
+The quote around each step's price (``quote``) and the rounding to the instrument's ticks are
+computed in floats, rounded to the rule's decimals, so a whole session of steps (``path``,
+``quotes``) is cheap enough for the tape to derive volume and the day's range from it.
 """
 
 from __future__ import annotations
 
+import array
 import csv
+import functools
+import itertools
 import math
 import random
+import statistics
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,11 +36,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .inputs import SimInputError
-from .instruments import Catalog, increment_at, round_to_increment
+from .instruments import Catalog, increment_at
 
 BLOCK = 4096
 SECONDS_PER_TRADING_DAY = 23_400.0  # 6.5 h: "daily" volatility is per regular session
-_CACHED_BLOCKS = 4
+_CACHED_BLOCKS = 8
 _QUOTE_LOTS = {"STK": Decimal(100), "CASH": Decimal(100_000)}  # quote size unit; others: 1
 
 
@@ -55,16 +65,29 @@ class Bar:
 
 
 @dataclass
+class _Walk:
+    """One direction of a seeded walk: checkpoints and the recently used blocks."""
+
+    prefix: str  # seeds its blocks: "walk" forwards from the start, "walkback" backwards
+    ends: list[float] = field(default_factory=list)  # log level after each generated block
+    blocks: OrderedDict[int, list[float]] = field(default_factory=OrderedDict)
+
+
+@dataclass
 class _Series:
-    """Per-instrument state: parameters, walk checkpoints, recently used blocks."""
+    """Per-instrument state: parameters, the walk in both directions, replayed bars."""
 
     base_price: float
     volatility: float
     rule: list[tuple[float, float]]
     lot: Decimal
-    ends: list[float] = field(default_factory=list)  # log level after each generated block
-    blocks: OrderedDict[int, list[float]] = field(default_factory=OrderedDict)
+    forward: _Walk = field(default_factory=lambda: _Walk("walk"))
+    backward: _Walk = field(default_factory=lambda: _Walk("walkback"))
     bars: list[Bar] | None = None
+    decimals: int = 0  # the most decimals any increment of the rule has
+
+    def __post_init__(self) -> None:
+        self.decimals = max(_decimals(increment) for _, increment in self.rule)
 
 
 class PriceModel:
@@ -190,34 +213,67 @@ class PriceModel:
     # ----------------------------------------------------------------------- prices
 
     def price_at(self, con_id: int, sim_seconds: float) -> float:
-        """The last trade price at ``sim_seconds`` (clamped to >= 0), on the instrument's ticks."""
+        """The last trade price at ``sim_seconds`` (before the start too), on the rule's ticks."""
         series = self._get(con_id)
         step = self._step(sim_seconds)
         with self._lock:
-            if series.bars is not None:
-                raw = _bar_price(series.bars, step * self.step_seconds)
-            else:
-                raw = series.base_price * math.exp(self._level(con_id, series, step))
-        return self._on_tick(series, raw)
+            return self._price(con_id, series, step)
 
     def quote(self, con_id: int, sim_seconds: float) -> Quote:
         """Bid/ask around the last price: a 1- or 2-tick spread, sizes of 1 to 8 lots."""
         series = self._get(con_id)
-        last = self.price_at(con_id, sim_seconds)
-        bits = self._quote_bits(con_id, self._step(sim_seconds))
-        tick = _decimal(increment_at(series.rule, last))
-        d_last = _decimal(last)
-        if bits & 1:  # two ticks wide, the last trade in the middle
-            bid, ask = d_last - tick, d_last + tick
-        elif bits & 2:  # one tick wide, the last trade hit the bid
-            bid, ask = d_last, d_last + tick
-        else:  # one tick wide, the last trade lifted the offer
-            bid, ask = d_last - tick, d_last
-        if bid <= 0:
-            bid, ask = tick, tick + (ask - bid)
-        bid_size = series.lot * (1 + ((bits >> 2) & 7))
-        ask_size = series.lot * (1 + ((bits >> 5) & 7))
-        return Quote(float(bid), float(ask), last, bid_size, ask_size)
+        step = self._step(sim_seconds)
+        with self._lock:
+            return self._quote(con_id, series, step, self._price(con_id, series, step))
+
+    def path(self, con_id: int, first: int, last: int) -> list[float]:
+        """The price of every step from ``first`` to ``last`` (inclusive): a session at a time."""
+        series = self._get(con_id)
+        with self._lock:
+            if series.bars is not None or series.volatility == 0.0:
+                return [self._price(con_id, series, step) for step in range(first, last + 1)]
+            levels = self._levels(con_id, series, first, last)
+            base, exp = series.base_price, math.exp
+            if len(series.rule) == 1:  # one increment at every price: round inline
+                increment, digits, floor = series.rule[0][1], series.decimals, series.rule[0][1]
+                prices = [
+                    round(round(base * exp(lv) / increment) * increment, digits) for lv in levels
+                ]
+                return [p if p >= floor else floor for p in prices]
+            on_tick = self._on_tick
+            return [on_tick(series, base * exp(level)) for level in levels]
+
+    def quotes(self, con_id: int, first: int, last: int) -> list[Quote]:
+        """The quote of every step from ``first`` to ``last`` (inclusive)."""
+        series = self._get(con_id)
+        prices = self.path(con_id, first, last)
+        with self._lock:
+            return [
+                self._quote(con_id, series, step, price)
+                for step, price in zip(range(first, last + 1), prices, strict=True)
+            ]
+
+    def mids(self, con_id: int, first: int, last: int) -> list[float]:
+        """The quote midpoint of every step from ``first`` to ``last`` (inclusive)."""
+        series = self._get(con_id)
+        prices = self.path(con_id, first, last)
+        digits = series.decimals + 1
+        out: list[float] = []
+        bits_of = self._quote_bits
+        single = series.rule[0][1] if len(series.rule) == 1 else None
+        with self._lock:
+            for step, price in zip(range(first, last + 1), prices, strict=True):
+                bits = bits_of(con_id, step)
+                if single is not None and price > single:  # _touch's shapes, inline
+                    shift = 0.0 if bits & 1 else (single / 2 if bits & 2 else -single / 2)
+                    out.append(round(price + shift, digits))
+                else:
+                    out.append(midpoint(*self._touch(series, bits, price), digits))
+        return out
+
+    def decimals(self, con_id: int) -> int:
+        """How many decimals the instrument's prices have at most (a midpoint has one more)."""
+        return self._get(con_id).decimals
 
     def iter_prices(self, con_id: int, after: float, until: float) -> Iterator[tuple[float, float]]:
         """(sim seconds, price) at every step in (after, until]: what a matcher must not skip."""
@@ -226,6 +282,28 @@ class PriceModel:
         for step in range(first, last + 1):
             t = step * self.step_seconds
             yield t, self.price_at(con_id, t)
+
+    def fingerprint(self, con_id: int) -> tuple | None:
+        """Everything the instrument's path depends on, to share what is derived from it
+        between models; None for replayed bars (a file's content is not in it)."""
+        series = self._get(con_id)
+        if series.bars is not None:
+            return None
+        rule = tuple(series.rule)
+        return (self.seed, con_id, series.base_price, series.volatility, rule, self.step_seconds)
+
+    def lot(self, con_id: int) -> Decimal:
+        """The unit quote sizes are counted in (100 shares, 100,000 units of currency, 1)."""
+        return self._get(con_id).lot
+
+    def mix(self, con_id: int, step: int, salt: int = 0) -> int:
+        """64 seeded bits for ``(con_id, step)``: the randomness of a step's quote and trades."""
+        value = (
+            self.seed * 0x9E3779B97F4A7C15 + con_id * 0xBF58476D1CE4E5B9 + step + (salt << 40)
+        ) & _MASK
+        value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK
+        return value ^ (value >> 31)
 
     # ----------------------------------------------------------------------- internals
 
@@ -237,67 +315,170 @@ class PriceModel:
 
     def _step(self, sim_seconds: float) -> int:
         # A tiny epsilon keeps t = k * step_seconds on step k despite float division.
-        return max(0, math.floor(sim_seconds / self.step_seconds + 1e-9))
+        return math.floor(sim_seconds / self.step_seconds + 1e-9)
+
+    def _price(self, con_id: int, series: _Series, step: int) -> float:
+        if series.bars is not None:
+            raw = _bar_price(series.bars, step * self.step_seconds)
+        else:
+            raw = series.base_price * math.exp(self._level(con_id, series, step))
+        return self._on_tick(series, raw)
+
+    def _quote(self, con_id: int, series: _Series, step: int, last: float) -> Quote:
+        bits = self._quote_bits(con_id, step)
+        bid, ask = self._touch(series, bits, last)
+        bid_size = series.lot * (1 + ((bits >> 2) & 7))
+        ask_size = series.lot * (1 + ((bits >> 5) & 7))
+        return Quote(bid, ask, last, bid_size, ask_size)
+
+    @staticmethod
+    def _touch(series: _Series, bits: int, last: float) -> tuple[float, float]:
+        """Bid and ask around ``last``, shaped by a step's seeded bits."""
+        tick = increment_at(series.rule, last)
+        if bits & 1:  # two ticks wide, the last trade in the middle
+            bid, ask = last - tick, last + tick
+        elif bits & 2:  # one tick wide, the last trade hit the bid
+            bid, ask = last, last + tick
+        else:  # one tick wide, the last trade lifted the offer
+            bid, ask = last - tick, last
+        bid, ask = round(bid, series.decimals), round(ask, series.decimals)
+        if bid <= 0:
+            spread = _decimal(ask) - _decimal(bid)
+            bid, ask = tick, float(_decimal(tick) + spread)
+        return bid, ask
 
     @staticmethod
     def _on_tick(series: _Series, raw: float) -> float:
-        price = round_to_increment(series.rule, raw)
-        floor = series.rule[0][1]
+        """``raw`` rounded half-even to the rule's increment at that price, as the exact decimal
+        (``round(.., decimals)`` returns the double nearest the decimal: no 150.01000000000002)."""
+        rule = series.rule
+        increment = rule[0][1]
+        for low_edge, tier in rule:
+            if abs(raw) >= low_edge:
+                increment = tier
+        price = round(round(raw / increment) * increment, series.decimals)
+        floor = rule[0][1]
         return price if price >= floor else floor
 
     def _sigma(self, series: _Series) -> float:
         return series.volatility * math.sqrt(self.step_seconds / SECONDS_PER_TRADING_DAY)
 
-    def _block_increments(self, con_id: int, block: int, sigma: float) -> list[float]:
-        rng = random.Random(f"walk:{self.seed}:{con_id}:{block}")
-        gauss = rng.gauss
-        return [sigma * gauss(0.0, 1.0) for _ in range(BLOCK)]
+    def _block_increments(self, prefix: str, con_id: int, block: int, sigma: float) -> list[float]:
+        rng = random.Random(f"{prefix}:{self.seed}:{con_id}:{block}")
+        if prefix == "walk":  # the forward walk keeps the generator every recorded run used
+            gauss = rng.gauss
+            return [sigma * gauss(0.0, 1.0) for _ in range(BLOCK)]
+        # History reaches far back (a Monday's previous close is 66 hours away): one of 65536
+        # equiprobable normal quantiles per step, picked by seeded bytes (read little-endian
+        # on every machine), thirty times faster than gauss.
+        draws = array.array("H", rng.randbytes(2 * BLOCK))
+        if sys.byteorder == "big":
+            draws.byteswap()
+        return list(map(_normal_table(sigma).__getitem__, draws))
 
     def _level(self, con_id: int, series: _Series, step: int) -> float:
-        """Log price relative to the base after ``step`` steps."""
+        """Log price relative to the base after ``step`` steps (before the start if negative)."""
         if step == 0 or series.volatility == 0.0:
             return 0.0
+        if step > 0:
+            return self._walk(con_id, series, series.forward, step)
+        return -self._walk(con_id, series, series.backward, -step)
+
+    def _levels(self, con_id: int, series: _Series, first: int, last: int) -> list[float]:
+        """``_level`` of every step from ``first`` to ``last``, a block slice at a time."""
+        levels: list[float] = []
+        step = first
+        while step <= last:
+            if step == 0:
+                levels.append(0.0)
+                step += 1
+            elif step > 0:
+                block, index = divmod(step - 1, BLOCK)
+                path = self._block(con_id, series, series.forward, block)
+                stop = min(BLOCK, index + 1 + last - step)
+                levels.extend(path[index:stop])
+                step += stop - index
+            else:  # k steps before the start: minus the backward walk's level after k steps
+                k, k_min = -step, max(1, -last)
+                block, index = divmod(k - 1, BLOCK)
+                path = self._block(con_id, series, series.backward, block)
+                lowest = max(0, index - (k - k_min))
+                levels.extend(-level for level in reversed(path[lowest : index + 1]))
+                step += index + 1 - lowest
+        return levels
+
+    def _walk(self, con_id: int, series: _Series, walk: _Walk, step: int) -> float:
         block, index = divmod(step - 1, BLOCK)
+        return self._block(con_id, series, walk, block)[index]
+
+    def _block(self, con_id: int, series: _Series, walk: _Walk, block: int) -> list[float]:
         sigma = self._sigma(series)
-        while len(series.ends) <= block:  # extend the checkpoints: each new block once
-            new_block = len(series.ends)
-            start = series.ends[-1] if series.ends else 0.0
-            path = _cumulate(start, self._block_increments(con_id, new_block, sigma))
-            series.ends.append(path[-1])
-            self._remember(series, new_block, path)
-        cached = series.blocks.get(block)
+        while len(walk.ends) <= block:  # extend the checkpoints: each new block once
+            new_block = len(walk.ends)
+            start = walk.ends[-1] if walk.ends else 0.0
+            increments = self._block_increments(walk.prefix, con_id, new_block, sigma)
+            path = _cumulate(start, increments)
+            walk.ends.append(path[-1])
+            self._remember(walk, new_block, path)
+        cached = walk.blocks.get(block)
         if cached is None:  # an older block: regenerate it from its checkpoint
-            start = series.ends[block - 1] if block else 0.0
-            cached = _cumulate(start, self._block_increments(con_id, block, sigma))
-            self._remember(series, block, cached)
+            start = walk.ends[block - 1] if block else 0.0
+            cached = _cumulate(start, self._block_increments(walk.prefix, con_id, block, sigma))
+            self._remember(walk, block, cached)
         else:
-            series.blocks.move_to_end(block)
-        return cached[index]
+            walk.blocks.move_to_end(block)
+        return cached
 
     @staticmethod
-    def _remember(series: _Series, block: int, path: list[float]) -> None:
-        series.blocks[block] = path
-        series.blocks.move_to_end(block)
-        while len(series.blocks) > _CACHED_BLOCKS:
-            series.blocks.popitem(last=False)
+    def _remember(walk: _Walk, block: int, path: list[float]) -> None:
+        walk.blocks[block] = path
+        walk.blocks.move_to_end(block)
+        while len(walk.blocks) > _CACHED_BLOCKS:
+            walk.blocks.popitem(last=False)
 
     def _quote_bits(self, con_id: int, step: int) -> int:
         # Seeded per step from integers only, so the quote shape is as deterministic as prices.
-        mixed = (self.seed * 0x9E3779B97F4A7C15 + con_id * 0xBF58476D1CE4E5B9 + step) & (
-            (1 << 64) - 1
-        )
+        mixed = (self.seed * 0x9E3779B97F4A7C15 + con_id * 0xBF58476D1CE4E5B9 + step) & _MASK
         mixed ^= mixed >> 31
-        mixed = (mixed * 0x94D049BB133111EB) & ((1 << 64) - 1)
+        mixed = (mixed * 0x94D049BB133111EB) & _MASK
         return mixed ^ (mixed >> 29)
 
 
+_MASK = (1 << 64) - 1
+
+
+@functools.cache
+def _standard_quantiles() -> tuple[float, ...]:
+    """65536 equiprobable quantiles of the standard normal, scaled to a variance of exactly 1."""
+    normal = statistics.NormalDist()
+    count = 1 << 16
+    raw = [normal.inv_cdf((i + 0.5) / count) for i in range(count)]
+    scale = 1.0 / math.sqrt(sum(x * x for x in raw) / count)
+    return tuple(x * scale for x in raw)
+
+
+@functools.lru_cache(maxsize=64)
+def _normal_table(sigma: float) -> tuple[float, ...]:
+    """The quantiles for a walk step of deviation ``sigma``."""
+    return tuple(sigma * x for x in _standard_quantiles())
+
+
 def _cumulate(start: float, increments: Iterable[float]) -> list[float]:
-    path: list[float] = []
-    level = start
-    for inc in increments:
-        level += inc
-        path.append(level)
+    """The levels after each increment (the same additions, in the same order, as a loop)."""
+    path = list(itertools.accumulate(increments, initial=start))
+    del path[0]
     return path
+
+
+def midpoint(bid: float, ask: float, digits: int) -> float:
+    """The midpoint as the exact decimal it is (half a tick has one more decimal than a tick)."""
+    return round((bid + ask) / 2, digits)
+
+
+def _decimals(value: float) -> int:
+    exponent = Decimal(repr(value)).normalize().as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)
 
 
 def _decimal(value: float) -> Decimal:

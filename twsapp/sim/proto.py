@@ -51,7 +51,11 @@ from ibapi.protobuf.ErrorMessage_pb2 import ErrorMessage as ErrorMessageProto
 from ibapi.protobuf.Execution_pb2 import Execution as ExecutionProto
 from ibapi.protobuf.ExecutionDetails_pb2 import ExecutionDetails as ExecutionDetailsProto
 from ibapi.protobuf.ExecutionDetailsEnd_pb2 import ExecutionDetailsEnd as ExecutionDetailsEndProto
+from ibapi.protobuf.HistoricalTick_pb2 import HistoricalTick as HistoricalTickProto
+from ibapi.protobuf.HistoricalTickBidAsk_pb2 import HistoricalTickBidAsk as TickBidAskProto
+from ibapi.protobuf.HistoricalTickLast_pb2 import HistoricalTickLast as TickLastProto
 from ibapi.protobuf.ManagedAccounts_pb2 import ManagedAccounts as ManagedAccountsProto
+from ibapi.protobuf.MarketDataType_pb2 import MarketDataType as MarketDataTypeProto
 from ibapi.protobuf.MarketRule_pb2 import MarketRule as MarketRuleProto
 from ibapi.protobuf.NextValidId_pb2 import NextValidId as NextValidIdProto
 from ibapi.protobuf.OpenOrder_pb2 import OpenOrder as OpenOrderProto
@@ -62,11 +66,21 @@ from ibapi.protobuf.OrderStatus_pb2 import OrderStatus as OrderStatusProto
 from ibapi.protobuf.PortfolioValue_pb2 import PortfolioValue as PortfolioValueProto
 from ibapi.protobuf.Position_pb2 import Position as PositionProto
 from ibapi.protobuf.PositionEnd_pb2 import PositionEnd as PositionEndProto
+from ibapi.protobuf.RealTimeBarTick_pb2 import RealTimeBarTick as RealTimeBarTickProto
+from ibapi.protobuf.TickByTickData_pb2 import TickByTickData as TickByTickDataProto
+from ibapi.protobuf.TickGeneric_pb2 import TickGeneric as TickGenericProto
+from ibapi.protobuf.TickPrice_pb2 import TickPrice as TickPriceProto
+from ibapi.protobuf.TickReqParams_pb2 import TickReqParams as TickReqParamsProto
+from ibapi.protobuf.TickSize_pb2 import TickSize as TickSizeProto
+from ibapi.protobuf.TickSnapshotEnd_pb2 import TickSnapshotEnd as TickSnapshotEndProto
+from ibapi.protobuf.TickString_pb2 import TickString as TickStringProto
 from ibapi.server_versions import (
     MIN_SERVER_VER_PROTOBUF,
     MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
     MIN_SERVER_VER_PROTOBUF_COMPLETED_ORDER,
     MIN_SERVER_VER_PROTOBUF_CONTRACT_DATA,
+    MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
+    MIN_SERVER_VER_PROTOBUF_MARKET_DATA,
     MIN_SERVER_VER_PROTOBUF_PLACE_ORDER,
     MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_1,
     MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_2,
@@ -119,6 +133,21 @@ _PROTOBUF_FROM: dict[type[m.Message], int] = {
     # 205: REQ_CONTRACT_DATA moves (b).
     m.ContractData: MIN_SERVER_VER_PROTOBUF_CONTRACT_DATA,
     m.ContractDataEnd: MIN_SERVER_VER_PROTOBUF_CONTRACT_DATA,
+    # 206: REQ_MKT_DATA, CANCEL_MKT_DATA, REQ_MARKET_DATA_TYPE move (b); a paper Gateway at 225
+    # sends all of these as protobuf (public ibkr-go transcripts delayed_quote_reconnect.txt,
+    # api_forex_lifecycle_eurusd.txt).
+    m.TickPrice: MIN_SERVER_VER_PROTOBUF_MARKET_DATA,
+    m.TickSize: MIN_SERVER_VER_PROTOBUF_MARKET_DATA,
+    m.TickString: MIN_SERVER_VER_PROTOBUF_MARKET_DATA,
+    m.TickGeneric: MIN_SERVER_VER_PROTOBUF_MARKET_DATA,
+    m.TickReqParams: MIN_SERVER_VER_PROTOBUF_MARKET_DATA,
+    m.MarketDataType: MIN_SERVER_VER_PROTOBUF_MARKET_DATA,
+    m.TickSnapshotEnd: MIN_SERVER_VER_PROTOBUF_MARKET_DATA,
+    # 208: REQ_REAL_TIME_BARS and REQ_TICK_BY_TICK_DATA move with the historical family (b).
+    m.RealTimeBar: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
+    m.TickByTickLast: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
+    m.TickByTickBidAsk: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
+    m.TickByTickMidPoint: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
     # 207: REQ_ACCT_DATA, REQ_MANAGED_ACCTS, REQ_POSITIONS, REQ_ACCOUNT_SUMMARY move (b), (c).
     m.ManagedAccounts: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
     m.Position: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
@@ -541,6 +570,69 @@ def _account_value(msg: m.AccountValue) -> Built:
     return IN.ACCT_VALUE, proto
 
 
+# --------------------------------------------------------------------------- market data
+#
+# As a paper Gateway fills them at 225 (the transcripts named above): every field of a tick is
+# present, zeros included (a high's size "0", attrMask 0, snapshotPermissions 0).
+
+
+def _tick_price(msg: m.TickPrice) -> Built:
+    proto = TickPriceProto(reqId=msg.req_id, tickType=msg.tick_type, price=msg.price)
+    proto.size = decimal_text(msg.size)
+    proto.attrMask = msg.attr_mask
+    return IN.TICK_PRICE, proto
+
+
+def _tick_size(msg: m.TickSize) -> Built:
+    proto = TickSizeProto(reqId=msg.req_id, tickType=msg.tick_type, size=decimal_text(msg.size))
+    return IN.TICK_SIZE, proto
+
+
+def _tick_req_params(msg: m.TickReqParams) -> Built:
+    proto = TickReqParamsProto(reqId=msg.req_id, minTick=decimal_text(Decimal(repr(msg.min_tick))))
+    put(proto, "bboExchange", msg.bbo_exchange)
+    proto.snapshotPermissions = msg.snapshot_permissions
+    put(proto, "lastPricePrecision", msg.precision)
+    put(proto, "lastSizePrecision", msg.precision)
+    return IN.TICK_REQ_PARAMS, proto
+
+
+def _real_time_bar(msg: m.RealTimeBar) -> Built:
+    proto = RealTimeBarTickProto(reqId=msg.req_id, time=msg.time, count=msg.count)
+    proto.open, proto.high, proto.low, proto.close = msg.open, msg.high, msg.low, msg.close
+    proto.volume, proto.WAP = decimal_text(msg.volume), decimal_text(msg.wap)
+    return IN.REAL_TIME_BARS, proto
+
+
+def _tick_by_tick_last(msg: m.TickByTickLast) -> Built:
+    tick = TickLastProto(time=msg.time, price=msg.price, size=decimal_text(msg.size))
+    put(tick.tickAttribLast, "pastLimit", msg.past_limit)
+    put(tick.tickAttribLast, "unreported", msg.unreported)
+    tick.tickAttribLast.SetInParent()
+    put(tick, "exchange", msg.exchange)
+    put(tick, "specialConditions", msg.special_conditions)
+    proto = TickByTickDataProto(reqId=msg.req_id, tickType=msg.tick_type)
+    proto.historicalTickLast.CopyFrom(tick)
+    return IN.TICK_BY_TICK, proto
+
+
+def _tick_by_tick_bid_ask(msg: m.TickByTickBidAsk) -> Built:
+    tick = TickBidAskProto(time=msg.time, priceBid=msg.bid, priceAsk=msg.ask)
+    tick.sizeBid, tick.sizeAsk = decimal_text(msg.bid_size), decimal_text(msg.ask_size)
+    put(tick.tickAttribBidAsk, "bidPastLow", msg.bid_past_low)
+    put(tick.tickAttribBidAsk, "askPastHigh", msg.ask_past_high)
+    tick.tickAttribBidAsk.SetInParent()
+    proto = TickByTickDataProto(reqId=msg.req_id, tickType=3)
+    proto.historicalTickBidAsk.CopyFrom(tick)
+    return IN.TICK_BY_TICK, proto
+
+
+def _tick_by_tick_mid_point(msg: m.TickByTickMidPoint) -> Built:
+    proto = TickByTickDataProto(reqId=msg.req_id, tickType=4)
+    proto.historicalTickMidPoint.CopyFrom(HistoricalTickProto(time=msg.time, price=msg.mid_point))
+    return IN.TICK_BY_TICK, proto
+
+
 def _builders() -> dict[type[m.Message], Callable[..., Built]]:
     return {
         m.ManagedAccounts: _managed_accounts,
@@ -576,6 +668,29 @@ def _builders() -> dict[type[m.Message], Callable[..., Built]]:
             IN.ACCT_DOWNLOAD_END,
             AccountDataEndProto(accountName=msg.account),
         ),
+        m.TickPrice: _tick_price,
+        m.TickSize: _tick_size,
+        m.TickString: lambda msg: (
+            IN.TICK_STRING,
+            TickStringProto(reqId=msg.req_id, tickType=msg.tick_type, value=msg.value),
+        ),
+        m.TickGeneric: lambda msg: (
+            IN.TICK_GENERIC,
+            TickGenericProto(reqId=msg.req_id, tickType=msg.tick_type, value=msg.value),
+        ),
+        m.TickReqParams: _tick_req_params,
+        m.MarketDataType: lambda msg: (
+            IN.MARKET_DATA_TYPE,
+            MarketDataTypeProto(reqId=msg.req_id, marketDataType=msg.market_data_type),
+        ),
+        m.TickSnapshotEnd: lambda msg: (
+            IN.TICK_SNAPSHOT_END,
+            TickSnapshotEndProto(reqId=msg.req_id),
+        ),
+        m.RealTimeBar: _real_time_bar,
+        m.TickByTickLast: _tick_by_tick_last,
+        m.TickByTickBidAsk: _tick_by_tick_bid_ask,
+        m.TickByTickMidPoint: _tick_by_tick_mid_point,
     }
 
 

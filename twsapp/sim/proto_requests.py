@@ -333,6 +333,42 @@ def _account_updates(data: bytes) -> m.Request:
     return m.ReqAccountUpdates(_get(proto, "subscribe", False), _get(proto, "acctCode", ""))
 
 
+def _mkt_data(data: bytes) -> m.Request:
+    proto = _parse("MarketDataRequest", data)
+    contract, _ = contract_from_proto(proto.contract)
+    return m.ReqMktData(
+        _get(proto, "reqId", -1),
+        contract,
+        _get(proto, "genericTickList", ""),
+        _get(proto, "snapshot", False),
+        _get(proto, "regulatorySnapshot", False),
+    )
+
+
+def _tick_by_tick(data: bytes) -> m.Request:
+    proto = _parse("TickByTickRequest", data)
+    contract, _ = contract_from_proto(proto.contract)
+    return m.ReqTickByTickData(
+        _get(proto, "reqId", -1),
+        contract,
+        _get(proto, "tickType", ""),
+        _get(proto, "numberOfTicks", 0),
+        _get(proto, "ignoreSize", False),
+    )
+
+
+def _real_time_bars(data: bytes) -> m.Request:
+    proto = _parse("RealTimeBarsRequest", data)
+    contract, _ = contract_from_proto(proto.contract)
+    return m.ReqRealTimeBars(
+        _get(proto, "reqId", -1),
+        contract,
+        _get(proto, "barSize", 0),
+        _get(proto, "whatToShow", ""),
+        _get(proto, "useRTH", False),
+    )
+
+
 def _start_api(data: bytes) -> m.Request:
     proto = _parse("StartApiRequest", data)
     return m.StartApi(_get(proto, "clientId", 0), _get(proto, "optionalCapabilities", ""))
@@ -376,18 +412,23 @@ PROTO_DECODERS: dict[int, Callable[[bytes], m.Request]] = {
     OUT.REQ_CURRENT_TIME: _empty("CurrentTimeRequest", m.ReqCurrentTime),
     OUT.REQ_CURRENT_TIME_IN_MILLIS: _empty("CurrentTimeInMillisRequest", m.ReqCurrentTimeInMillis),
     OUT.START_API: _start_api,
+    OUT.REQ_MKT_DATA: _mkt_data,
+    OUT.CANCEL_MKT_DATA: _one("CancelMarketData", "reqId", -1, m.CancelMktData),
+    OUT.REQ_MARKET_DATA_TYPE: _one(
+        "MarketDataTypeRequest", "marketDataType", 0, m.ReqMarketDataType
+    ),
+    OUT.REQ_TICK_BY_TICK_DATA: _tick_by_tick,
+    OUT.CANCEL_TICK_BY_TICK_DATA: _one("CancelTickByTick", "reqId", -1, m.CancelTickByTickData),
+    OUT.REQ_REAL_TIME_BARS: _real_time_bars,
+    OUT.CANCEL_REAL_TIME_BARS: _one("CancelRealTimeBars", "reqId", -1, m.CancelRealTimeBars),
 }
 
 # The other protobuf requests, by the proto EClient sends: enough to name the request id that an
 # error reply must carry. (createXxxProto in ibapi.client_utils; orderId for exerciseOptions.)
 PROTO_REQ_ID_CARRIERS: dict[int, tuple[str, str]] = {
-    OUT.REQ_MKT_DATA: ("MarketDataRequest", "reqId"),
-    OUT.CANCEL_MKT_DATA: ("CancelMarketData", "reqId"),
     OUT.REQ_MKT_DEPTH: ("MarketDepthRequest", "reqId"),
     OUT.CANCEL_MKT_DEPTH: ("CancelMarketDepth", "reqId"),
     OUT.REQ_SMART_COMPONENTS: ("SmartComponentsRequest", "reqId"),
-    OUT.REQ_TICK_BY_TICK_DATA: ("TickByTickRequest", "reqId"),
-    OUT.CANCEL_TICK_BY_TICK_DATA: ("CancelTickByTick", "reqId"),
     OUT.REQ_CALC_IMPLIED_VOLAT: ("CalculateImpliedVolatilityRequest", "reqId"),
     OUT.CANCEL_CALC_IMPLIED_VOLAT: ("CancelCalculateImpliedVolatility", "reqId"),
     OUT.REQ_CALC_OPTION_PRICE: ("CalculateOptionPriceRequest", "reqId"),
@@ -412,8 +453,6 @@ PROTO_REQ_ID_CARRIERS: dict[int, tuple[str, str]] = {
     OUT.CANCEL_HISTORICAL_TICKS: ("CancelHistoricalTicks", "reqId"),
     OUT.REQ_SCANNER_SUBSCRIPTION: ("ScannerSubscriptionRequest", "reqId"),
     OUT.CANCEL_SCANNER_SUBSCRIPTION: ("CancelScannerSubscription", "reqId"),
-    OUT.REQ_REAL_TIME_BARS: ("RealTimeBarsRequest", "reqId"),
-    OUT.CANCEL_REAL_TIME_BARS: ("CancelRealTimeBars", "reqId"),
     OUT.REQ_FUNDAMENTAL_DATA: ("FundamentalsDataRequest", "reqId"),
     OUT.CANCEL_FUNDAMENTAL_DATA: ("CancelFundamentalsData", "reqId"),
     OUT.REQ_NEWS_ARTICLE: ("NewsArticleRequest", "reqId"),

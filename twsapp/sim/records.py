@@ -1,4 +1,5 @@
-"""The simulator's records of orders and fills, and what TWS fills in on an order it accepts.
+"""The simulator's records of orders, fills and market data subscriptions, and what TWS fills in
+on an order it accepts.
 
 Shared by every part of the exchange (entry, matching, groups, queries), so it lives apart from
 the ``Exchange`` that assembles them: no part needs to import the whole to know an order's shape.
@@ -89,3 +90,46 @@ def apply_tws_defaults(order: Order) -> None:
         order.trailStopPrice = float(Decimal(repr(order.lmtPrice)) + 1)
     elif order.orderType == "STP" and rules.is_set(order.auxPrice):
         order.trailStopPrice = order.auxPrice
+
+
+# --------------------------------------------------------------------------- market data
+
+
+@dataclass
+class QuoteLine:
+    """One reqMktData subscription: what its client was last told, so updates send changes only.
+
+    ``delayed``: served from the delayed feed (no subscription for the instrument).
+    ``frozen_ok``: the client asked for frozen (2) or delayed-frozen (4) values while closed.
+    ``shown``: tick id (the live one) -> the value last sent.
+    """
+
+    req_id: int
+    con_id: int
+    delayed: bool
+    frozen_ok: bool
+    quiet: bool = False  # "mdoff" in the generic tick list: no top-of-book ticks
+    data_type: int = 0  # the marketDataType last announced
+    shown: dict[int, object] = field(default_factory=dict)
+
+
+@dataclass
+class TickStream:
+    """One reqTickByTickData subscription."""
+
+    req_id: int
+    con_id: int
+    kind: str  # Last, AllLast, BidAsk, MidPoint
+    ignore_size: bool = False
+    last_sent: tuple = ()  # BidAsk / MidPoint: what was last sent, to send changes only
+
+
+@dataclass
+class BarStream:
+    """One reqRealTimeBars subscription: the start of the next bar to send."""
+
+    req_id: int
+    con_id: int
+    what: str
+    use_rth: bool
+    next_start: int

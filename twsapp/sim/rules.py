@@ -22,6 +22,12 @@ TIFS = frozenset({"DAY", "GTC", "IOC", "GTD", "OPG", "FOK", "DTC"})
 ACTIONS = frozenset({"BUY", "SELL", "SSHORT"})
 
 PACING = 100
+TICKER_NOT_FOUND = 300
+DUPLICATE_TICKER = 322
+NOT_SUBSCRIBED = 354
+REAL_TIME_QUERY = 420
+DISPLAYING_DELAYED = 10167
+TICK_BY_TICK_REFUSED = 10189
 DUPLICATE_ID = 103
 MODIFY_FILLED = 104
 MODIFY_MISMATCH = 105
@@ -56,6 +62,24 @@ TEXT = {
     ),
     UNSUPPORTED_TYPE: "Unsupported order type for this exchange and security type.",
     CANCEL_NOT_FOUND: "OrderId {order_id} that needs to be cancelled is not found.",
+    # Market data, as users quote TWS and public paper-Gateway transcripts (v200..v225) show it.
+    TICKER_NOT_FOUND: "Can't find EId with tickerId:{req_id}",
+    DUPLICATE_TICKER: "Error processing request.-'bO' : cause - Duplicate ticker id",
+    NOT_SUBSCRIBED: (
+        "Requested market data is not subscribed.Delayed market data is available."
+        "Error&{feed}/Top&{feed}/Top"
+    ),
+    DISPLAYING_DELAYED: "Requested market data is not subscribed. Displaying delayed market data.",
+    TICK_BY_TICK_REFUSED: (
+        "Failed to request tick-by-tick data.No market data permissions for {venue}. "
+        "Requested market data requires additional subscription for API. "
+        "See link in 'Market Data Connections' dialog for more details."
+    ),
+    REAL_TIME_QUERY: (
+        "Invalid Real-time Query:No market data permissions for {venue}. "
+        "Requested market data requires additional subscription for API. "
+        "See link in 'Market Data Connections' dialog for more details."
+    ),
     CANCEL_DONE: "OrderId {order_id} that needs to be cancelled cannot be cancelled, state: {state}.",
     # Whole-share accounts: the API refuses fractional sizes (the desktop TWS may allow them).
     # Code and wording as IB lists them (e.g. the IBApi error-code enum of public API ports).

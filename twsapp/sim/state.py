@@ -2,7 +2,8 @@
 each other.
 
 ``Exchange`` is assembled from mixins (``entry``, ``matching``, ``groups``, ``portfolio``,
-``queries``), each of which reads and writes the same orders, fills, accounts and client sinks.
+``queries``, ``marketdata``), each of which reads and writes the same orders, fills, accounts,
+market data subscriptions and client sinks, and reads the same tape.
 They all inherit ``ExchangeState`` so that this state is initialised in one place and a type
 checker sees it in every mixin. A helper one part implements and another calls is declared here
 as abstract: ``Exchange`` cannot be instantiated while one is missing, and a changed signature is
@@ -18,13 +19,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from ibapi.contract import Contract
+
 from . import messages as m
 from .accounts import Account
 from .clock import SimClock
-from .instruments import Catalog
+from .instruments import Catalog, Instrument
 from .prices import PriceModel
-from .records import Fill, SimOrder
+from .records import BarStream, Fill, QuoteLine, SimOrder, TickStream
 from .rules import Refusal
+from .tape import Tape
 
 Sink = Callable[[list[m.Message]], None]
 
@@ -34,6 +38,7 @@ class ExchangeState(ABC):
 
     catalog: Catalog
     prices: PriceModel
+    tape: Tape  # trades and quotes of every instrument, from ``prices``: what fills and shows
     clock: SimClock
     account_ids: list[str]
     accounts: dict[str, Account]
@@ -55,6 +60,10 @@ class ExchangeState(ABC):
     _exec_prefix: str
     _exec_seq: int
     _step: int  # simulated seconds processed since the clock's start
+    _data_types: dict[int, int]  # client id -> its reqMarketDataType (1 live if never asked)
+    _lines: dict[tuple[int, int], QuoteLine]  # (client id, reqId) -> reqMktData subscription
+    _tick_streams: dict[tuple[int, int], TickStream]  # reqTickByTickData subscriptions
+    _bar_streams: dict[tuple[int, int], BarStream]  # reqRealTimeBars subscriptions
 
     def __init__(
         self,
@@ -68,6 +77,7 @@ class ExchangeState(ABC):
     ) -> None:
         self.catalog = catalog
         self.prices = prices
+        self.tape = Tape(catalog, prices, clock.start)
         self.clock = clock
         self.account_ids = list(accounts)
         self.accounts = {a: Account(a) for a in accounts}
@@ -88,6 +98,10 @@ class ExchangeState(ABC):
         self._account_subs = {}
         self._auto_bind = set()
         self._last_bound = 0
+        self._data_types = {}
+        self._lines = {}
+        self._tick_streams = {}
+        self._bar_streams = {}
 
     # ------------------------------------------------------------------ helpers on state alone
 
@@ -145,6 +159,9 @@ class ExchangeState(ABC):
     @abstractmethod
     def _bind(self, so: SimOrder) -> None: ...
 
+    @abstractmethod
+    def _resolve(self, contract: Contract) -> Instrument: ...
+
     # ------------------------------------------------------------------ matching
 
     @abstractmethod
@@ -177,3 +194,14 @@ class ExchangeState(ABC):
 
     @abstractmethod
     def _marks(self) -> dict[int, float]: ...
+
+    # ------------------------------------------------------------------ market data
+
+    @abstractmethod
+    def _stream_step(self, step: int) -> None: ...
+
+    @abstractmethod
+    def _sample_lines(self) -> None: ...
+
+    @abstractmethod
+    def _has_streams(self) -> bool: ...

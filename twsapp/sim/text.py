@@ -15,6 +15,7 @@ use, in ``spelling``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from ibapi.contract import Contract, ContractDetails
@@ -28,6 +29,7 @@ from ibapi.server_versions import (
     MIN_SERVER_VER_LAST_LIQUIDITY,
     MIN_SERVER_VER_LAST_TRADE_DATE,
     MIN_SERVER_VER_MARKET_CAP_PRICE,
+    MIN_SERVER_VER_MARKET_DATA_IN_SHARES,
     MIN_SERVER_VER_MD_SIZE_MULTIPLIER,
     MIN_SERVER_VER_PENDING_PRICE_REVISION,
     MIN_SERVER_VER_SIZE_RULES,
@@ -58,6 +60,8 @@ POSITION_VERSION = "3"
 PORTFOLIO_VERSION = "8"
 ACCOUNT_VALUE_VERSION = "2"
 SIMPLE_VERSION = "1"
+TICK_VERSION = "6"  # tickPrice, tickSize, tickString, tickGeneric
+REAL_TIME_BARS_VERSION = "3"
 
 # --------------------------------------------------------------------------- small messages
 
@@ -369,6 +373,118 @@ def _fund_fields(details: ContractDetails) -> list[str]:
     ]
 
 
+# --------------------------------------------------------------------------- market data
+
+
+def wire_size(v: int, size: Decimal, lot: int) -> Decimal:
+    """A US stock's bid/ask/last size as a client below MARKET_DATA_IN_SHARES counts it: in
+    round lots (TWS has sent shares since 985 / server version 159)."""
+    if lot > 1 and v < MIN_SERVER_VER_MARKET_DATA_IN_SHARES:
+        return size / lot
+    return size
+
+
+def _tick_price(v: int, msg: m.TickPrice) -> list[str]:
+    return [
+        str(IN.TICK_PRICE),
+        TICK_VERSION,
+        int_text(msg.req_id),
+        int_text(msg.tick_type),
+        dbl(msg.price),
+        dec(wire_size(v, msg.size, msg.lot)),
+        int_text(msg.attr_mask),
+    ]
+
+
+def _tick_size(v: int, msg: m.TickSize) -> list[str]:
+    size = dec(wire_size(v, msg.size, msg.lot))
+    return [str(IN.TICK_SIZE), TICK_VERSION, int_text(msg.req_id), int_text(msg.tick_type), size]
+
+
+def _tick_string(_v: int, msg: m.TickString) -> list[str]:
+    fields = [str(IN.TICK_STRING), TICK_VERSION, int_text(msg.req_id), int_text(msg.tick_type)]
+    return [*fields, escaped(msg.value)]
+
+
+def _tick_generic(_v: int, msg: m.TickGeneric) -> list[str]:
+    fields = [str(IN.TICK_GENERIC), TICK_VERSION, int_text(msg.req_id), int_text(msg.tick_type)]
+    return [*fields, dbl(msg.value)]
+
+
+def _tick_req_params(_v: int, msg: m.TickReqParams) -> list[str]:
+    return [
+        str(IN.TICK_REQ_PARAMS),
+        int_text(msg.req_id),
+        plain(msg.min_tick),
+        text(msg.bbo_exchange),
+        int_text(msg.snapshot_permissions),
+    ]
+
+
+def _market_data_type(_v: int, msg: m.MarketDataType) -> list[str]:
+    return [
+        str(IN.MARKET_DATA_TYPE),
+        SIMPLE_VERSION,
+        int_text(msg.req_id),
+        int_text(msg.market_data_type),
+    ]
+
+
+def _tick_snapshot_end(_v: int, msg: m.TickSnapshotEnd) -> list[str]:
+    return [str(IN.TICK_SNAPSHOT_END), SIMPLE_VERSION, int_text(msg.req_id)]
+
+
+def _real_time_bar(_v: int, msg: m.RealTimeBar) -> list[str]:
+    return [
+        str(IN.REAL_TIME_BARS),
+        REAL_TIME_BARS_VERSION,
+        int_text(msg.req_id),
+        int_text(msg.time),
+        dbl(msg.open),
+        dbl(msg.high),
+        dbl(msg.low),
+        dbl(msg.close),
+        dec(msg.volume),
+        dec(msg.wap),
+        int_text(msg.count),
+    ]
+
+
+def _tick_by_tick_last(_v: int, msg: m.TickByTickLast) -> list[str]:
+    mask = (1 if msg.past_limit else 0) | (2 if msg.unreported else 0)
+    return [
+        str(IN.TICK_BY_TICK),
+        int_text(msg.req_id),
+        int_text(msg.tick_type),
+        int_text(msg.time),
+        dbl(msg.price),
+        dec(msg.size),
+        int_text(mask),
+        text(msg.exchange),
+        text(msg.special_conditions),
+    ]
+
+
+def _tick_by_tick_bid_ask(_v: int, msg: m.TickByTickBidAsk) -> list[str]:
+    mask = (1 if msg.bid_past_low else 0) | (2 if msg.ask_past_high else 0)
+    return [
+        str(IN.TICK_BY_TICK),
+        int_text(msg.req_id),
+        "3",
+        int_text(msg.time),
+        dbl(msg.bid),
+        dbl(msg.ask),
+        dec(msg.bid_size),
+        dec(msg.ask_size),
+        int_text(mask),
+    ]
+
+
+def _tick_by_tick_mid_point(_v: int, msg: m.TickByTickMidPoint) -> list[str]:
+    fields = [str(IN.TICK_BY_TICK), int_text(msg.req_id), "4", int_text(msg.time)]
+    return [*fields, dbl(msg.mid_point)]
+
+
 # --------------------------------------------------------------------------- dispatch
 
 M = TypeVar("M", bound=m.Message)
@@ -405,6 +521,17 @@ _encodes(m.AccountValue, _account_value)
 _encodes(m.PortfolioValue, _portfolio_value)
 _encodes(m.AccountUpdateTime, _account_update_time)
 _encodes(m.AccountDownloadEnd, _account_download_end)
+_encodes(m.TickPrice, _tick_price)
+_encodes(m.TickSize, _tick_size)
+_encodes(m.TickString, _tick_string)
+_encodes(m.TickGeneric, _tick_generic)
+_encodes(m.TickReqParams, _tick_req_params)
+_encodes(m.MarketDataType, _market_data_type)
+_encodes(m.TickSnapshotEnd, _tick_snapshot_end)
+_encodes(m.RealTimeBar, _real_time_bar)
+_encodes(m.TickByTickLast, _tick_by_tick_last)
+_encodes(m.TickByTickBidAsk, _tick_by_tick_bid_ask)
+_encodes(m.TickByTickMidPoint, _tick_by_tick_mid_point)
 
 
 def supported_messages() -> tuple[type[m.Message], ...]:

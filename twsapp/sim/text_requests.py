@@ -47,8 +47,11 @@ from ibapi.utils import isPegBenchOrder, isPegBestOrder, isPegMidOrder
 
 from twsapp.sim.messages import (
     CancelAccountSummary,
+    CancelMktData,
     CancelOrder,
     CancelPositions,
+    CancelRealTimeBars,
+    CancelTickByTickData,
     PlaceOrder,
     ReqAccountSummary,
     ReqAccountUpdates,
@@ -62,9 +65,13 @@ from twsapp.sim.messages import (
     ReqGlobalCancel,
     ReqIds,
     ReqManagedAccts,
+    ReqMarketDataType,
     ReqMarketRule,
+    ReqMktData,
     ReqOpenOrders,
     ReqPositions,
+    ReqRealTimeBars,
+    ReqTickByTickData,
     Request,
     StartApi,
     Unsupported,
@@ -112,8 +119,6 @@ def decode_text_request(version: int, msg_id: int, body: bytes, strict: bool = T
 # Index of the reqId (tickerId) among the fields after the message id, at versions 157..225.
 # 1: "VERSION, reqId, ..."; 0: "reqId, ..." (requests that dropped their VERSION field).
 UNSUPPORTED_REQ_ID_INDEX: dict[int, int] = {
-    OUT.REQ_MKT_DATA: 1,
-    OUT.CANCEL_MKT_DATA: 1,
     OUT.REQ_MKT_DEPTH: 1,
     OUT.CANCEL_MKT_DEPTH: 1,
     OUT.REPLACE_FA: 3,  # VERSION, faDataType, cxml, reqId (from REPLACE_FA_END = 157)
@@ -122,8 +127,6 @@ UNSUPPORTED_REQ_ID_INDEX: dict[int, int] = {
     OUT.REQ_SCANNER_SUBSCRIPTION: 0,
     OUT.CANCEL_SCANNER_SUBSCRIPTION: 1,
     OUT.CANCEL_HISTORICAL_DATA: 1,
-    OUT.REQ_REAL_TIME_BARS: 1,
-    OUT.CANCEL_REAL_TIME_BARS: 1,
     OUT.REQ_FUNDAMENTAL_DATA: 1,
     OUT.CANCEL_FUNDAMENTAL_DATA: 1,
     OUT.REQ_CALC_IMPLIED_VOLAT: 1,
@@ -153,8 +156,6 @@ UNSUPPORTED_REQ_ID_INDEX: dict[int, int] = {
     OUT.REQ_PNL_SINGLE: 0,
     OUT.CANCEL_PNL_SINGLE: 0,
     OUT.REQ_HISTORICAL_TICKS: 0,
-    OUT.REQ_TICK_BY_TICK_DATA: 0,
-    OUT.CANCEL_TICK_BY_TICK_DATA: 0,
     OUT.REQ_WSH_META_DATA: 0,
     OUT.CANCEL_WSH_META_DATA: 0,
     OUT.REQ_WSH_EVENT_DATA: 0,
@@ -172,7 +173,6 @@ REQUESTS_WITHOUT_REQ_ID: frozenset[int] = frozenset(
         OUT.SET_SERVER_LOGLEVEL,
         OUT.REQ_FA,
         OUT.REQ_SCANNER_PARAMETERS,
-        OUT.REQ_MARKET_DATA_TYPE,
         OUT.VERIFY_REQUEST,
         OUT.VERIFY_MESSAGE,
         OUT.VERIFY_AND_AUTH_REQUEST,
@@ -354,6 +354,86 @@ def _req_global_cancel(f: Fields, version: int) -> ReqGlobalCancel:
         cancel.extOperator = f.str()
         cancel.manualOrderIndicator = f.int_max()
     return ReqGlobalCancel(order_cancel=cancel)
+
+
+# --------------------------------------------------------------------------- market data
+
+
+def _read_data_contract(f: Fields, c: Contract) -> None:
+    """The contract fields every market data request writes (conId through tradingClass)."""
+    c.conId = f.int()
+    c.symbol = f.str()
+    c.secType = f.str()
+    c.lastTradeDateOrContractMonth = f.str()
+    c.strike = f.float_max()
+    c.right = f.str()
+    c.multiplier = f.str()
+    c.exchange = f.str()
+    c.primaryExchange = f.str()
+    c.currency = f.str()
+    c.localSymbol = f.str()
+    c.tradingClass = f.str()
+
+
+def _req_mkt_data(f: Fields, version: int) -> ReqMktData:
+    _version(f)
+    req_id = f.int()
+    c = Contract()
+    _read_data_contract(f, c)
+    if c.secType == "BAG":
+        legs = []
+        for _ in range(_count(f, "combo leg")):
+            leg = ComboLeg()
+            leg.conId, leg.ratio, leg.action, leg.exchange = f.int(), f.int(), f.str(), f.str()
+            legs.append(leg)
+        if legs:
+            c.comboLegs = legs
+    _read_delta_neutral_contract(f, c)
+    generic_ticks = f.str()
+    snapshot = f.bool()
+    regulatory = f.bool()
+    f.str()  # mktDataOptions: "for internal use only", always sent empty
+    return ReqMktData(req_id, c, generic_ticks, snapshot, regulatory)
+
+
+def _cancel_mkt_data(f: Fields, version: int) -> CancelMktData:
+    _version(f)
+    return CancelMktData(req_id=f.int())
+
+
+def _req_market_data_type(f: Fields, version: int) -> ReqMarketDataType:
+    _version(f)
+    return ReqMarketDataType(market_data_type=f.int())
+
+
+def _req_tick_by_tick_data(f: Fields, version: int) -> ReqTickByTickData:
+    req_id = f.int()  # no VERSION field
+    c = Contract()
+    _read_data_contract(f, c)
+    tick_type = f.str()
+    number_of_ticks = f.int()
+    return ReqTickByTickData(req_id, c, tick_type, number_of_ticks, f.bool())
+
+
+def _cancel_tick_by_tick_data(f: Fields, version: int) -> CancelTickByTickData:
+    return CancelTickByTickData(req_id=f.int())
+
+
+def _req_real_time_bars(f: Fields, version: int) -> ReqRealTimeBars:
+    _version(f)
+    req_id = f.int()
+    c = Contract()
+    _read_data_contract(f, c)
+    bar_size = f.int()
+    what_to_show = f.str()
+    use_rth = f.bool()
+    f.str()  # realTimeBarsOptions: "for internal use only"
+    return ReqRealTimeBars(req_id, c, bar_size, what_to_show, use_rth)
+
+
+def _cancel_real_time_bars(f: Fields, version: int) -> CancelRealTimeBars:
+    _version(f)
+    return CancelRealTimeBars(req_id=f.int())
 
 
 # --------------------------------------------------------------------------- placeOrder
@@ -698,4 +778,11 @@ TEXT_DECODERS: dict[int, Decoder] = {
     OUT.REQ_ACCOUNT_SUMMARY: _req_account_summary,
     OUT.CANCEL_ACCOUNT_SUMMARY: _cancel_account_summary,
     OUT.REQ_ACCT_DATA: _req_account_updates,
+    OUT.REQ_MKT_DATA: _req_mkt_data,
+    OUT.CANCEL_MKT_DATA: _cancel_mkt_data,
+    OUT.REQ_MARKET_DATA_TYPE: _req_market_data_type,
+    OUT.REQ_TICK_BY_TICK_DATA: _req_tick_by_tick_data,
+    OUT.CANCEL_TICK_BY_TICK_DATA: _cancel_tick_by_tick_data,
+    OUT.REQ_REAL_TIME_BARS: _req_real_time_bars,
+    OUT.CANCEL_REAL_TIME_BARS: _cancel_real_time_bars,
 }

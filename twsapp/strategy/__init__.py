@@ -10,20 +10,27 @@ the typed hook for its kind, and ``on_stop`` once at shutdown (not after a failu
 - ``on_fill``: FillReceived;
 - ``on_error``: OrderError, Rejected, ModifyRejected and Notice (a Rejected is a status change
   too: ``on_status`` runs first, then ``on_error``);
-- ``on_connection``: ConnectionEvent and its subclasses (Connected, Disconnected, ...).
+- ``on_connection``: ConnectionEvent and its subclasses (Connected, Disconnected, ...);
+
+and, between events, ``on_timer(name)`` for each timer of ``ctx.schedule(every=..., name=...)``
+that is due (timers.py: a late timer fires once, timers end with the strategy).
 
 A strategy receives the order events (BookEvent) of its own orders only, those placed through
-its Context; connection events and notices go to every strategy.
+its Context; connection events and notices go to every strategy. Its Context places orders
+(``place``, ``buy``, ``sell``, ``bracket``), lists its ``open_orders``, and knows its
+``position`` and P&L (``pnl``, ``pnl_df``: FIFO over its own fills, twsapp/pnl.py).
 
 Parameters are declared as class attributes (``Param``) and checked when the run starts,
 before it connects to TWS: an unknown, missing or ill-typed parameter stops it with one line.
 """
 
 from .base import Strategy
-from .context import Context
+from .context import BracketRecords, Context
 from .loader import load_strategy
 from .params import REQUIRED, Param, ParamError, check_params, positive
+from .positions import StrategyPosition
 from .runner import FAILED, HOOKS, NOT_STARTED, RUNNING, STOPPED, StrategyRunner
+from .timers import Scheduler
 
 __all__ = [
     "FAILED",
@@ -32,10 +39,13 @@ __all__ = [
     "REQUIRED",
     "RUNNING",
     "STOPPED",
+    "BracketRecords",
     "Context",
     "Param",
     "ParamError",
+    "Scheduler",
     "Strategy",
+    "StrategyPosition",
     "StrategyRunner",
     "check_params",
     "load_strategy",

@@ -60,5 +60,9 @@ class Strategy:
     def on_connection(self, event: ConnectionEvent) -> None:
         """The link to TWS, or TWS's link to IB, changed."""
 
+    def on_timer(self, name: str) -> None:
+        """A timer of ``ctx.schedule(every=..., name=...)`` is due (not an event: on_event does
+        not see it). Late timers fire once, not once per period missed."""
+
     def on_stop(self) -> None:
         """Called once when the run shuts down; orders sent from here are waited for."""

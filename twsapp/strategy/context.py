@@ -5,34 +5,64 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..book.events import BookEvent
+from ..book.events import BookEvent, CommissionReceived, FillReceived
 from ..exceptions import OrderRefused
+from ..orders import bracket, limit_order, market_order
+from ..pnl import StrategyPnl
+from .positions import StrategyPosition, position_of
+from .timers import Clock, Scheduler
 
 if TYPE_CHECKING:
+    import pandas as pd
     from ibapi.order import Order
 
     from ..book import OrderBook, OrderRecord
+    from ..pnl import PriceSource
     from ..session import TwsApp
 
 
+class BracketRecords(NamedTuple):
+    """The records of a bracket's three orders, as ``Context.bracket`` placed them."""
+
+    parent: OrderRecord
+    take_profit: OrderRecord
+    stop_loss: OrderRecord
+
+
 class Context:
-    """What a strategy may touch: the order API, the book, its own logger.
+    """What a strategy may touch: the order API, the book, its positions and P&L, its timers,
+    its own logger.
 
     Orders placed here are the strategy's own: each carries the strategy's name in its
     ``orderRef`` (``name``, or ``name/<yours>`` when the order had one), the strategy receives
     their events (known by that ref from the first one on, whichever thread placed the order),
-    and the shutdown waits for TWS's answer to them. Once the run closes the context (after
-    ``on_stop``), every call is refused.
+    its P&L counts their fills, and the shutdown waits for TWS's answer to them. Once the run
+    closes the context (after ``on_stop``), every order call is refused.
+
+    ``prices``: where unrealized P&L takes current prices (the engine gives the book's last
+    fill prices; market data will give quotes); ``clock``: the timers' clock (tests move it).
     """
 
-    def __init__(self, app: TwsApp, log: logging.Logger, name: str = "") -> None:
+    def __init__(
+        self,
+        app: TwsApp,
+        log: logging.Logger,
+        name: str = "",
+        *,
+        prices: PriceSource | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self.app = app
         self.log = log
         self.name = name or log.name
+        self.pnl = StrategyPnl(prices)
+        self.timers = Scheduler(clock)
         self._owned: set[tuple[int, int]] = set()
         self._cond = threading.Condition()
         self._busy = 0
@@ -42,14 +72,50 @@ class Context:
     def book(self) -> OrderBook:
         return self.app.book
 
+    # ------------------------------------------------------------------ orders
+
     def place(self, contract: Any, order: Order) -> OrderRecord:
-        order = copy.copy(order)
-        order.orderRef = self.order_ref(order.orderRef or "")
+        order = self._stamped(order)
         with self._sending():
             record = self.app.place(contract, order)
-            with self._cond:
-                self._owned.add(record.key)
+            self._own([record])
             return record
+
+    def buy(
+        self, contract: Any, quantity: Decimal | int | str, price: float | None = None, **kw: Any
+    ) -> OrderRecord:
+        """BUY ``quantity``: a LMT at ``price``, or at the market without one. ``kw``: the
+        builders' keywords (tif, account, order_ref, outside_rth, good_till_date)."""
+        return self.place(contract, _simple("BUY", quantity, price, kw))
+
+    def sell(
+        self, contract: Any, quantity: Decimal | int | str, price: float | None = None, **kw: Any
+    ) -> OrderRecord:
+        """SELL ``quantity``: a LMT at ``price``, or at the market without one."""
+        return self.place(contract, _simple("SELL", quantity, price, kw))
+
+    def bracket(
+        self,
+        contract: Any,
+        side: str,
+        quantity: Decimal | int | str,
+        entry: float,
+        take_profit: float,
+        stop_loss: float,
+        **kw: Any,
+    ) -> BracketRecords:
+        """A LMT entry with a LMT take-profit and a STP stop-loss (``orders.bracket``), placed
+        together: all three, or none if any is refused."""
+        orders = bracket(side, quantity, entry, take_profit, stop_loss, **kw)
+        return BracketRecords(*self.place_bracket(contract, orders))
+
+    def place_bracket(self, contract: Any, orders: Sequence[Order]) -> list[OrderRecord]:
+        """A parent and its children, sent together (``TwsApp.place_bracket``)."""
+        stamped = [self._stamped(order) for order in orders]
+        with self._sending():
+            records = self.app.place_bracket(contract, stamped)
+            self._own(records)
+            return records
 
     def modify(self, order_id: int, **changes: Any) -> OrderRecord:
         with self._sending():
@@ -63,6 +129,38 @@ class Context:
         with self._sending():
             return self.app.contracts.lookup(symbol, **kwargs)
 
+    # ------------------------------------------------------------------ what it holds
+
+    def open_orders(self) -> list[OrderRecord]:
+        """Its orders that are not done (pending or working), oldest first."""
+        return [rec for rec in self.book.records() if not rec.done and self._is_mine(rec)]
+
+    def orders(self) -> list[OrderRecord]:
+        """Every order of its own the book holds, done ones included, oldest first."""
+        return [rec for rec in self.book.records() if self._is_mine(rec)]
+
+    def position(self, contract: Any, account: str | None = None) -> StrategyPosition:
+        """Its own position in a contract (from its fills) next to the account's (from TWS's
+        position reports); ``contract``: a symbol, a Contract or ContractDetails."""
+        return position_of(contract, self.pnl.lines(), self.book.positions(), account)
+
+    def pnl_df(self) -> pd.DataFrame:
+        """Its P&L, one row per contract (pnl.PNL_COLUMNS)."""
+        return self.pnl.frame(self.name)
+
+    # ------------------------------------------------------------------ timers
+
+    def schedule(self, every: float, name: str = "timer") -> None:
+        """Call ``on_timer(name)`` every ``every`` seconds, on the strategy's thread, until the
+        strategy stops (or ``unschedule``). A late timer fires once, not once per period missed;
+        scheduling a name again restarts it with the new period."""
+        self.timers.schedule(every, name)
+
+    def unschedule(self, name: str = "timer") -> bool:
+        return self.timers.cancel(name)
+
+    # ------------------------------------------------------------------ ownership
+
     def order_ref(self, ref: str) -> str:
         """The orderRef of an order this strategy sends: its name first."""
         if ref == self.name or ref.startswith(self.name + "/"):
@@ -72,23 +170,44 @@ class Context:
     def owns(self, event: BookEvent) -> bool:
         """Is the event's order this strategy's (placed through this context, or carrying its
         name in orderRef, as its orders from an earlier run do)?"""
-        rec = event.record
-        ref = rec.order.orderRef if rec.order is not None else ""
-        if ref and self.order_ref(ref) == ref:
-            return True
-        with self._cond:
-            return rec.key in self._owned
+        return self._is_mine(event.record)
 
     def owned(self) -> set[tuple[int, int]]:
         """(client id, order id) of every order placed through this context."""
         with self._cond:
             return set(self._owned)
 
+    def account_for(self, event: Any) -> None:
+        """Count a fill or commission of its own orders in its P&L. Called by the engine for
+        every event as it is delivered, whatever the strategy's state, so the P&L is complete
+        even for fills that come after the strategy stopped or failed."""
+        if isinstance(event, FillReceived) and self.owns(event):
+            self.pnl.add_fill(event.fill, event.replaces)
+        elif isinstance(event, CommissionReceived) and self.owns(event):
+            self.pnl.add_commission(event.fill.exec_id, event.fill.commission)
+
     def close(self, timeout: float) -> bool:
         """Refuse every call from now on; wait for calls in progress. False if one still is."""
+        self.timers.close()
         with self._cond:
             self._closed = True
             return self._cond.wait_for(lambda: self._busy == 0, timeout)
+
+    def _is_mine(self, rec: OrderRecord) -> bool:
+        ref = rec.order.orderRef if rec.order is not None else ""
+        if ref and self.order_ref(ref) == ref:
+            return True
+        with self._cond:
+            return rec.key in self._owned
+
+    def _own(self, records: Sequence[OrderRecord]) -> None:
+        with self._cond:
+            self._owned.update(record.key for record in records)
+
+    def _stamped(self, order: Order) -> Order:
+        order = copy.copy(order)
+        order.orderRef = self.order_ref(order.orderRef or "")
+        return order
 
     @contextmanager
     def _sending(self) -> Iterator[None]:
@@ -102,3 +221,9 @@ class Context:
             with self._cond:
                 self._busy -= 1
                 self._cond.notify_all()
+
+
+def _simple(side: str, quantity: Any, price: float | None, kw: dict[str, Any]) -> Order:
+    if price is None:
+        return market_order(side, quantity, **kw)
+    return limit_order(side, quantity, price, **kw)

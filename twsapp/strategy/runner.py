@@ -1,4 +1,8 @@
-"""One strategy on its own thread, fed by a queue, so that it never stalls the socket."""
+"""One strategy on its own thread, fed by a queue, so that it never stalls the socket.
+
+Between events (and while none comes) the thread also fires the strategy's due timers
+(timers.py): ``on_timer(name)`` runs on the same thread as every other hook, never two at once.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from ..book.events import (
 from ..events import ConnectionEvent, Notice
 from .base import Strategy
 from .context import Context
+from .timers import Scheduler
 
 NOT_STARTED = "not_started"
 RUNNING = "running"
@@ -25,6 +30,7 @@ STOPPED = "stopped"
 FAILED = "failed"
 
 _STOP = object()
+_WAKE = object()  # re-read the next timer's due time
 
 #: Typed hooks, after ``on_event``, in this order: (event kinds, hook name).
 HOOKS: tuple[tuple[type | tuple[type, ...], str], ...] = (
@@ -53,10 +59,15 @@ class StrategyRunner:
         self._hook = "on_start"
         self._thread = threading.Thread(target=self._run, name=f"strategy-{name}", daemon=True)
         self._log = logging.getLogger(f"twsapp.strategy.{name}")
+        self.timers.wake = self.wake
 
     @property
     def ctx(self) -> Context:
         return self.strategy.ctx
+
+    @property
+    def timers(self) -> Scheduler:
+        return self.strategy.ctx.timers
 
     @property
     def failed(self) -> bool:
@@ -71,6 +82,11 @@ class StrategyRunner:
         """From any thread, never blocking. Events before start or after stop are dropped."""
         if self._accepting:
             self.queue.put(event)
+
+    def wake(self) -> None:
+        """From any thread: check the timers now (after a schedule, or a test's clock moved)."""
+        if self._accepting:
+            self.queue.put(_WAKE)
 
     def request_stop(self) -> None:
         """Ask for ``on_stop`` after the events already queued; returns at once."""
@@ -101,8 +117,11 @@ class StrategyRunner:
         strategy = self.strategy
         try:
             strategy.on_start()
-            while (event := self.queue.get()) is not _STOP:
-                self._deliver(event)
+            while (event := self._next()) is not _STOP:
+                if event is not _WAKE:
+                    self._deliver(event)
+                self._fire_timers()
+            self.timers.close()
             self._hook = "on_stop"
             strategy.on_stop()
             self.state = STOPPED
@@ -111,6 +130,20 @@ class StrategyRunner:
             self.error = f"{self._hook}: {type(exc).__name__}: {exc}"
             self.state = FAILED
             self._log.exception("strategy %s failed in %s and is stopped", self.name, self._hook)
+        finally:
+            self.timers.close()
+
+    def _next(self) -> Any:
+        """The next event, or _WAKE when a timer falls due first."""
+        try:
+            return self.queue.get(timeout=self.timers.wait_time())
+        except queue.Empty:
+            return _WAKE
+
+    def _fire_timers(self) -> None:
+        for name in self.timers.due():
+            self._hook = "on_timer"
+            self.strategy.on_timer(name)
 
     def _deliver(self, event: Any) -> None:
         """On the strategy's thread; an order event only when the order is the strategy's."""
