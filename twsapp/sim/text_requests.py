@@ -489,18 +489,7 @@ def _place_order(f: Fields, version: int) -> PlaceOrder:
 
 
 def _read_order_contract(f: Fields, c: Contract) -> None:
-    c.conId = f.int()
-    c.symbol = f.str()
-    c.secType = f.str()
-    c.lastTradeDateOrContractMonth = f.str()
-    c.strike = f.float_max()
-    c.right = f.str()
-    c.multiplier = f.str()
-    c.exchange = f.str()
-    c.primaryExchange = f.str()
-    c.currency = f.str()
-    c.localSymbol = f.str()
-    c.tradingClass = f.str()
+    _read_data_contract(f, c)  # the same fields, then the security id
     c.secIdType = f.str()
     c.secId = f.str()
 
