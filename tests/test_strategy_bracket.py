@@ -11,8 +11,12 @@ from decimal import Decimal
 
 import pytest
 from app_helpers import AAPL, Events, barrier, quote
+from ibapi.contract import Contract
 from ibapi.execution import ExecutionFilter
 
+from twsapp.book import ModifyApplied, ModifyRejected, OrderBook
+from twsapp.book.error_policy import Effect, effect
+from twsapp.errors import ErrorKind
 from twsapp.exceptions import OrderRefused, OrderValidationError
 from twsapp.orders import bracket, check_bracket, limit_order, market_order, stop_order
 from twsapp.sim import messages as m
@@ -219,3 +223,40 @@ def test_one_refused_order_refuses_the_whole_bracket_before_any_byte(app, sim):
     barrier(app)
     assert _placed(sim) == [] and app.ids.peek() == before and ctx.owned() == set()
     assert app.book.records() == []
+
+
+def test_a_childs_stop_moves_after_the_entry_filled(app, sim):
+    """Once the parent is filled TWS no longer knows its id: the modify re-sends the stop
+    without it, TWS applies it, and the simulator's order carries the new stop price."""
+    events = Events(app)
+    ctx = _ctx(app)
+    q = quote(sim)
+    stop = _cents(q.bid - 10)
+    placed = ctx.bracket("AAPL", "BUY", 10, _cents(q.ask + 1), _cents(q.ask + 20), stop)
+    events.status(placed.parent.order_id, "Filled")
+    stop_id = placed.stop_loss.order_id
+    events.status(stop_id, "PreSubmitted")
+
+    ctx.modify(stop_id, stop_price=stop + 5)
+    events.wait(lambda: events.of(stop_id, ModifyApplied), "the stop's modify to apply")
+    barrier(app)
+    resent = _placed(sim)[-1]
+    assert (resent.order_id, resent.order.parentId) == (stop_id, 0)
+    assert resent.order.auxPrice == pytest.approx(stop + 5)
+    assert placed.stop_loss.order is not None
+    assert placed.stop_loss.order.auxPrice == pytest.approx(stop + 5)
+    assert not events.of(stop_id, ModifyRejected) and placed.stop_loss.errors == ()
+
+
+def test_no_order_with_this_id_rejects_the_pending_modify_not_a_cancel():
+    """135 answers a modify as well as a cancel: with only a modify pending, the modify is
+    what TWS refused, and the order keeps its terms and status."""
+    book = OrderBook()
+    contract = Contract()
+    contract.symbol, contract.secType, contract.currency = "AAPL", "STK", "USD"
+    book.register_pending(1, 7, contract, stop_order("SELL", 10, 90.0))
+    book.request_modify(7, {"stop_price": 91.0}, client_id=1)
+    slot = book._require(7, 1, "test")
+    assert effect(ErrorKind.CANCEL_REJECT, slot) is Effect.MODIFY_REJECTED
+    book.request_cancel(7, client_id=1)
+    assert effect(ErrorKind.CANCEL_REJECT, slot) is Effect.CANCEL_REJECTED

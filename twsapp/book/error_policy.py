@@ -4,7 +4,8 @@ errors.classify gives a code's kind, context free; what it does to an order depe
 order's state too. `effect` decides, first match wins:
 
 - CANCEL (202): the order is Cancelled (never below Filled, see status.DONE_RANK).
-- CANCEL_REJECT (161, 10147, 10148...), or a connectivity error while our cancel is pending and
+- CANCEL_REJECT (161, 10147, 10148...) while only a modify is pending: that modify is rejected.
+- CANCEL_REJECT, or a connectivity error while our cancel is pending and
   no modify is: the cancel was refused or never sent; the order returns to its status before.
 - A kind that refuses a modify (errors.MODIFY_REJECTING_KINDS), while a modify is pending on an
   order TWS acknowledged (or already rejected, or the kind only ever concerns modifies): the
@@ -51,6 +52,10 @@ def effect(kind: ErrorKind, slot: Slot) -> Effect:
     unsent_cancel = kind is ErrorKind.CONNECTIVITY and slot.cancel_from is not None
     if kind is ErrorKind.CANCEL:
         return Effect.CANCELLED
+    if kind is ErrorKind.CANCEL_REJECT and pending and slot.cancel_from is None:
+        # "no order with this id" (135) answers a modify too: it names the id it missed, which
+        # may be the parent a child's modify re-sent; the modify is what was refused.
+        return Effect.MODIFY_REJECTED
     if kind is ErrorKind.CANCEL_REJECT or (unsent_cancel and not pending):
         return Effect.CANCEL_REJECTED
     if (

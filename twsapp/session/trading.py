@@ -242,8 +242,15 @@ class OrderApi:
             with self._lock:
                 if record.key in self._grouped:
                     mod.order.transmit = True
+            if mod.order.parentId and self._parent_done(record, mod.order.parentId):
+                # TWS forgets a filled parent: a child re-sent with its id is refused (135).
+                mod.order.parentId = 0
             self._client.placeOrder(order_id, contract, mod.order)
         return record
+
+    def _parent_done(self, child: OrderRecord, parent_id: int) -> bool:
+        parent = self._book.get(parent_id, child.client_id)
+        return parent is not None and parent.status in st.DONE
 
     def cancel(self, order_id: int) -> OrderRecord:
         """Ask TWS to cancel a working (or held) order; the book shows PendingCancel meanwhile."""
