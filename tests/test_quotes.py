@@ -89,3 +89,15 @@ def test_market_data_errors_say_what_to_do():
     text = data_error_text("AAPL", 354, "Requested market data is not subscribed.")
     assert "not subscribed" in text and "set_data_type(3)" in text and "AAPL" in text
     assert "delayed data instead" in data_error_text("AAPL", 10167, "Displaying delayed data")
+
+
+def test_the_period_a_subscription_starts_in_is_not_a_bar():
+    """Subscribed at 00:20, the first minute is seen only from then on: no bar for it; the
+    next minute, seen whole, is the first bar out."""
+    agg = BarAggregator(60)
+    out: list[Bar] = []
+    for i in range(4, 24):
+        out += agg.add(five(5 * i, 100 + i, 101 + i, 99 + i, 100.5 + i))
+    [minute] = out
+    assert minute.time == NOW + timedelta(seconds=60) and minute.open == 112
+    assert minute.count == 12

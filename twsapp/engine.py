@@ -28,6 +28,7 @@ from .book.status import PENDING
 from .config import Config, StrategyConfig
 from .events import Disconnected
 from .exceptions import ConfigError, StrategyError, TwsAppError
+from .marketdata import MarketData
 from .pnl import LastFillPrices, pnl_df
 from .session import TwsApp
 from .strategy import Context, ParamError, StrategyRunner, load_strategy, report
@@ -56,7 +57,8 @@ class Engine:
         self.app = TwsApp(self.book, default_account=config.tws.account, fa_groups=groups)
         self.sim: Any = None
         self.runners: list[StrategyRunner] = []
-        self.prices = LastFillPrices()  # unrealized P&L's prices until market data feeds them
+        self.prices = LastFillPrices()  # unrealized P&L's prices: the last fill, quote or bar
+        self.market = MarketData(self.app, prices=self.prices)
         self.failed: str | None = None  # why the run ended early (connection lost), else None
         self.connect_error: str | None = None  # why it could not connect, else None
         self.synced = False  # the book holds what TWS held at start-up
@@ -94,7 +96,7 @@ class Engine:
         except StrategyError as exc:
             raise StrategyError(f"{key}.module: {exc}") from None
         logger = logging.getLogger(f"twsapp.strategy.{name}")
-        ctx = Context(self.app, logger, name, prices=self.prices)
+        ctx = Context(self.app, logger, name, prices=self.prices, market=self.market)
         try:
             strategy = cls(ctx, entry.params)  # checks the parameters first (ParamError)
         except ParamError as exc:

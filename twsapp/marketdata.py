@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
 from .book.cleaning import clean_decimal, clean_float
+from .events import Event
 from .quotes import Bar, BarAggregator, Quote
 
 if TYPE_CHECKING:
@@ -35,6 +37,61 @@ HISTORY_COLUMNS = ["open", "high", "low", "close", "volume", "wap", "count"]
 
 NOT_SUBSCRIBED = 354
 DELAYED_INSTEAD = 10167
+
+
+class PriceSink(Protocol):
+    """Where streams report each contract's latest price (unrealized P&L reads it)."""
+
+    def set(self, con_id: int, price: float) -> None: ...
+
+
+# ---------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataEvent(Event):
+    """Something one market-data stream received; it goes to that stream's subscriber only."""
+
+    symbol: str
+    con_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class BarEvent(DataEvent):
+    """A bar of `seconds` closed (its whole period seen)."""
+
+    seconds: int
+    bar: Bar
+
+    def describe(self) -> str:
+        b = self.bar
+        return (f"{self.seconds}s bar {self.symbol} {b.time:%H:%M:%S} o={b.open:g} h={b.high:g} "
+                f"l={b.low:g} c={b.close:g} v={b.volume}")  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class TickEvent(DataEvent):
+    """The quote changed: `quote` is the whole quote after the tick."""
+
+    quote: Quote
+
+    def describe(self) -> str:
+        q = self.quote
+        return f"tick {self.symbol} bid={q.bid} ask={q.ask} last={q.last}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataError(DataEvent):
+    """TWS refused or degraded a stream (354 not subscribed, 10167 delayed instead, ...);
+    `message` says what it means and what to do."""
+
+    code: int
+    text: str
+    message: str
+    ended: bool  # the stream is over (it will send nothing more)
+
+    def describe(self) -> str:
+        return self.message
 
 
 def data_error_text(symbol: str, code: int, text: str) -> str:
@@ -56,9 +113,12 @@ def data_error_text(symbol: str, code: int, text: str) -> str:
 class Stream:
     """One market-data subscription: its state, its last error, and a way to cancel it."""
 
-    def __init__(self, market: MarketData, symbol: str, on_error: ErrorHandler | None) -> None:
+    def __init__(
+        self, market: MarketData, contract: Contract, on_error: ErrorHandler | None
+    ) -> None:
         self._market = market
-        self.symbol = symbol
+        self.symbol = contract.symbol or str(contract.conId)
+        self.con_id = int(contract.conId or 0)
         self._on_error = on_error
         self.subscription: Subscription | None = None
         self._cancel_request: Callable[[int], None] = lambda _req_id: None
@@ -94,10 +154,10 @@ class QuoteStream(Stream):
     """reqMktData: the latest quote, updated tick by tick."""
 
     def __init__(
-        self, market: MarketData, symbol: str, on_quote: QuoteHandler | None, on_error: Any
+        self, market: MarketData, contract: Contract, on_quote: QuoteHandler | None, on_error: Any
     ) -> None:
-        super().__init__(market, symbol, on_error)
-        self.quote = Quote(symbol)
+        super().__init__(market, contract, on_error)
+        self.quote = Quote(self.symbol)
         self.snapshot_done = threading.Event()
         self._on_quote = on_quote
 
@@ -108,6 +168,9 @@ class QuoteStream(Stream):
         quote = self.quote.apply(name, args, datetime.now(UTC))
         if quote is not self.quote:
             self.quote = quote
+            price = quote.last if quote.last is not None else quote.mid
+            if price is not None:
+                self._market.saw_price(self.con_id, price)
             if self._on_quote is not None:
                 self._on_quote(quote)
 
@@ -118,12 +181,12 @@ class BarStream(Stream):
     def __init__(
         self,
         market: MarketData,
-        symbol: str,
+        contract: Contract,
         seconds: int,
         on_bar: BarHandler | None,
         on_error: Any,
     ) -> None:
-        super().__init__(market, symbol, on_error)
+        super().__init__(market, contract, on_error)
         self._aggregator = BarAggregator(seconds)
         self.seconds = seconds
         self.last_bar: Bar | None = None
@@ -132,17 +195,25 @@ class BarStream(Stream):
     def _data(self, name: str, args: tuple[Any, ...]) -> None:
         if name != "realtimeBar":
             return
-        for bar in self._aggregator.add(Bar.from_realtime(args)):
+        five = Bar.from_realtime(args)
+        self._market.saw_price(self.con_id, five.close)
+        for bar in self._aggregator.add(five):
             self.last_bar = bar
             if self._on_bar is not None:
                 self._on_bar(bar)
 
 
 class MarketData:
-    """Quotes, bars and history through one TwsApp."""
+    """Quotes, bars and history through one TwsApp; `prices`, if given, is told every
+    contract's latest price (a quote's last or midpoint, a bar's close)."""
 
-    def __init__(self, app: TwsApp) -> None:
+    def __init__(self, app: TwsApp, prices: PriceSink | None = None) -> None:
         self.app = app
+        self.prices = prices
+
+    def saw_price(self, con_id: int, price: float) -> None:
+        if self.prices is not None and con_id:
+            self.prices.set(con_id, price)
 
     def set_data_type(self, data_type: int) -> None:
         """reqMarketDataType: 1 live, 2 frozen, 3 delayed, 4 delayed frozen (for what follows)."""
@@ -162,7 +233,7 @@ class MarketData:
     ) -> QuoteStream:
         """Stream quotes (reqMktData); ``snapshot``: the current values once, then it ends."""
         contract = self._contract(target)
-        stream = QuoteStream(self, contract.symbol or str(contract.conId), on_quote, on_error)
+        stream = QuoteStream(self, contract, on_quote, on_error)
         client = self.app.ibapi
         stream._cancel_request = client.cancelMktData
         stream.subscription = self.app.subscriptions.open(
@@ -186,9 +257,10 @@ class MarketData:
         """Stream bars of `seconds` (a multiple of 5) built from TWS's 5-second bars."""
         if what not in WHAT_TO_SHOW[:4]:
             raise ValueError(f"real-time bars of {what!r}: use TRADES, MIDPOINT, BID or ASK")
+        BarAggregator(seconds)  # a bad size is refused before any request
         contract = self._contract(target)
-        symbol = contract.symbol or str(contract.conId)
-        stream = BarStream(self, symbol, seconds, on_bar, on_error)
+        stream = BarStream(self, contract, seconds, on_bar, on_error)
+        symbol = stream.symbol
         client = self.app.ibapi
         stream._cancel_request = client.cancelRealTimeBars
         stream.subscription = self.app.subscriptions.open(
@@ -274,10 +346,15 @@ def _zone(name: str) -> ZoneInfo:
 
 __all__ = [
     "WHAT_TO_SHOW",
+    "BarEvent",
     "BarStream",
+    "DataError",
+    "DataEvent",
     "MarketData",
+    "PriceSink",
     "QuoteStream",
     "Stream",
+    "TickEvent",
     "data_error_text",
     "history_frame",
 ]

@@ -117,7 +117,10 @@ class BarAggregator:
     """5-second bars in, bars of `seconds` out (a multiple of 5), aligned on the clock: a 1-min
     bar holds the twelve 5-second bars from hh:mm:00 to hh:mm:55 and is complete with the last
     of them. A bar with missing 5-second bars (no trade, a gap) is still closed by the first
-    5-second bar of a later period."""
+    5-second bar of a later period.
+
+    The period a subscription starts in is seen only in part: it is not emitted, so every bar
+    out covers its whole period (history fills what came before, marketdata.py)."""
 
     def __init__(self, seconds: int) -> None:
         if seconds < 5 or seconds % 5:
@@ -125,6 +128,7 @@ class BarAggregator:
         self.seconds = seconds
         self._open: Bar | None = None
         self._wap_value = Decimal(0)
+        self._first_start: datetime | None = None  # the partly seen period, dropped
 
     def add(self, bar: Bar) -> list[Bar]:
         """The bars this 5-second bar completes (none, or one; two when it also closes an
@@ -133,6 +137,10 @@ class BarAggregator:
             return [bar]
         done: list[Bar] = []
         start = _floor(bar.time, self.seconds)
+        if self._first_start is None:
+            self._first_start = start if bar.time != start else _NEVER
+        if start == self._first_start:
+            return []
         current = self._open
         if current is not None and current.time != start:
             done.append(self._close())
@@ -161,6 +169,9 @@ class BarAggregator:
         self._open = None
         wap = self._wap_value / bar.volume if bar.volume else bar.wap
         return replace(bar, wap=wap)
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def _floor(moment: datetime, seconds: int) -> datetime:

@@ -20,6 +20,12 @@ DataHandler = Callable[[str, tuple[Any, ...]], None]
 ErrorHandler = Callable[[int, str], None]
 
 
+def ends_subscription(code: int) -> bool:
+    """Does TWS's error `code` end a subscription? A farm or link notice is news, not the end."""
+    ends = classify(code) is not ErrorKind.CONNECTIVITY or code in NOTHING_SENT
+    return is_failure(code) and ends
+
+
 class SubscriptionState(StrEnum):
     ACTIVE = "active"
     FAILED = "failed"
@@ -100,8 +106,7 @@ class SubscriptionRegistry:
         sub = self.get(req_id)
         if sub is None:
             return False
-        ends = classify(code) is not ErrorKind.CONNECTIVITY or code in NOTHING_SENT
-        if is_failure(code) and ends:  # a farm or link notice is news, not the end
+        if ends_subscription(code):
             sub.state, sub.error = SubscriptionState.FAILED, (code, text)
         else:
             sub.warnings.append((code, text))

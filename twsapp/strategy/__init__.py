@@ -6,17 +6,20 @@ stalls the socket: an exception is logged with its traceback and that strategy i
 The runner calls, on that thread, ``on_start`` once, then for each event ``on_event`` followed by
 the typed hook for its kind, and ``on_stop`` once at shutdown (not after a failure):
 
+- ``on_bar``: BarEvent, a bar of one of its ``ctx.subscribe_bars`` streams;
+- ``on_tick``: TickEvent, a quote change of one of its ``ctx.subscribe_ticks`` streams;
 - ``on_status``: StatusChanged and its subclasses (Filled, Cancelled, Rejected);
 - ``on_fill``: FillReceived;
-- ``on_error``: OrderError, Rejected, ModifyRejected and Notice (a Rejected is a status change
-  too: ``on_status`` runs first, then ``on_error``);
+- ``on_error``: OrderError, Rejected, ModifyRejected, Notice and DataError (a Rejected is a
+  status change too: ``on_status`` runs first, then ``on_error``);
 - ``on_connection``: ConnectionEvent and its subclasses (Connected, Disconnected, ...);
 
 and, between events, ``on_timer(name)`` for each timer of ``ctx.schedule(every=..., name=...)``
 that is due (timers.py: a late timer fires once, timers end with the strategy).
 
 A strategy receives the order events (BookEvent) of its own orders only, those placed through
-its Context; connection events and notices go to every strategy. Its Context places orders
+its Context, and the data events of its own streams only; connection events and notices go to
+every strategy. Its Context places orders
 (``place``, ``buy``, ``sell``, ``bracket``), lists its ``open_orders``, and knows its
 ``position`` and P&L (``pnl``, ``pnl_df``: FIFO over its own fills, twsapp/pnl.py).
 

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from ..book.events import FillReceived, ModifyRejected, OrderError, Rejected, StatusChanged
 from ..events import ConnectionEvent, Notice
+from ..marketdata import BarEvent, DataError, TickEvent
 from .context import Context
 from .params import Param, check_params, declared_params
 
@@ -47,15 +48,25 @@ class Strategy:
     def on_event(self, event: Any) -> None:
         """Called for every event the strategy receives, before its typed hook."""
 
+    def on_bar(self, event: BarEvent) -> None:
+        """A bar of a ``ctx.subscribe_bars`` stream closed: ``event.bar`` (open, high, low,
+        close, volume, wap, count; ``time`` its start, UTC), ``event.symbol``."""
+
+    def on_tick(self, event: TickEvent) -> None:
+        """The quote of a ``ctx.subscribe_ticks`` stream changed: ``event.quote`` (bid, ask,
+        last, sizes, volume, open, high, low, close, mid)."""
+
     def on_status(self, event: StatusChanged) -> None:
         """An order of this strategy changed status (Filled, Cancelled, Rejected are ones)."""
 
     def on_fill(self, event: FillReceived) -> None:
         """An execution of an order of this strategy."""
 
-    def on_error(self, event: OrderError | Rejected | ModifyRejected | Notice) -> None:
-        """An error about an order of this strategy, or a notice TWS sent to nobody in
-        particular (``event.kind`` tells an error from a warning or an information)."""
+    def on_error(self, event: OrderError | Rejected | ModifyRejected | Notice | DataError) -> None:
+        """An error about an order of this strategy, one of its market data streams
+        (``DataError``: ``message`` says what to do, ``ended`` whether the stream is over), or a
+        notice TWS sent to nobody in particular (``event.kind`` tells an error from a warning
+        or an information)."""
 
     def on_connection(self, event: ConnectionEvent) -> None:
         """The link to TWS, or TWS's link to IB, changed."""

@@ -6,15 +6,28 @@ import copy
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..book.events import BookEvent, CommissionReceived, FillReceived
 from ..exceptions import OrderRefused
+from ..marketdata import (
+    BarEvent,
+    BarStream,
+    DataError,
+    MarketData,
+    QuoteStream,
+    Stream,
+    TickEvent,
+    data_error_text,
+)
 from ..orders import bracket, limit_order, market_order
 from ..pnl import StrategyPnl
+from ..quotes import Bar, Quote
+from ..session.subscriptions import ends_subscription
 from .positions import StrategyPosition, position_of
 from .timers import Clock, Scheduler
 
@@ -45,8 +58,13 @@ class Context:
     its P&L counts their fills, and the shutdown waits for TWS's answer to them. Once the run
     closes the context (after ``on_stop``), every order call is refused.
 
-    ``prices``: where unrealized P&L takes current prices (the engine gives the book's last
-    fill prices; market data will give quotes); ``clock``: the timers' clock (tests move it).
+    Market data it subscribes to (``subscribe_bars``, ``subscribe_ticks``) is its own too:
+    each bar and tick reaches this strategy only, through ``deliver`` (the runner's queue), and
+    its streams are cancelled when the context closes.
+
+    ``prices``: where unrealized P&L takes current prices (the engine's: the last quote, bar
+    or fill of each contract); ``market``: the run's market data service (one is made if
+    none is given); ``clock``: the timers' clock (tests move it).
     """
 
     def __init__(
@@ -56,13 +74,19 @@ class Context:
         name: str = "",
         *,
         prices: PriceSource | None = None,
+        market: MarketData | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         self.app = app
         self.log = log
         self.name = name or log.name
         self.pnl = StrategyPnl(prices)
+        self.market = market if market is not None else MarketData(app)
         self.timers = Scheduler(clock)
+        # Where its data events go: the runner sets its queue; without a runner they collect.
+        self.inbox: list[Any] = []
+        self.deliver: Callable[[Any], None] = self.inbox.append
+        self._streams: list[Stream] = []
         self._owned: set[tuple[int, int]] = set()
         self._cond = threading.Condition()
         self._busy = 0
@@ -148,6 +172,76 @@ class Context:
         """Its P&L, one row per contract (pnl.PNL_COLUMNS)."""
         return self.pnl.frame(self.name)
 
+    # ------------------------------------------------------------------ market data
+
+    def subscribe_bars(
+        self, contract: Any, seconds: int = 60, what: str = "TRADES", *, use_rth: bool = False
+    ) -> BarStream:
+        """``on_bar`` for every bar of ``seconds`` (a multiple of 5: TWS's 5-second bars
+        aggregated on the clock) until cancelled; the first one is the first period seen
+        whole. ``what``: TRADES, MIDPOINT, BID or ASK."""
+        with self._sending():
+            target = self.app.contracts.resolve(contract).contract
+            symbol, con_id = target.symbol, int(target.conId)
+
+            def on_bar(bar: Bar) -> None:
+                self.deliver(BarEvent(
+                    time=_now(), symbol=symbol, con_id=con_id, seconds=seconds, bar=bar
+                ))  # fmt: skip
+
+            stream = self.market.bars(
+                target, seconds, what, use_rth=use_rth,
+                on_bar=on_bar, on_error=self._on_data_error(symbol, con_id),
+            )  # fmt: skip
+            return self._keep(stream)
+
+    def subscribe_ticks(self, contract: Any, *, snapshot: bool = False) -> QuoteStream:
+        """``on_tick`` with the whole quote after each change (reqMktData); ``snapshot``: the
+        current values once."""
+        with self._sending():
+            target = self.app.contracts.resolve(contract).contract
+            symbol, con_id = target.symbol, int(target.conId)
+
+            def on_quote(quote: Quote) -> None:
+                self.deliver(TickEvent(time=_now(), symbol=symbol, con_id=con_id, quote=quote))
+
+            stream = self.market.quotes(
+                target, snapshot=snapshot,
+                on_quote=on_quote, on_error=self._on_data_error(symbol, con_id),
+            )  # fmt: skip
+            return self._keep(stream)
+
+    def history(self, contract: Any, duration: str = "1 D", bar_size: str = "1 min",
+                what: str = "TRADES", **kw: Any) -> pd.DataFrame:  # fmt: skip
+        """Bars up to now (or ``end=``) as a frame indexed by bar start, time-zone aware
+        (``MarketData.history``); waits for TWS's answer."""
+        with self._sending():
+            return self.market.history(contract, duration, bar_size, what, **kw)
+
+    def unsubscribe(self, stream: Stream) -> None:
+        stream.cancel()
+        with self._cond:
+            if stream in self._streams:
+                self._streams.remove(stream)
+
+    def streams(self) -> list[Stream]:
+        with self._cond:
+            return list(self._streams)
+
+    def _keep(self, stream: Any) -> Any:
+        with self._cond:
+            self._streams.append(stream)
+        return stream
+
+    def _on_data_error(self, symbol: str, con_id: int) -> Callable[[int, str], None]:
+        def on_error(code: int, text: str) -> None:
+            self.deliver(DataError(
+                time=_now(), symbol=symbol, con_id=con_id, code=code, text=text,
+                message=data_error_text(symbol, code, text), ended=ends_subscription(code),
+            ))  # fmt: skip
+
+        return on_error
+
     # ------------------------------------------------------------------ timers
 
     def schedule(self, every: float, name: str = "timer") -> None:
@@ -187,10 +281,16 @@ class Context:
             self.pnl.add_commission(event.fill.exec_id, event.fill.commission)
 
     def close(self, timeout: float) -> bool:
-        """Refuse every call from now on; wait for calls in progress. False if one still is."""
+        """Refuse every call from now on, cancel its market data; wait for calls in progress.
+        False if one still is."""
         self.timers.close()
         with self._cond:
             self._closed = True
+            streams, self._streams = self._streams, []
+        for stream in streams:
+            if self.app.connected:
+                stream.cancel()
+        with self._cond:
             return self._cond.wait_for(lambda: self._busy == 0, timeout)
 
     def _is_mine(self, rec: OrderRecord) -> bool:
@@ -221,6 +321,10 @@ class Context:
             with self._cond:
                 self._busy -= 1
                 self._cond.notify_all()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _simple(side: str, quantity: Any, price: float | None, kw: dict[str, Any]) -> Order:

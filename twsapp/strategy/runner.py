@@ -20,6 +20,7 @@ from ..book.events import (
     StatusChanged,
 )
 from ..events import ConnectionEvent, Notice
+from ..marketdata import BarEvent, DataError, TickEvent
 from .base import Strategy
 from .context import Context
 from .timers import Scheduler
@@ -34,9 +35,11 @@ _WAKE = object()  # re-read the next timer's due time
 
 #: Typed hooks, after ``on_event``, in this order: (event kinds, hook name).
 HOOKS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (BarEvent, "on_bar"),
+    (TickEvent, "on_tick"),
     (StatusChanged, "on_status"),
     (FillReceived, "on_fill"),
-    ((OrderError, Rejected, ModifyRejected, Notice), "on_error"),
+    ((OrderError, Rejected, ModifyRejected, Notice, DataError), "on_error"),
     (ConnectionEvent, "on_connection"),
 )
 
@@ -60,6 +63,7 @@ class StrategyRunner:
         self._thread = threading.Thread(target=self._run, name=f"strategy-{name}", daemon=True)
         self._log = logging.getLogger(f"twsapp.strategy.{name}")
         self.timers.wake = self.wake
+        self.ctx.deliver = self.post  # its bars, ticks and data errors: to it alone
 
     @property
     def ctx(self) -> Context:
