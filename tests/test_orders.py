@@ -288,6 +288,12 @@ def test_round_to_tick():
     assert round_to_tick(1.12346, 0.00005) == 1.12345
     assert round_to_tick(0.99995, SUB_PENNY, "up") == 1.0
     assert round_to_tick(1.004, SUB_PENNY, "down") == 1.0
+    # float arithmetic's noise is not a price: a sum that is a tick stays that tick
+    assert 150.27 + 0.3 == 150.57000000000002 and 0.1 + 0.2 == 0.30000000000000004
+    assert round_to_tick(150.27 + 0.3, 0.01, "up") == 150.57
+    assert round_to_tick(0.1 + 0.2, 0.01, "up") == 0.3
+    assert round_to_tick(150.57 - 1e-9, 0.01, "down") == 150.57
+    assert round_to_tick(150.5700001, 0.01, "up") == 150.58  # a real fraction of a tick
     with pytest.raises(ValueError, match="direction"):
         round_to_tick(1.0, 0.01, "sideways")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="positive"):

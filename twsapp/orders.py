@@ -551,11 +551,19 @@ def round_to_tick(
         ctx.prec = _PREC
         for _ in range(len(ladder) + 1):
             increment = increment_at(p, ladder)
-            p = (p / increment).to_integral_value(rounding=modes[direction]) * increment
+            ticks = p / increment
+            nearest = ticks.to_integral_value(rounding=ROUND_HALF_UP)
+            if abs(ticks - nearest) < _FLOAT_NOISE:  # 150.27 + 0.3 is 150.57000000000002
+                ticks = nearest
+            p = ticks.to_integral_value(rounding=modes[direction]) * increment
             if p % increment_at(p, ladder) == 0:
                 return float(p)
     raise ValueError(f"no on-tick price found near {_plain(price)} for market rule {ladder}")
 
+
+#: How far from a tick (in ticks) a price is still taken as on it: float arithmetic's error,
+#: far below any price difference a trader means.
+_FLOAT_NOISE = Decimal("1e-6")
 
 #: A market rule as exact (lowEdge, increment) pairs, lowest edge first.
 Ladder = tuple[tuple[Decimal, Decimal], ...]

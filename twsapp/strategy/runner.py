@@ -33,6 +33,14 @@ FAILED = "failed"
 _STOP = object()
 _WAKE = object()  # re-read the next timer's due time
 
+
+class _Mark:
+    """Queued by ``settle``: set once every event queued before it has been handled."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+
+
 #: Typed hooks, after ``on_event``, in this order: (event kinds, hook name).
 HOOKS: tuple[tuple[type | tuple[type, ...], str], ...] = (
     (BarEvent, "on_bar"),
@@ -92,6 +100,15 @@ class StrategyRunner:
         if self._accepting:
             self.queue.put(_WAKE)
 
+    def settle(self, timeout: float) -> bool:
+        """Wait until the strategy has handled every event queued so far (False on timeout, or
+        when it is not running): what a driver of the clock waits for before moving it on."""
+        if not self._accepting:
+            return False
+        mark = _Mark()
+        self.queue.put(mark)
+        return mark.reached.wait(timeout)
+
     def request_stop(self) -> None:
         """Ask for ``on_stop`` after the events already queued; returns at once."""
         if self._accepting:
@@ -122,7 +139,9 @@ class StrategyRunner:
         try:
             strategy.on_start()
             while (event := self._next()) is not _STOP:
-                if event is not _WAKE:
+                if isinstance(event, _Mark):
+                    event.reached.set()
+                elif event is not _WAKE:
                     self._deliver(event)
                 self._fire_timers()
             self.timers.close()
