@@ -56,14 +56,17 @@ class Driven:
 
     def settle(self) -> None:
         """Until nothing moves: what the simulator sent is handled, what the strategy sent
-        reached the simulator, and the answers to that are handled too."""
+        reached the simulator, and the answers to that are handled too. A barrier's answer
+        means the simulator has handled everything sent before it, so the count of requests
+        it received then says whether the strategy sent anything."""
+        self._barrier()
         while True:
-            sent = len(self.sim.received(self.app.client_id))
-            self._barrier()
+            seen = len(self.sim.received(self.app.client_id))
             assert self.runner.settle(WAIT), (
                 f"{self.runner.name} did not settle: {self.runner.error}"
             )
-            if len(self.sim.received(self.app.client_id)) == sent + 1:  # only the barrier
+            self._barrier()
+            if len(self.sim.received(self.app.client_id)) == seen + 1:  # only the barrier
                 return
 
     def run(self, seconds: int, step: int = 60) -> None:

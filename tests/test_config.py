@@ -183,6 +183,7 @@ BAD_CONFIGS = [
     ("[tws]\nconnect_timeout = nan", "tws.connect_timeout", "positive"),
     ("[tws]\nconnect_timeout = inf", "tws.connect_timeout", "positive"),
     ('[tws]\nlive = "yes"', "tws.live", "true or false"),
+    ("[tws]\nmarket_data_type = 5", "tws.market_data_type", "3 delayed"),
     ("[tws]\nprot = 7497", "tws.prot", "did you mean 'port'?"),
     ("[tws]\nclientid = 3", "tws.clientid", "did you mean 'client_id'?"),
     ("[tws]\nzzz = 1", "tws.zzz", "known keys: host, port"),
@@ -337,7 +338,7 @@ def test_the_repository_config_loads():
     config = load_config(REPO_CONFIG)
     assert config.mode == "sim"
     assert config.tws.live is False
-    assert [s.module for s in config.strategies] == ["strategies.demo"]
+    assert [s.module for s in config.strategies] == ["strategies.rsi_dca"]
     assert config.strategies[0].params["symbol"] == "AAPL"
 
 
@@ -371,4 +372,4 @@ def test_the_repository_config_documents_every_key():
                     i for i in range(start, len(lines)) if lines[i].startswith(f"{f.name} = ")
                 )
             assert lines[line - 1].startswith("#"), f"{section}.{f.name}: no comment above it"
-    assert parsed["strategies"][0]["module"] == "strategies.demo"
+    assert parsed["strategies"][0]["module"] == "strategies.rsi_dca"

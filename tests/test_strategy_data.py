@@ -177,3 +177,20 @@ def test_bars_and_ticks_go_to_their_subscriber_only_and_a_failing_one_stops_alon
     release.set()
     for runner in (sleeps, good):
         assert runner.stop(WAIT)
+
+
+def test_the_configured_market_data_type_is_asked_for_before_anything_else():
+    """tws.market_data_type = 3: the run asks TWS for delayed data right after connecting,
+    before its sync and before any strategy subscribes."""
+    from twsapp.config import config_from_dict
+    from twsapp.engine import Engine
+    from twsapp.sim import messages as m
+
+    engine = Engine(config_from_dict({"mode": "sim", "tws": {"market_data_type": 3}})).start()
+    try:
+        received = engine.sim.received(1)
+        first = next(i for i, r in enumerate(received) if not isinstance(r, m.StartApi))
+        assert isinstance(received[first], m.ReqMarketDataType)
+        assert received[first].market_data_type == 3
+    finally:
+        engine.shutdown()

@@ -74,6 +74,8 @@ class TwsConfig:
     account: str = ""
     connect_timeout: float = 10.0
     live: bool = False
+    # reqMarketDataType for the run: 1 live, 2 frozen, 3 delayed, 4 delayed-frozen.
+    market_data_type: int = 1
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,7 @@ _TWS_PORT_FIX = "set it to the API port configured in TWS (7497 paper, 7496 live
 
 
 def _tws(t: _Table, mode: str, notes: list[str]) -> TwsConfig:
-    t.known("host", "port", "client_id", "account", "connect_timeout", "live")
+    t.known("host", "port", "client_id", "account", "connect_timeout", "live", "market_data_type")
     d = TwsConfig()
     host = t.host("host", d.host)
     port = t.integer("port", d.port, 1, 65535, _TWS_PORT_FIX)
@@ -238,6 +240,10 @@ def _tws(t: _Table, mode: str, notes: list[str]) -> TwsConfig:
     account = t.account("account", d.account, "use the account id TWS shows, e.g. 'DU1234567'")
     timeout = t.number("connect_timeout", d.connect_timeout, "use seconds, e.g. 10", positive=True)
     live = t.boolean("live", d.live, "write true or false")
+    data_type = t.integer(
+        "market_data_type", d.market_data_type, 1, 4,
+        "use 1 live, 2 frozen, 3 delayed (no subscription needed) or 4 delayed-frozen",
+    )  # fmt: skip
     if port in LIVE_PORTS and not live:
         kind = "TWS" if port == 7496 else "IB Gateway"
         message = f"{port} is the live {kind} port and tws.live is not true"
@@ -250,7 +256,7 @@ def _tws(t: _Table, mode: str, notes: list[str]) -> TwsConfig:
             f"tws.live = true but tws.port {port} is a paper port: allowed, "
             "the account TWS reports decides what is traded"
         )
-    return TwsConfig(host, port, client_id, account, timeout, live)
+    return TwsConfig(host, port, client_id, account, timeout, live, data_type)
 
 
 def _sim(t: _Table, base: Path) -> SimConfig:

@@ -169,6 +169,8 @@ class Engine:
             host, port, cfg.tws.client_id, timeout=cfg.tws.connect_timeout, live=cfg.tws.live
         )
         self._connected = True
+        if cfg.tws.market_data_type != 1:  # TWS's default for a new session is live
+            self.market.set_data_type(cfg.tws.market_data_type)
         self.app.sync()
         self.synced = True
         log.info(
