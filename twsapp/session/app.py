@@ -22,9 +22,10 @@ from ibapi.contract import Contract, ContractDetails
 from ibapi.order import Order
 
 from ..book import OrderBook, OrderRecord
+from ..book.selection import select
 from ..config import LIVE_PORTS, is_loopback_host
 from ..events import Connected, Disconnected, EventBus
-from ..exceptions import ClientIdInUse, ConnectError
+from ..exceptions import ClientIdInUse, ConnectError, OrderRefused
 from .contracts import ContractService
 from .ids import OrderIdAllocator
 from .requests import RequestTracker
@@ -247,6 +248,45 @@ class TwsApp:
         """reqGlobalCancel: TWS cancels every open order of the account, whoever placed it."""
         self._orders.cancel_all()
 
+    def orders_where(
+        self,
+        *,
+        symbol: str | None = None,
+        order_type: str | None = None,
+        side: str | None = None,
+        strategy: str | None = None,
+    ) -> list[OrderRecord]:
+        """The working orders of the book matching every filter given: what ``cancel_where``
+        with the same filters cancels."""
+        return select(self.book.records(), symbol=symbol, order_type=order_type, side=side,
+                      strategy=strategy)  # fmt: skip
+
+    def cancel_where(
+        self,
+        *,
+        symbol: str | None = None,
+        order_type: str | None = None,
+        side: str | None = None,
+        strategy: str | None = None,
+    ) -> list[OrderRecord]:
+        """Cancel every working order matching all the filters given (``strategy``: the name
+        its orderRef carries); logs the list before it sends anything, returns it. No filter
+        at all is refused: ``cancel_all`` says so on purpose."""
+        if symbol is None and order_type is None and side is None and strategy is None:
+            raise OrderRefused("cancel_where needs a filter (symbol, order_type, side or "
+                               "strategy); cancel_all() cancels everything")  # fmt: skip
+        chosen = self.orders_where(symbol=symbol, order_type=order_type, side=side,
+                                   strategy=strategy)  # fmt: skip
+        log.info("cancel_where(%s): %s", _filters(symbol=symbol, order_type=order_type,
+                 side=side, strategy=strategy),
+                 ", ".join(_described(r) for r in chosen) or "nothing matches")  # fmt: skip
+        for record in chosen:
+            try:
+                self.cancel(record.order_id)
+            except OrderRefused as exc:  # it filled or was cancelled meanwhile
+                log.info("cancel_where: order %d not cancelled: %s", record.order_id, exc)
+        return chosen
+
     def close_orders(self, why: str = "the app is stopping") -> None:
         """Refuse every place / modify / cancel from now on; once this returns, an order
         message in progress is on the socket and no other can follow (a run shutting down)."""
@@ -436,3 +476,13 @@ class TwsApp:
     @property
     def ready(self) -> bool:
         return self._started and not self._stopping and self._wire.isConnected()
+
+
+def _filters(**given: str | None) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in given.items() if v is not None)
+
+
+def _described(record: OrderRecord) -> str:
+    order, contract = record.order, record.contract
+    what = f"{order.action} {order.totalQuantity} {order.orderType}" if order is not None else ""
+    return f"order {record.order_id} {what} {contract.symbol if contract else ''}".rstrip()

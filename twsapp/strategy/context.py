@@ -149,6 +149,16 @@ class Context:
         with self._sending():
             return self.app.cancel(order_id)
 
+    def cancel_where(
+        self, *, symbol: str | None = None, order_type: str | None = None, side: str | None = None
+    ) -> list[OrderRecord]:
+        """Cancel its own working orders matching every filter given (none: all its own);
+        returns them (``TwsApp.cancel_where``)."""
+        with self._sending():
+            return self.app.cancel_where(
+                symbol=symbol, order_type=order_type, side=side, strategy=self.name
+            )
+
     def lookup(self, symbol: str, **kwargs: Any) -> Any:
         with self._sending():
             return self.app.contracts.lookup(symbol, **kwargs)
