@@ -78,6 +78,7 @@ if TYPE_CHECKING:
         StrategyPosition,
         positive,
     )
+    from .whatif import Margin, WhatIf
 
 _EXPORTS = {
     "AmbiguousContract": ".session",
@@ -105,6 +106,7 @@ _EXPORTS = {
     "FillReceived": ".book",
     "Filled": ".book",
     "MarketData": ".marketdata",
+    "Margin": ".whatif",
     "ModifyApplied": ".book",
     "ModifyRejected": ".book",
     "Notice": ".events",
@@ -132,6 +134,7 @@ _EXPORTS = {
     "TwsAppError": ".exceptions",
     "TwsLinkLost": ".events",
     "TwsLinkRestored": ".events",
+    "WhatIf": ".whatif",
     "bracket": ".orders",
     "check_bracket": ".orders",
     "limit_order": ".orders",
@@ -180,6 +183,7 @@ __all__ = [
     "Fill",
     "FillReceived",
     "Filled",
+    "Margin",
     "MarketData",
     "ModifyApplied",
     "ModifyRejected",
@@ -207,6 +211,7 @@ __all__ = [
     "TwsAppError",
     "TwsLinkLost",
     "TwsLinkRestored",
+    "WhatIf",
     "bracket",
     "check_bracket",
     "limit_order",

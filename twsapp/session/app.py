@@ -26,6 +26,7 @@ from ..book.selection import select
 from ..config import LIVE_PORTS, is_loopback_host
 from ..events import Connected, Disconnected, EventBus
 from ..exceptions import ClientIdInUse, ConnectError, OrderRefused
+from ..whatif import WhatIf
 from .contracts import ContractService
 from .ids import OrderIdAllocator
 from .requests import RequestTracker
@@ -243,6 +244,15 @@ class TwsApp:
     def cancel(self, order_id: int) -> OrderRecord:
         """Ask TWS to cancel a working (or held) order; the book shows PendingCancel meanwhile."""
         return self._orders.cancel(order_id)
+
+    def what_if(
+        self, contract: Contract | ContractDetails | str, order: Order, timeout: float | None = None
+    ) -> WhatIf:
+        """The margin and commission impact of ``order`` as TWS previews it; nothing is placed
+        (the book never sees it). Refused before any byte like ``place``; RequestError if TWS
+        refuses the preview."""
+        state = self._orders.what_if(contract, order, timeout or self.request_timeout)
+        return WhatIf.from_state(state)
 
     def cancel_all(self) -> None:
         """reqGlobalCancel: TWS cancels every open order of the account, whoever placed it."""

@@ -121,6 +121,9 @@ class Router:
 
     def open_order(self, order_id: int, contract: Any, order: Any, state: Any) -> None:
         self.ids.observe(order_id)
+        if order.whatIf and self.requests.add(order_id, state):  # a preview: no order exists
+            self.requests.finish(order_id)
+            return
         self.book.on_open_order(order_id, contract, order, state)
 
     def order_status(self, order_id: int, *args: Any) -> None:

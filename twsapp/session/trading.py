@@ -273,6 +273,31 @@ class OrderApi:
             self._client.cancelOrder(order_id, OrderCancel())
         return record
 
+    def what_if(
+        self, contract: Contract | ContractDetails | str, order: Order, timeout: float
+    ) -> Any:
+        """Ask TWS what the order would do (margin, commission) without placing it: placeOrder
+        with ``whatIf`` set, answered by one openOrder the router hands back here, not to the
+        book. Validated like a real order first; its id is used up (ids only increase)."""
+        self._require_ready()
+        details = self._contracts.resolve(contract)
+        checked = self._checked(details, order)
+        checked.whatIf = True
+        checked.transmit = True
+        if not self.ids.wait_ready(timeout):
+            self._require_ready()
+            raise OrderRefused("no order id available from TWS; nothing was sent")
+        with self.send_lock:
+            self._require_ready()
+            try:
+                order_id = self.ids.next()
+            except (IdsExhausted, NotReadyError) as exc:
+                raise OrderRefused(f"{exc}; nothing was sent") from exc
+            what = f"what-if of {checked.action} {checked.totalQuantity} {checked.orderType}"
+            pending = self._requests.open(order_id, what)
+            self._client.placeOrder(order_id, details.contract, checked)
+        return pending.wait(timeout)[0]
+
     def cancel_all(self) -> None:
         """reqGlobalCancel: TWS cancels every open order of the account, whoever placed it."""
         with self.send_lock:
