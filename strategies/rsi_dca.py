@@ -6,7 +6,9 @@ Every closed bar (1 minute by default) updates the relative strength index over 
 than ``cooldown`` bars ago or the purchase would take its own position above ``max_position``.
 
 Copy it as a start: the signal is in ``rsi`` (pure, tested on its own), the trading rules in
-``on_bar``. It never sells: closing the position is left to you.
+``on_bar``. With ``history`` set, the RSI starts from that much history (no purchase is made on
+a past bar), so signals can come from the first live bar on. It never sells: closing the
+position is left to you.
 """
 
 from __future__ import annotations
@@ -60,11 +62,12 @@ class RsiDca(Strategy):
     bar_seconds = Param(int, 60, "bar length in seconds, a multiple of 5", positive)
     max_position = Param(Decimal, 100, "largest position it builds, in shares", positive)
     cooldown = Param(int, 5, "bars to wait after a purchase before the next one", _not_negative)
+    history = Param(str, "", 'history to start the RSI with, e.g. "1 D" ("": none, wait for bars)')
 
     def on_start(self) -> None:
         self.closes: list[float] = []
         self.bars_since_buy: int | None = None  # None: nothing bought yet
-        self.ctx.subscribe_bars(self.symbol, self.bar_seconds)
+        self.ctx.subscribe_bars(self.symbol, self.bar_seconds, history=self.history or None)
         self.ctx.log.info(
             "watching %s: buy $%.0f when RSI(%d) of %ds bars < %g", self.symbol, self.cash,
             self.period, self.bar_seconds, self.threshold,
@@ -76,8 +79,8 @@ class RsiDca(Strategy):
         if self.bars_since_buy is not None:
             self.bars_since_buy += 1
         value = rsi(self.closes, self.period)
-        if value is None or value >= self.threshold:
-            return
+        if value is None or value >= self.threshold or event.historical:
+            return  # history only warms the RSI up: nothing is bought on a past bar
         self.ctx.log.info("signal: RSI %.1f < %g at %.2f (bar %s)", value, self.threshold,
                           close, f"{event.bar.time:%H:%M:%S}")  # fmt: skip
         if self.bars_since_buy is not None and self.bars_since_buy < self.cooldown:

@@ -102,7 +102,8 @@ def tape_bars(sim: SimServer, con_id: int, start: float, end: float, seconds: in
     """Bars of `seconds` from the tape's own trades, by pandas (not the simulator's bar code):
     what a strategy's bars must be."""
     tape = sim.exchange.tape
-    trades = tape.trades(con_id, start, end)
+    # the tape answers (start, end]; a bar is [start, start + seconds)
+    trades = [t for t in tape.trades(con_id, start - 1, end) if start <= t.time < end]
     frame = pd.DataFrame(
         {"price": [t.price for t in trades], "size": [float(t.size) for t in trades]},
         index=pd.to_datetime([tape.epoch(t.time) for t in trades], unit="s", utc=True),

@@ -35,6 +35,14 @@ ErrorHandler = Callable[[int, str], Any]
 WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "BID", "ASK", "ADJUSTED_LAST")
 HISTORY_COLUMNS = ["open", "high", "low", "close", "volume", "wap", "count"]
 
+#: TWS's bar size strings by length in seconds: what a stream with history can ask for.
+BAR_SIZES = {
+    5: "5 secs", 10: "10 secs", 15: "15 secs", 30: "30 secs", 60: "1 min", 120: "2 mins",
+    180: "3 mins", 300: "5 mins", 600: "10 mins", 900: "15 mins", 1200: "20 mins",
+    1800: "30 mins", 3600: "1 hour", 7200: "2 hours", 10800: "3 hours", 14400: "4 hours",
+    28800: "8 hours", 86400: "1 day",
+}  # fmt: skip
+
 NOT_SUBSCRIBED = 354
 DELAYED_INSTEAD = 10167
 
@@ -62,6 +70,7 @@ class BarEvent(DataEvent):
 
     seconds: int
     bar: Bar
+    historical: bool = False  # a bar of the history a stream started with, not a live one
 
     def describe(self) -> str:
         b = self.bar
@@ -203,6 +212,55 @@ class BarStream(Stream):
                 self._on_bar(bar)
 
 
+class HistoryBarStream(Stream):
+    """reqHistoricalData with keepUpToDate: the history's bars, then each bar once it is
+    complete, with no gap and no overlap between the two (TWS continues the history's last,
+    unfinished bar with updates). A bar is complete when an update for a later bar arrives."""
+
+    def __init__(
+        self,
+        market: MarketData,
+        contract: Contract,
+        seconds: int,
+        zone: ZoneInfo,
+        on_bar: Callable[[Bar, bool], Any] | None,
+        on_error: Any,
+    ) -> None:
+        super().__init__(market, contract, on_error)
+        self.seconds = seconds
+        self.last_bar: Bar | None = None
+        self.history_done = threading.Event()
+        self._zone = zone
+        self._history: list[Bar] = []
+        self._current: Bar | None = None  # the bar still being updated
+        self._on_bar = on_bar
+
+    def _data(self, name: str, args: tuple[Any, ...]) -> None:
+        if name == "historicalData":
+            self._history.append(_bar(args[0], self._zone))
+        elif name == "historicalDataEnd":
+            bars, self._history = self._history, []
+            if bars:
+                self._current = bars.pop()  # TWS's last history bar is the unfinished one
+            for bar in bars:
+                self._emit(bar, True)
+            self.history_done.set()
+        elif name == "historicalDataUpdate":
+            bar = _bar(args[0], self._zone)
+            current = self._current
+            if current is not None and bar.time < current.time:
+                return  # an update of a bar already complete
+            if current is not None and bar.time > current.time:
+                self._emit(current, False)
+            self._current = bar
+            self._market.saw_price(self.con_id, bar.close)
+
+    def _emit(self, bar: Bar, historical: bool) -> None:
+        self.last_bar = bar
+        if self._on_bar is not None:
+            self._on_bar(bar, historical)
+
+
 class MarketData:
     """Quotes, bars and history through one TwsApp; `prices`, if given, is told every
     contract's latest price (a quote's last or midpoint, a bar's close)."""
@@ -271,6 +329,41 @@ class MarketData:
         )
         return stream
 
+    def bars_with_history(
+        self,
+        target: Any,
+        seconds: int,
+        duration: str,
+        what: str = "TRADES",
+        *,
+        use_rth: bool = False,
+        on_bar: Callable[[Bar, bool], Any] | None = None,
+        on_error: ErrorHandler | None = None,
+    ) -> HistoryBarStream:
+        """``duration`` of history, then live bars of ``seconds`` (one of TWS's bar sizes,
+        BAR_SIZES) as they complete: ``on_bar(bar, historical)``."""
+        if seconds not in BAR_SIZES:
+            sizes = ", ".join(str(s) for s in BAR_SIZES)
+            raise ValueError(f"bars of {seconds} s with history: TWS's bar sizes are {sizes} s")
+        if what not in WHAT_TO_SHOW[:4]:
+            raise ValueError(f"bars of {what!r}: use TRADES, MIDPOINT, BID or ASK")
+        details = self.app.contracts.resolve(target)
+        contract = details.contract
+        stream = HistoryBarStream(self, contract, seconds, _zone(details.timeZoneId), on_bar,
+                                  on_error)  # fmt: skip
+        client = self.app.ibapi
+        stream._cancel_request = client.cancelHistoricalData
+        size = BAR_SIZES[seconds]
+        stream.subscription = self.app.subscriptions.open(
+            f"{size} bars of {stream.symbol} with {duration} of history",
+            lambda req_id: client.reqHistoricalData(
+                req_id, contract, "", duration, size, what, int(use_rth), 2, True, []
+            ),
+            on_data=stream._data,
+            on_error=stream._error,
+        )
+        return stream
+
     def history(
         self,
         target: Any,
@@ -325,6 +418,17 @@ def history_frame(bars: list[Any], zone: ZoneInfo) -> pd.DataFrame:
     return frame.astype({c: "float64" for c in HISTORY_COLUMNS if c != "count"})
 
 
+def _bar(bar: Any, zone: ZoneInfo) -> Bar:
+    """ibapi's BarData as a Bar (time: its start, UTC)."""
+    return Bar(
+        _bar_time(str(bar.date), zone).to_pydatetime().astimezone(UTC),
+        bar.open, bar.high, bar.low, bar.close,
+        clean_decimal(bar.volume) or Decimal(0),
+        clean_decimal(bar.wap) if isinstance(bar.wap, Decimal) else None,
+        int(bar.barCount),
+    )  # fmt: skip
+
+
 def _bar_time(text: str, zone: ZoneInfo) -> pd.Timestamp:
     text = text.strip()
     if len(text) == 8 and text.isdigit():  # a day (or longer) bar: its date, where it trades
@@ -345,11 +449,13 @@ def _zone(name: str) -> ZoneInfo:
 
 
 __all__ = [
+    "BAR_SIZES",
     "WHAT_TO_SHOW",
     "BarEvent",
     "BarStream",
     "DataError",
     "DataEvent",
+    "HistoryBarStream",
     "MarketData",
     "PriceSink",
     "QuoteStream",

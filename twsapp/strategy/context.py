@@ -18,6 +18,7 @@ from ..marketdata import (
     BarEvent,
     BarStream,
     DataError,
+    HistoryBarStream,
     MarketData,
     QuoteStream,
     Stream,
@@ -185,24 +186,40 @@ class Context:
     # ------------------------------------------------------------------ market data
 
     def subscribe_bars(
-        self, contract: Any, seconds: int = 60, what: str = "TRADES", *, use_rth: bool = False
-    ) -> BarStream:
-        """``on_bar`` for every bar of ``seconds`` (a multiple of 5: TWS's 5-second bars
-        aggregated on the clock) until cancelled; the first one is the first period seen
-        whole. ``what``: TRADES, MIDPOINT, BID or ASK."""
+        self,
+        contract: Any,
+        seconds: int = 60,
+        what: str = "TRADES",
+        *,
+        use_rth: bool = False,
+        history: str | None = None,
+    ) -> BarStream | HistoryBarStream:
+        """``on_bar`` for every bar of ``seconds`` until cancelled. Without ``history``: TWS's
+        5-second bars aggregated on the clock (any multiple of 5), the first bar being the
+        first period seen whole. With ``history`` (a TWS duration, "1 D", "3600 S"): that much
+        history first, each bar an ``on_bar`` with ``event.historical`` set, then the live bars
+        continuing it with no gap (reqHistoricalData keepUpToDate; ``seconds`` must be one of
+        TWS's bar sizes). ``what``: TRADES, MIDPOINT, BID or ASK."""
         with self._sending():
             target = self.app.contracts.resolve(contract).contract
             symbol, con_id = target.symbol, int(target.conId)
 
-            def on_bar(bar: Bar) -> None:
+            def on_bar(bar: Bar, historical: bool = False) -> None:
                 self.deliver(BarEvent(
-                    time=_now(), symbol=symbol, con_id=con_id, seconds=seconds, bar=bar
+                    time=_now(), symbol=symbol, con_id=con_id, seconds=seconds, bar=bar,
+                    historical=historical,
                 ))  # fmt: skip
 
-            stream = self.market.bars(
-                target, seconds, what, use_rth=use_rth,
-                on_bar=on_bar, on_error=self._on_data_error(symbol, con_id),
-            )  # fmt: skip
+            on_error = self._on_data_error(symbol, con_id)
+            stream: BarStream | HistoryBarStream
+            if history is None:
+                stream = self.market.bars(target, seconds, what, use_rth=use_rth, on_bar=on_bar,
+                                          on_error=on_error)  # fmt: skip
+            else:
+                stream = self.market.bars_with_history(
+                    target, seconds, history, what, use_rth=use_rth, on_bar=on_bar,
+                    on_error=on_error,
+                )  # fmt: skip
             return self._keep(stream)
 
     def subscribe_ticks(self, contract: Any, *, snapshot: bool = False) -> QuoteStream:
