@@ -6,13 +6,23 @@ STAMP := $(VENV)/.installed
 DURATION ?=
 CONFIG ?= config.toml
 
-.PHONY: run test lint typecheck imports format clean
+.PHONY: run test lint typecheck imports format clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
+
+# The bench extra (ib_async, matplotlib, psutil, the profilers) is installed by `make bench` only.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@touch $(BENCH_STAMP)
+
+# twsapp beside a bare ibapi program and ib_async against `twsapp sim`: bench/results/latest.*
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 run: $(STAMP)
 	$(BIN)/twsapp run --config $(CONFIG) $(if $(DURATION),--duration $(DURATION),)

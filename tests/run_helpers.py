@@ -157,8 +157,15 @@ def write_config(
     client_id: int,
     strategies: Iterable[dict[str, Any]] = (),
     connect_timeout: float = 10.0,
+    extra: Iterable[str] = (
+        "[control]",
+        "enabled = false",  # no control API: nothing to clash with
+        "[risk]",
+        "max_price_deviation_pct = 90.0",  # their orders rest far from the market
+    ),
 ) -> Path:
-    """A config.toml for mode = "tws" at 127.0.0.1:`port`, with these [[strategies]]."""
+    """A config.toml for mode = "tws" at 127.0.0.1:`port`, with these [[strategies]];
+    ``extra``: more lines before them."""
     lines = [
         'mode = "tws"',
         'log_level = "INFO"',
@@ -167,6 +174,7 @@ def write_config(
         f"port = {port}",
         f"client_id = {client_id}",
         f"connect_timeout = {connect_timeout}",
+        *extra,
     ]
     for entry in strategies:
         lines.append("[[strategies]]")

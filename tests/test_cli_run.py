@@ -33,6 +33,8 @@ def _config(tmp_path: Path, extra: str = "") -> Path:
             symbol = "AAPL"
             quantity = 10
             take_profit = 0.05
+            [control]
+            enabled = false
             """
         )
         + extra
@@ -116,6 +118,7 @@ def _engine(start: bool = True, **sections):
     from twsapp.config import config_from_dict
     from twsapp.engine import Engine
 
+    sections.setdefault("control", {"enabled": False})  # no control API: nothing to clash
     engine = Engine(config_from_dict({"mode": "sim", "sim": {"speed": 1.0}, **sections}))
     return engine.start() if start else engine
 
@@ -160,6 +163,7 @@ def test_engine_applies_the_default_account_and_fa_groups_of_the_config():
     from twsapp.orders import limit_order
 
     engine = _engine(
+        risk={"max_price_deviation_pct": 50.0},  # its orders rest far below the market
         tws={"account": "DU222"},
         sim={
             "speed": 1.0,
@@ -204,7 +208,9 @@ def test_run_exits_4_with_an_error_line_when_tws_goes_away(tmp_path, sim_factory
     """`twsapp run` against a "TWS" (a simulator of the test's) that then goes away."""
     sim = sim_factory()
     path = tmp_path / "config.toml"
-    path.write_text(f'mode = "tws"\n[tws]\nhost = "127.0.0.1"\nport = {sim.port}\n')
+    path.write_text(
+        f'mode = "tws"\n[tws]\nhost = "127.0.0.1"\nport = {sim.port}\n[control]\nenabled = false\n'
+    )
     summary = tmp_path / "summary.json"
     proc = subprocess.Popen(
         [*RUN, "--config", str(path), "--summary-json", str(summary)],

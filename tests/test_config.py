@@ -59,7 +59,7 @@ def test_empty_file_gives_the_documented_defaults(tmp_path):
     assert (config.sim.host, config.sim.port) == ("127.0.0.1", 0)
     assert config.risk.confirm == "never"
     assert config.pacing == PacingConfig(45)
-    assert config.control == ControlConfig("127.0.0.1", 5000, None, False)
+    assert config.control == ControlConfig("127.0.0.1", 5000, tmp_path / "control.token", False)
     assert config.strategies == ()
     assert config.notes == ()
     assert config.source == tmp_path / "config.toml"
@@ -107,6 +107,7 @@ instruments_file = "extra.json"
 start = "2025-01-06T09:30:00"
 display_size = 2.5
 port = 7600
+pacing = false
 [sim.fa_groups]
 Growth = ["DU1", "DU2"]
 [risk]
@@ -140,6 +141,7 @@ module = "strategies.demo"
     assert dict(sim.fa_groups) == {"Growth": ("DU1", "DU2")}
     assert sim.instruments_file == tmp_path / "extra.json"
     assert sim.display_size == Decimal("2.5")
+    assert sim.pacing is False and SimConfig().pacing is True
     assert sim.start is not None and sim.start.utcoffset() == timedelta(hours=-5)  # NY winter
     assert config.risk == RiskConfig(5000.0, Decimal("0.1"), 2.5, "ask")
     assert config.pacing == PacingConfig(50)
@@ -206,6 +208,7 @@ BAD_CONFIGS = [
     ("[sim]\nstart = 2025-01-06", "sim.start", "date and time"),
     ("[sim]\ndisplay_size = 0", "sim.display_size", "positive"),
     ("[sim]\nport = -1", "sim.port", "0..65535"),
+    ('[sim]\npacing = "off"', "sim.pacing", "true or false"),
     ("[sim]\nspeeed = 2", "sim.speeed", "did you mean 'speed'?"),
     ('[risk]\nconfirm = "sometimes"', "risk.confirm", '"never", "ask", "always"'),
     ("[risk]\nmax_quantity = 0", "risk.max_quantity", "positive"),

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from app_helpers import AAPL
+from app_helpers import AAPL, WAIT
 from strategy_harness import Driven, sim_time, tape_bars
 from versions import FAST_VERSIONS
 
@@ -181,3 +181,18 @@ def test_bracket_breakout_trades_and_moves_its_stop_to_break_even(seeded):
     gross = (149.96 - 150.27 + 149.66 - 149.36 + 149.34 - 149.64) * 10
     fees = sum(f.commission or 0 for r in driven.ctx.orders() for f in r.fills.values())
     assert line.realized == pytest.approx(gross - fees)
+
+
+def test_rsi_dca_warms_up_from_history_and_buys_nothing_on_a_past_bar(seeded):
+    sim, app = seeded
+    params = {"symbol": "AAPL", "threshold": 99.0, "period": 14, "history": "1 D"}
+    driven = Driven(app, sim, "strategies.rsi_dca", params).start()
+    [stream] = driven.ctx.streams()
+    assert stream.history_done.wait(WAIT)  # history is answered later than a barrier
+    driven.settle()
+    strategy = driven.strategy
+    assert len(strategy.closes) > 14  # the RSI is ready before the first live bar
+    assert driven.ctx.orders() == []  # an RSI below 99 on past bars bought nothing
+    driven.run(120)
+    driven.stop()
+    assert len(driven.ctx.orders()) == 1  # the first live bar: below 99, bought

@@ -28,7 +28,9 @@ def test_every_required_or_one_of_field_is_described_by_its_row():
 
 
 def test_what_twsapp_places_today():
-    assert {"MKT", "LMT", "STP", "STP LMT"} == PLACEABLE
+    basic = {"MKT", "LMT", "STP", "STP LMT"}
+    issue_9 = {"TRAIL", "TRAIL LIMIT", "MIT", "LIT", "MOC", "LOC", "REL", "MIDPRICE"}
+    assert basic | issue_9 == PLACEABLE
     assert set(PRICE_FIELDS) >= {"lmtPrice", "auxPrice", "trailingPercent", "trailStopPrice"}
 
 
@@ -65,8 +67,10 @@ def test_percentages_are_not_tick_checked_but_prices_are():
 
 
 def test_a_type_twsapp_does_not_place_yet_is_refused_with_the_list():
-    with pytest.raises(OrderValidationError, match="'TRAIL' is not supported") as caught:
-        validate_order(trail(auxPrice=0.5), min_tick=0.01, accounts=["DU1"])
+    order = trail(auxPrice=0.5)
+    order.orderType = "PEG MID"
+    with pytest.raises(OrderValidationError, match="'PEG MID' is not supported") as caught:
+        validate_order(order, min_tick=0.01, accounts=["DU1"])
     assert caught.value.field == "orderType"
 
 

@@ -132,7 +132,7 @@ def raw(**fields) -> Order:
     [
         ({"action": ""}, "action", "action '' is not BUY or SELL"),
         ({"action": "Sell"}, "action", "upper case"),
-        ({"orderType": "LIMIT"}, "orderType", "'LIMIT' is not supported — use one of LMT, MKT"),
+        ({"orderType": "LIMIT"}, "orderType", "'LIMIT' is not supported — use one of LIT, LMT"),
         ({"orderType": "lmt"}, "orderType", "'lmt'"),
         ({"totalQuantity": UNSET_DECIMAL}, "totalQuantity", "totalQuantity is not set"),
         ({"totalQuantity": Decimal(0)}, "totalQuantity", "is not > 0"),

@@ -57,7 +57,8 @@ def sim(tmp_path):
 
 def test_the_summary_pnl_is_the_simulators_executions_computed_by_hand(tmp_path, sim):
     write_module(tmp_path, "trader", TRADER)
-    config = write_config(tmp_path, sim.port, 31, [{"module": "trader"}])
+    relaxed = ("[control]", "enabled = false", "[risk]", "max_price_deviation_pct = 50.0")
+    config = write_config(tmp_path, sim.port, 31, [{"module": "trader"}], extra=relaxed)
     summary = tmp_path / "summary.json"
     running = Running(tmp_path, config, "--summary-json", str(summary))
     running.wait_for("done: ")

@@ -28,7 +28,7 @@ def sim_config(folder, **files: str) -> object:
     if "bars" in files:
         (folder / "aapl.csv").write_text(files["bars"])
         lines += ["[sim.bars]", 'AAPL = "aapl.csv"']
-    lines += ["[[strategies]]", 'module = "tracer"']
+    lines += ["[control]", "enabled = false", "[[strategies]]", 'module = "tracer"']
     path = folder / "config.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -65,7 +65,7 @@ def test_a_simulator_port_in_use_is_one_line_and_exit_2(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         config = tmp_path / "config.toml"
-        config.write_text(f'mode = "sim"\n[sim]\nport = {port}\n')
+        config.write_text(f'mode = "sim"\n[sim]\nport = {port}\n[control]\nenabled = false\n')
         proc = run(tmp_path, config, "--duration", "5")
     assert proc.returncode == 2, proc.stderr
     [line] = proc.stderr.strip().splitlines()

@@ -146,6 +146,7 @@ BAD_SETTINGS = {
     "display_size": (Decimal(-5), "e.g. 100"),
     "server_version": (120, "use 157.."),
     "handshake_timeout": (0.0, "seconds"),
+    "pacing": ("off", "use true"),
 }
 
 
@@ -323,6 +324,34 @@ def test_a_started_client_may_stay_quiet_past_the_handshake_timeout(sim_factory,
     client.sync()
     assert client.isConnected() and client.of("connectionClosed") == []
     assert len(sim.sessions()) == 1
+
+
+def test_twsapp_sim_no_pacing_answers_a_burst_above_50_per_second(tmp_path):
+    """`twsapp sim --no-pacing`, as `make bench` runs it: 120 requests sent at once are all
+    answered, none refused with 100 (with pacing on, 70 of them would be)."""
+    sim = SimProcess(tmp_path / "sim.log", "--no-pacing")
+    try:
+        client = SimClient().start(sim.port, 3)
+        try:
+            since = client.mark()
+            for _ in range(120):
+                client.reqCurrentTime()
+            client.until(lambda ev: sum(e.name == "currentTime" for e in ev[since:]) >= 120)
+            client.sync()
+            assert [e for e in client.of("error", since) if e.errorCode == 100] == []
+        finally:
+            client.stop()
+    finally:
+        sim.stop()
+
+
+def test_config_pacing_false_reaches_the_embedded_simulator(tmp_path):
+    from twsapp.config import config_from_dict
+    from twsapp.engine import Engine
+
+    for value in (True, False):
+        config = config_from_dict({"sim": {"pacing": value}}, base_dir=tmp_path)
+        assert Engine(config)._make_sim().settings.pacing is value
 
 
 def test_twsapp_sim_closes_a_stalled_handshake_and_serves_the_next_client(tmp_path):

@@ -39,7 +39,15 @@ from ibapi.server_versions import MAX_CLIENT_VER
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
 from ibapi.wrapper import EWrapper
+from test_sim_history_codec import (
+    HISTORY_CALLBACKS,
+    HISTORY_EXAMPLES,
+    HISTORY_KINDS,
+    HISTORY_REPLY_TO,
+    history_calls,
+)
 from test_sim_market_codec import MARKET_CALLBACKS, MARKET_EXAMPLES, MARKET_KINDS, market_calls
+from test_sim_pnl import PNL_EXAMPLES
 
 from twsapp.sim import messages as m
 from twsapp.sim.proto import decode_proto_request, encode_proto, proto_kind_version
@@ -85,6 +93,8 @@ CALLBACKS = [
     "currentTime",
     "currentTimeInMillis",
     "commissionAndFeesReport",
+    "pnl",
+    "pnlSingle",
 ]
 
 
@@ -103,7 +113,7 @@ def _recording(name: str):
     return method
 
 
-for _name in (*CALLBACKS, *MARKET_CALLBACKS):
+for _name in (*CALLBACKS, *MARKET_CALLBACKS, *HISTORY_CALLBACKS):
     setattr(Recorder, _name, _recording(_name))
 
 
@@ -381,6 +391,8 @@ def samples() -> list[m.Message]:
         m.AccountUpdateTime("14:31"),
         m.AccountDownloadEnd(ACCOUNT),
         *MARKET_EXAMPLES,
+        *HISTORY_EXAMPLES,
+        *PNL_EXAMPLES,
     ]
 
 
@@ -392,6 +404,8 @@ def expected_calls(msg: m.Message) -> list[tuple[str, tuple]]:
     """Every callback ``msg`` must produce as protobuf (a bid's tickPrice brings a tickSize)."""
     if isinstance(msg, MARKET_KINDS):
         return market_calls(MAX_CLIENT_VER, msg, protobuf=True)
+    if isinstance(msg, HISTORY_KINDS):
+        return history_calls(MAX_CLIENT_VER, msg, protobuf=True)
     return [expected_call(msg)]
 
 
@@ -454,6 +468,8 @@ def expected_call(msg: m.Message) -> tuple[str, tuple]:
             return "updateAccountTime", (msg.time_stamp,)
         case m.AccountDownloadEnd():
             return "accountDownloadEnd", (msg.account,)
+        case m.PnL() | m.PnLSingle():  # the fields are in the callback's order
+            return ("pnl" if isinstance(msg, m.PnL) else "pnlSingle"), tuple(vars(msg).values())
     raise AssertionError(f"no expectation for {type(msg).__name__}")
 
 
@@ -513,6 +529,9 @@ REPLY_TO = {
     m.TickByTickLast: OUT.REQ_TICK_BY_TICK_DATA,
     m.TickByTickBidAsk: OUT.REQ_TICK_BY_TICK_DATA,
     m.TickByTickMidPoint: OUT.REQ_TICK_BY_TICK_DATA,
+    **HISTORY_REPLY_TO,
+    m.PnL: OUT.REQ_PNL,
+    m.PnLSingle: OUT.REQ_PNL_SINGLE,
 }
 
 

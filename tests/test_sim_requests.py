@@ -151,6 +151,19 @@ SERVED_CALLS = {
     OUT.CANCEL_TICK_BY_TICK_DATA: lambda c: c.cancelTickByTickData(8),
     OUT.REQ_REAL_TIME_BARS: lambda c: c.reqRealTimeBars(9, _contract(), 5, "TRADES", False, []),
     OUT.CANCEL_REAL_TIME_BARS: lambda c: c.cancelRealTimeBars(9),
+    OUT.REQ_HISTORICAL_DATA: lambda c: c.reqHistoricalData(
+        12, _contract(), "", "1 D", "1 hour", "TRADES", 1, 1, False, []
+    ),
+    OUT.CANCEL_HISTORICAL_DATA: lambda c: c.cancelHistoricalData(12),
+    OUT.REQ_HEAD_TIMESTAMP: lambda c: c.reqHeadTimeStamp(13, _contract(), "TRADES", 1, 1),
+    OUT.CANCEL_HEAD_TIMESTAMP: lambda c: c.cancelHeadTimeStamp(13),
+    OUT.REQ_HISTORICAL_TICKS: lambda c: c.reqHistoricalTicks(
+        14, _contract(), "", "20261120 16:00:00 US/Eastern", 10, "TRADES", 1, False, []
+    ),
+    OUT.REQ_PNL: lambda c: c.reqPnL(10, "DU1234567", ""),
+    OUT.CANCEL_PNL: lambda c: c.cancelPnL(10),
+    OUT.REQ_PNL_SINGLE: lambda c: c.reqPnLSingle(11, "DU1234567", "", 265598),
+    OUT.CANCEL_PNL_SINGLE: lambda c: c.cancelPnLSingle(11),
 }
 
 

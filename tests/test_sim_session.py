@@ -387,6 +387,16 @@ def test_more_than_50_messages_a_second_get_error_100(sim_factory, server_versio
     assert [e for e in client.of("error", since) if _is_pacing(e)] == []  # replies are in order
 
 
+@pytest.mark.parametrize("pacing", [True, False], ids=["pacing", "no-pacing"])
+def test_the_pacing_switch_lifts_error_100_for_a_burst(sim_factory, connect, pacing):
+    """The benchmarks' switch: with pacing off, the same 80-message burst is answered whole."""
+    sim = sim_factory(pacing=pacing, pacing_clock=ManualClock())
+    replies = _burst(connect(sim))
+    refused = [e for e in replies if _is_pacing(e)]
+    assert len(refused) == (BURST - 50 if pacing else 0)
+    assert len(replies) - len(refused) == (50 if pacing else BURST)
+
+
 def test_pacing_uses_real_time_by_default(sim):
     assert sim.settings.pacing_clock is time.monotonic
 
@@ -503,7 +513,7 @@ def test_unsupported_requests_get_an_error_to_their_req_id(sim, connect):
     client = connect(sim)
     since = client.mark()
     client.reqMktDepth(1001, stock("AAPL"), 5, False, [])
-    client.reqHistoricalData(1002, stock("AAPL"), "", "1 D", "1 min", "TRADES", 1, 1, False, [])
+    client.reqHistogramData(1002, stock("AAPL"), True, "3 days")
     first = client.wait("error", since, reqId=1001)
     second = client.wait("error", since, reqId=1002)
     assert first.errorCode == second.errorCode == 321

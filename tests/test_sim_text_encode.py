@@ -38,8 +38,10 @@ from ibapi.server_versions import MAX_CLIENT_VER
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
 from ibapi.wrapper import EWrapper
+from test_sim_history_codec import HISTORY_EXAMPLES, HISTORY_KINDS, assert_history_round_trip
 from test_sim_market_codec import MARKET_EXAMPLES, MARKET_KINDS, decode_text_calls, market_calls
 from test_sim_market_codec import plain as plain_calls
+from test_sim_pnl import PNL_EXAMPLES
 
 from twsapp.sim import messages as m
 from twsapp.sim.text import encode_text, supported_messages, text_fields
@@ -98,6 +100,8 @@ CALLBACKS = [
     "updatePortfolio",
     "updateAccountTime",
     "accountDownloadEnd",
+    "pnl",
+    "pnlSingle",
 ]
 
 
@@ -624,6 +628,8 @@ def expected_call(v: int, msg: m.Message) -> tuple[str, tuple]:
         m.AccountValue: "updateAccountValue",
         m.AccountUpdateTime: "updateAccountTime",
         m.AccountDownloadEnd: "accountDownloadEnd",
+        m.PnL: "pnl",  # the fields are in the callback's order
+        m.PnLSingle: "pnlSingle",
     }
     return simple[type(msg)], tuple(vars(msg).values())
 
@@ -655,6 +661,9 @@ def expected_details(details: ContractDetails, v: int) -> ContractDetails:
 
 
 def assert_round_trip(v: int, msg: m.Message) -> None:
+    if isinstance(msg, HISTORY_KINDS):  # bars and ticks in lists, an end folded below 196
+        assert_history_round_trip(v, msg)
+        return
     if isinstance(msg, MARKET_KINDS):  # several callbacks (tickPrice + tickSize): their test
         assert plain_calls(decode_text_calls(v, msg)) == plain_calls(market_calls(v, msg, False))
         return
@@ -715,6 +724,8 @@ def examples() -> list[m.Message]:
         m.AccountUpdateTime("14:34"),
         m.AccountDownloadEnd("DU1234567"),
         *MARKET_EXAMPLES,
+        *HISTORY_EXAMPLES,
+        *PNL_EXAMPLES,
     ]
 
 

@@ -53,6 +53,8 @@ from ibapi.server_versions import (
 )
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
+from test_sim_history_codec import HISTORY_REQUESTS
+from test_sim_pnl import PNL_REQUESTS
 
 from twsapp.sim import messages as m
 from twsapp.sim.text_requests import (
@@ -718,6 +720,8 @@ def test_every_supported_request_has_a_round_trip_test():
         OUT.REQ_EXECUTIONS,
     }
     tested |= MARKET_DATA_REQUESTS  # tests/test_sim_market_codec.py
+    tested |= HISTORY_REQUESTS  # tests/test_sim_history_codec.py
+    tested |= PNL_REQUESTS  # tests/test_sim_pnl.py
     assert set(TEXT_DECODERS) == tested
 
 
@@ -737,10 +741,6 @@ UNSUPPORTED_CALLS = {
     OUT.REQ_MKT_DEPTH: (0, lambda c: c.reqMktDepth(REQ, stock(), 5, False, [])),
     OUT.CANCEL_MKT_DEPTH: (0, lambda c: c.cancelMktDepth(REQ, False)),
     OUT.REPLACE_FA: (0, lambda c: c.replaceFA(REQ, 1, "<xml/>")),
-    OUT.REQ_HISTORICAL_DATA: (
-        0,
-        lambda c: c.reqHistoricalData(REQ, stock(), "", "1 D", "1 hour", "TRADES", 1, 1, False, []),
-    ),
     OUT.EXERCISE_OPTIONS: (
         0,
         lambda c: c.exerciseOptions(REQ, _option_contract(), 1, 1, "DU1", 0, "", "", False),
@@ -750,7 +750,6 @@ UNSUPPORTED_CALLS = {
         lambda c: c.reqScannerSubscription(REQ, ScannerSubscription(), [], []),
     ),
     OUT.CANCEL_SCANNER_SUBSCRIPTION: (0, lambda c: c.cancelScannerSubscription(REQ)),
-    OUT.CANCEL_HISTORICAL_DATA: (0, lambda c: c.cancelHistoricalData(REQ)),
     OUT.REQ_FUNDAMENTAL_DATA: (
         0,
         lambda c: c.reqFundamentalData(REQ, stock(), "ReportSnapshot", []),
@@ -780,20 +779,8 @@ UNSUPPORTED_CALLS = {
     OUT.REQ_SMART_COMPONENTS: (0, lambda c: c.reqSmartComponents(REQ, "a6")),
     OUT.REQ_NEWS_ARTICLE: (0, lambda c: c.reqNewsArticle(REQ, "BZ", "BZ$1", [])),
     OUT.REQ_HISTORICAL_NEWS: (0, lambda c: c.reqHistoricalNews(REQ, 8314, "BZ", "", "", 10, [])),
-    OUT.REQ_HEAD_TIMESTAMP: (0, lambda c: c.reqHeadTimeStamp(REQ, stock(), "TRADES", 1, 1)),
     OUT.REQ_HISTOGRAM_DATA: (0, lambda c: c.reqHistogramData(REQ, stock(), True, "3 days")),
     OUT.CANCEL_HISTOGRAM_DATA: (0, lambda c: c.cancelHistogramData(REQ)),
-    OUT.CANCEL_HEAD_TIMESTAMP: (0, lambda c: c.cancelHeadTimeStamp(REQ)),
-    OUT.REQ_PNL: (0, lambda c: c.reqPnL(REQ, "DU1", "")),
-    OUT.CANCEL_PNL: (0, lambda c: c.cancelPnL(REQ)),
-    OUT.REQ_PNL_SINGLE: (0, lambda c: c.reqPnLSingle(REQ, "DU1", "", 265598)),
-    OUT.CANCEL_PNL_SINGLE: (0, lambda c: c.cancelPnLSingle(REQ)),
-    OUT.REQ_HISTORICAL_TICKS: (
-        0,
-        lambda c: c.reqHistoricalTicks(
-            REQ, stock(), "20250101 10:00:00", "", 10, "TRADES", 1, True, []
-        ),
-    ),
     OUT.REQ_WSH_META_DATA: (MIN_SERVER_VER_WSHE_CALENDAR, lambda c: c.reqWshMetaData(REQ)),
     OUT.CANCEL_WSH_META_DATA: (MIN_SERVER_VER_WSHE_CALENDAR, lambda c: c.cancelWshMetaData(REQ)),
     OUT.REQ_WSH_EVENT_DATA: (

@@ -186,7 +186,8 @@ def test_the_configured_market_data_type_is_asked_for_before_anything_else():
     from twsapp.engine import Engine
     from twsapp.sim import messages as m
 
-    engine = Engine(config_from_dict({"mode": "sim", "tws": {"market_data_type": 3}})).start()
+    settings = {"mode": "sim", "tws": {"market_data_type": 3}, "control": {"enabled": False}}
+    engine = Engine(config_from_dict(settings)).start()
     try:
         received = engine.sim.received(1)
         first = next(i for i, r in enumerate(received) if not isinstance(r, m.StartApi))

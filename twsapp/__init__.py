@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         Status,
         StatusChanged,
     )
+    from .config import RiskConfig
     from .events import (
         Connected,
         ConnectionEvent,
@@ -57,6 +58,19 @@ if TYPE_CHECKING:
         TwsAppError,
     )
     from .marketdata import BarEvent, DataError, MarketData, TickEvent
+    from .order_builders import (
+        adaptive,
+        limit_if_touched_order,
+        limit_on_close_order,
+        market_if_touched_order,
+        market_on_close_order,
+        midprice_order,
+        oca,
+        relative_order,
+        trailing_stop_limit_order,
+        trailing_stop_order,
+        with_trigger_method,
+    )
     from .order_types import ORDER_TYPES, OrderType
     from .orders import (
         bracket,
@@ -68,6 +82,7 @@ if TYPE_CHECKING:
         stop_order,
     )
     from .quotes import Bar, Quote
+    from .risk import RiskGuard, RiskRefused
     from .session import AmbiguousContract, TwsApp
     from .strategy import (
         BracketRecords,
@@ -83,6 +98,9 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "AmbiguousContract": ".session",
     "Bar": ".quotes",
+    "RiskConfig": ".config",
+    "RiskGuard": ".risk",
+    "RiskRefused": ".risk",
     "BarEvent": ".marketdata",
     "BookError": ".exceptions",
     "BookEvent": ".book",
@@ -135,14 +153,25 @@ _EXPORTS = {
     "TwsLinkLost": ".events",
     "TwsLinkRestored": ".events",
     "WhatIf": ".whatif",
+    "adaptive": ".order_builders",
     "bracket": ".orders",
     "check_bracket": ".orders",
+    "limit_if_touched_order": ".order_builders",
+    "limit_on_close_order": ".order_builders",
     "limit_order": ".orders",
+    "market_if_touched_order": ".order_builders",
+    "market_on_close_order": ".order_builders",
     "market_order": ".orders",
+    "midprice_order": ".order_builders",
+    "oca": ".order_builders",
     "positive": ".strategy",
+    "relative_order": ".order_builders",
     "round_to_tick": ".orders",
     "stop_limit_order": ".orders",
     "stop_order": ".orders",
+    "trailing_stop_limit_order": ".order_builders",
+    "trailing_stop_order": ".order_builders",
+    "with_trigger_method": ".order_builders",
 }
 
 
@@ -201,6 +230,9 @@ __all__ = [
     "Rejected",
     "RequestError",
     "RequestTimeout",
+    "RiskConfig",
+    "RiskGuard",
+    "RiskRefused",
     "Status",
     "StatusChanged",
     "Strategy",
@@ -212,14 +244,25 @@ __all__ = [
     "TwsLinkLost",
     "TwsLinkRestored",
     "WhatIf",
+    "adaptive",
     "bracket",
     "check_bracket",
+    "limit_if_touched_order",
+    "limit_on_close_order",
     "limit_order",
+    "market_if_touched_order",
+    "market_on_close_order",
     "market_order",
+    "midprice_order",
+    "oca",
     "positive",
+    "relative_order",
     "round_to_tick",
     "stop_limit_order",
     "stop_order",
+    "trailing_stop_limit_order",
+    "trailing_stop_order",
+    "with_trigger_method",
 ]
 
 # A library logs, the application decides where it goes (the CLI configures handlers).

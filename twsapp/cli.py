@@ -1,4 +1,5 @@
-"""Command line: ``twsapp run`` (the long-lived process) and ``twsapp sim`` (the simulator)."""
+"""Command line: ``twsapp run`` (the long-lived process), ``twsapp sim`` (the simulator), and
+the commands that drive a running process through its control API (``twsapp orders`` ...)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, load_config
+from .control import commands as control_commands
 from .sim import cli as sim_cli
 
 RUN_EPILOG = """\
@@ -117,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     sim = sub.add_parser("sim", help="run the TWS simulator alone")
     sim_cli.add_arguments(sim)
     sim.set_defaults(func=sim_cli.run)
+    # accounts | orders | place | modify | cancel | positions | trades: a running run's API
+    control_commands.add_commands(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

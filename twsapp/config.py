@@ -94,6 +94,7 @@ class SimConfig:
     port: int = 0  # 0: any free port
     # symbol (or conId) -> CSV of bars replayed instead of the seeded walk
     bars: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
+    pacing: bool = True  # False: no 50 messages/s check (raw-speed benchmarks only)
 
     @property
     def effective_server_version(self) -> int:
@@ -102,12 +103,17 @@ class SimConfig:
 
 @dataclass(frozen=True)
 class RiskConfig:
-    """Pre-trade limits; ``risk.py`` enforces them."""
+    """Pre-trade limits; ``risk.py`` enforces them. The ``max_*`` ones are precautions (asked
+    where someone can answer, when ``confirm`` says so); the ``hard_*`` ones (None: none)
+    refuse whatever anyone answers."""
 
     max_order_value: float = 100_000.0
     max_quantity: Decimal = Decimal(1000)
     max_price_deviation_pct: float = 5.0
     confirm: str = "never"
+    hard_max_order_value: float | None = None
+    hard_max_quantity: Decimal | None = None
+    hard_max_price_deviation_pct: float | None = None
 
 
 @dataclass(frozen=True)
@@ -122,10 +128,16 @@ class JournalConfig:
 
 @dataclass(frozen=True)
 class ControlConfig:
+    """The control API (``twsapp/control``): where it listens, its token, TLS."""
+
     host: str = "127.0.0.1"
     port: int = 5000  # 0: any free port
-    token_file: Path | None = None
+    token_file: Path | None = None  # None: control.token in the current folder
     tls: bool = False
+    enabled: bool = True
+    cert_file: Path | None = None  # None with tls: a self-signed one, generated once
+    key_file: Path | None = None
+    allow_remote: bool = False  # a non-loopback host; only with tls
 
 
 @dataclass(frozen=True)
@@ -272,6 +284,7 @@ def _sim(t: _Table, base: Path) -> SimConfig:
         "host",
         "port",
         "bars",
+        "pacing",
     )
     d = SimConfig()
     version = t.integer(
@@ -294,6 +307,9 @@ def _sim(t: _Table, base: Path) -> SimConfig:
     )
     host = t.host("host", d.host)
     port = t.integer("port", d.port, 0, 65535, "use a free port, or 0 for any free port")
+    pacing = t.boolean(
+        "pacing", d.pacing, "use true (TWS's 50 messages/s rule) or false (no limit, benchmarks)"
+    )
     bars_table = t.table("bars")
     bars: dict[str, Path] = {}
     for name in bars_table.data:
@@ -312,6 +328,7 @@ def _sim(t: _Table, base: Path) -> SimConfig:
         host,
         port,
         MappingProxyType(bars),
+        pacing,
     )
 
 
@@ -336,7 +353,10 @@ def _fa_groups(t: _Table, accounts: tuple[str, ...]) -> Mapping[str, tuple[str, 
 
 
 def _risk(t: _Table) -> RiskConfig:
-    t.known("max_order_value", "max_quantity", "max_price_deviation_pct", "confirm")
+    t.known(
+        "max_order_value", "max_quantity", "max_price_deviation_pct", "confirm",
+        "hard_max_order_value", "hard_max_quantity", "hard_max_price_deviation_pct",
+    )  # fmt: skip
     d = RiskConfig()
     value = t.number(
         "max_order_value",
@@ -354,7 +374,17 @@ def _risk(t: _Table) -> RiskConfig:
         positive=True,
     )
     confirm = t.choice("confirm", CONFIRM_MODES, d.confirm, 'use "never", "ask" or "always"')
-    return RiskConfig(value, quantity, deviation, confirm)
+    hard_fix = "use a positive number, or remove the key for no hard limit"
+    hard_value = None
+    if "hard_max_order_value" in t.data:
+        hard_value = t.number("hard_max_order_value", 0.0, hard_fix, positive=True)
+    hard_quantity = t.decimal("hard_max_quantity", None, hard_fix)
+    hard_deviation = None
+    if "hard_max_price_deviation_pct" in t.data:
+        hard_deviation = t.number("hard_max_price_deviation_pct", 0.0, hard_fix, positive=True)
+    return RiskConfig(
+        value, quantity, deviation, confirm, hard_value, hard_quantity, hard_deviation
+    )
 
 
 def _pacing(t: _Table) -> PacingConfig:
@@ -381,13 +411,42 @@ def _journal(t: _Table, base: Path) -> JournalConfig:
 
 
 def _control(t: _Table, base: Path) -> ControlConfig:
-    t.known("host", "port", "token_file", "tls")
+    t.known("enabled", "host", "port", "token_file", "tls", "cert_file", "key_file", "allow_remote")
     d = ControlConfig()
-    host = t.host("host", d.host)
-    port = t.integer("port", d.port, 0, 65535, "use a free port, e.g. 5000 (0: any free port)")
-    token_file = t.path("token_file", None, base, must_exist=False)
+    enabled = t.boolean("enabled", d.enabled, "write true or false")
+    allow_remote = t.boolean(
+        "allow_remote", d.allow_remote, "write true (with tls = true) or false"
+    )
     tls = t.boolean("tls", d.tls, "write true or false")
-    return ControlConfig(host, port, token_file, tls)
+    host = t.data.get("host", d.host)
+    if not allow_remote or "host" not in t.data or is_loopback_host(str(host)):
+        host = t.host("host", d.host)  # loopback only, with its one-line refusal
+    elif not isinstance(host, str) or not host:
+        raise t._bad("host", "a host name or address", 'use "127.0.0.1"')
+    elif not tls:
+        raise ConfigError(
+            t.key("host"),
+            f"{host!r} is not loopback and control.tls is not true: the token would cross "
+            "the network in clear",
+            "set control.tls = true (with allow_remote = true), or use 127.0.0.1",
+        )
+    port = t.integer("port", d.port, 0, 65535, "use a free port, e.g. 5000 (0: any free port)")
+    token_file = t.path("token_file", Path("control.token"), base, must_exist=False)
+    if token_file is not None and token_file.is_dir():
+        raise ConfigError(t.key("token_file"), f"{str(token_file)!r} is a directory",
+                          "name a file in it")  # fmt: skip
+    cert_file = t.path("cert_file", None, base, must_exist=True)
+    key_file = t.path("key_file", None, base, must_exist=True)
+    if (cert_file is None) != (key_file is None):
+        given, missing = (
+            ("cert_file", "key_file") if key_file is None else ("key_file", "cert_file")
+        )
+        raise ConfigError(t.key(missing), f"missing while control.{given} is set",
+                          "give both files, or neither for a generated self-signed pair")  # fmt: skip
+    if cert_file is not None and not tls:
+        raise ConfigError(t.key("cert_file"), "set while control.tls is not true",
+                          "set control.tls = true, or remove cert_file and key_file")  # fmt: skip
+    return ControlConfig(host, port, token_file, tls, enabled, cert_file, key_file, allow_remote)
 
 
 def _strategies(entries: list[_Table]) -> tuple[StrategyConfig, ...]:
@@ -407,7 +466,7 @@ def _strategies(entries: list[_Table]) -> tuple[StrategyConfig, ...]:
 
 
 def _check_port_clashes(mode: str, tws: TwsConfig, sim: SimConfig, control: ControlConfig) -> None:
-    if control.port == 0:
+    if control.port == 0 or not control.enabled:
         return
     other = ("tws.port", tws.port) if mode == "tws" else ("sim.port", sim.port)
     if control.port == other[1]:

@@ -26,6 +26,7 @@ from typing import Any
 from .book import BookEvent, FillReceived, OrderBook
 from .book.status import PENDING
 from .config import Config, StrategyConfig
+from .control import ControlServer
 from .events import Disconnected
 from .exceptions import ConfigError, StrategyError, TwsAppError
 from .marketdata import MarketData
@@ -54,11 +55,15 @@ class Engine:
         # FA groups are known only for the embedded simulator (config lists them); with a real
         # TWS the config has none, so any faGroup is left for TWS to check (None).
         groups = tuple(config.sim.fa_groups) if config.mode == "sim" else None
-        self.app = TwsApp(self.book, default_account=config.tws.account, fa_groups=groups)
+        self.prices = LastFillPrices()  # unrealized P&L's prices: the last fill, quote or bar
+        self.app = TwsApp(
+            self.book, default_account=config.tws.account, fa_groups=groups,
+            risk=config.risk, prices=self.prices,  # [risk] guards every order, from anywhere
+        )  # fmt: skip
         self.sim: Any = None
         self.runners: list[StrategyRunner] = []
-        self.prices = LastFillPrices()  # unrealized P&L's prices: the last fill, quote or bar
         self.market = MarketData(self.app, prices=self.prices)
+        self.control: ControlServer | None = None  # the control API ([control]), once bound
         self.failed: str | None = None  # why the run ended early (connection lost), else None
         self.connect_error: str | None = None  # why it could not connect, else None
         self.synced = False  # the book holds what TWS held at start-up
@@ -84,6 +89,8 @@ class Engine:
             names = _unique_names([entry.module for entry in self.config.strategies])
             for index, (entry, name) in enumerate(zip(self.config.strategies, names, strict=True)):
                 self.runners.append(self._make_runner(index, entry, name))
+            if self.config.control.enabled:  # a busy port or bad token file: exit 2 here
+                self.control = ControlServer(self.config.control).bind()
             if sim is not None:
                 self.sim = self._listen(sim)
             self._prepared = True
@@ -123,6 +130,9 @@ class Engine:
         if not self._connect_unless_stopped():
             log.info("stop requested while connecting: connection abandoned, no strategy started")
             return self
+        if self.control is not None:  # after the sync: its views start complete
+            names = [runner.name for runner in self.runners]
+            self.control.serve(self.app, prices=self.prices, strategies=lambda: names)
         for runner in self.runners:
             if self.stop_requested:
                 log.info("stop requested: strategy %s not started", runner.name)
@@ -197,6 +207,7 @@ class Engine:
             display_size=s.display_size,
             instruments_file=str(s.instruments_file) if s.instruments_file else None,
             bars={name: str(path) for name, path in s.bars.items()},
+            pacing=s.pacing,
         )
         try:
             return SimServer(settings)
@@ -264,6 +275,8 @@ class Engine:
         """Stop in order (module docstring), write the summary if asked; the exit code."""
         if not self._shut_down:
             self._shut_down = self._shutting_down = True
+            if self.control is not None:
+                self.control.close()  # first: no order from outside while the run winds down
             self._stop_strategies()
             self.app.close_orders("the run is shutting down")
             if self.app.ready:

@@ -119,6 +119,7 @@ class EventBus:
         self._lock = threading.Lock()  # guards the outbox and `_delivering`; never held long
         self._delivering = False
         self._held = threading.local()  # per thread: delivery deferred while > 0
+        self._wanted: dict[type, bool] = {}  # wants() per event kind, until (un)subscribe
 
     def subscribe(self, callback: Subscriber, *kinds: type) -> Callable[[], None]:
         """Call ``callback(event)`` for each event of ``kinds`` (all when none); returns an
@@ -126,16 +127,25 @@ class EventBus:
         entry = (callback, kinds or (Event,))
         with self._lock:
             self._subscribers = (*self._subscribers, entry)
+            self._wanted = {}
 
         def unsubscribe() -> None:
             with self._lock:
                 self._subscribers = tuple(s for s in self._subscribers if s is not entry)
+                self._wanted = {}
 
         return unsubscribe
 
     def wants(self, kind: type) -> bool:
-        """Does any subscriber take events of `kind`? (Then it is worth building them.)"""
-        return any(issubclass(kind, kinds) for _, kinds in self._subscribers)
+        """Does any subscriber take events of `kind`? Producers ask before building an event
+        (the book's carry a copy of the record): one nobody takes is never made. Cached per
+        kind until the subscribers change, as it is asked for every change of every order."""
+        wanted = self._wanted
+        answer = wanted.get(kind)
+        if answer is None:
+            answer = any(issubclass(kind, kinds) for _, kinds in self._subscribers)
+            wanted[kind] = answer
+        return answer
 
     def post(self, events: list[Event]) -> None:
         """Queue events in this order, without delivering: for a producer holding its own lock

@@ -19,6 +19,7 @@ __all__ = [
     "PLACEABLE",
     "PRICE_FIELDS",
     "QUANTITY_TERMS",
+    "TRIGGERED",
     "OrderType",
     "PriceField",
     "any_role",
@@ -37,18 +38,19 @@ class PriceField:
     role: str  # what it is for this type, as an error message says it: "stop price"
     keyword: str  # the builder / modify keyword: price, stop_price, trailing_percent, ...
     tick: bool = True  # must sit on the contract's price grid (a percentage does not)
+    zero_ok: bool = False  # 0 is a meaning, not "unset" (a relative order's offset)
 
 
 # Reusable fields: the same attribute means different things to different types.
 LIMIT = PriceField("lmtPrice", "limit price", "price")
-LIMIT_CAP = PriceField("lmtPrice", "price cap", "price")
+LIMIT_CAP = PriceField("lmtPrice", "price cap", "price_cap")
 STOP = PriceField("auxPrice", "stop price", "stop_price")
-TOUCH = PriceField("auxPrice", "trigger price", "aux_price")
+TOUCH = PriceField("auxPrice", "trigger price", "trigger_price")
 TRAIL_AMOUNT = PriceField("auxPrice", "trailing amount", "trailing_amount")
 TRAIL_PERCENT = PriceField("trailingPercent", "trailing percent", "trailing_percent", tick=False)
 TRAIL_STOP = PriceField("trailStopPrice", "initial stop price", "trail_stop_price")
 LIMIT_OFFSET = PriceField("lmtPriceOffset", "limit price offset", "limit_offset")
-REL_OFFSET = PriceField("auxPrice", "offset", "offset")
+REL_OFFSET = PriceField("auxPrice", "offset", "offset", zero_ok=True)
 
 #: What every type's modify may change besides its price fields.
 QUANTITY_TERMS = ("totalQuantity", "tif")
@@ -63,6 +65,8 @@ class OrderType:
     required: tuple[str, ...] = ()  # attributes it needs, all of them
     one_of: tuple[tuple[str, ...], ...] = ()  # groups of which exactly one must be set
     placeable: bool = True  # twsapp's builders and checks accept it
+    tifs: tuple[str, ...] = ()  # the only times in force it takes (empty: any)
+    triggered: bool = False  # waits for a trigger: takes a triggerMethod
     by_attr: dict[str, PriceField] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -84,27 +88,32 @@ class OrderType:
 _ROWS = (
     OrderType("MKT"),
     OrderType("LMT", (LIMIT,), required=("lmtPrice",)),
-    OrderType("STP", (STOP,), required=("auxPrice",)),
-    OrderType("STP LMT", (STOP, LIMIT), required=("auxPrice", "lmtPrice")),
-    # Read from TWS's reports; twsapp places them once they have a builder and a simulator rule.
+    OrderType("STP", (STOP,), required=("auxPrice",), triggered=True),
+    OrderType("STP LMT", (STOP, LIMIT), required=("auxPrice", "lmtPrice"), triggered=True),
+    # trailStopPrice: the initial stop (TWS computes one from the market when a TRAIL has
+    # none); TWS reports the stop as it moves in the same field.
     OrderType(
         "TRAIL",
         (TRAIL_AMOUNT, TRAIL_PERCENT, TRAIL_STOP),
         one_of=(("auxPrice", "trailingPercent"),),
-        placeable=False,
+        triggered=True,
     ),
+    # TWS needs the initial stop of a TRAIL LIMIT: its limit is figured from it.
     OrderType(
         "TRAIL LIMIT",
         (TRAIL_AMOUNT, TRAIL_PERCENT, TRAIL_STOP, LIMIT_OFFSET, LIMIT),
+        required=("trailStopPrice",),
         one_of=(("auxPrice", "trailingPercent"), ("lmtPriceOffset", "lmtPrice")),
-        placeable=False,
+        triggered=True,
     ),
-    OrderType("MIT", (TOUCH,), required=("auxPrice",), placeable=False),
-    OrderType("LIT", (TOUCH, LIMIT), required=("auxPrice", "lmtPrice"), placeable=False),
-    OrderType("MOC", placeable=False),
-    OrderType("LOC", (LIMIT,), required=("lmtPrice",), placeable=False),
-    OrderType("REL", (REL_OFFSET, LIMIT_CAP), placeable=False),
-    OrderType("MIDPRICE", (LIMIT_CAP,), placeable=False),
+    OrderType("MIT", (TOUCH,), required=("auxPrice",), triggered=True),
+    OrderType("LIT", (TOUCH, LIMIT), required=("auxPrice", "lmtPrice"), triggered=True),
+    # Error 113: "The Tif option should be set to DAY for MOC and LOC orders."
+    OrderType("MOC", tifs=("DAY",)),
+    OrderType("LOC", (LIMIT,), required=("lmtPrice",), tifs=("DAY",)),
+    OrderType("REL", (REL_OFFSET, LIMIT_CAP), required=("auxPrice",)),
+    OrderType("MIDPRICE", (LIMIT_CAP,)),
+    # Read from TWS's reports; twsapp places them once they have a builder and a simulator rule.
     OrderType("LMT + MKT", (LIMIT,), required=("lmtPrice",), placeable=False),
     OrderType("STP PRT", (STOP,), required=("auxPrice",), placeable=False),
     OrderType("MTL", placeable=False),
@@ -116,6 +125,8 @@ _ROWS = (
 ORDER_TYPES: dict[str, OrderType] = {row.name: row for row in _ROWS}
 #: The names twsapp sends.
 PLACEABLE = frozenset(row.name for row in _ROWS if row.placeable)
+#: The types that wait for a trigger, and so take a ``triggerMethod``.
+TRIGGERED = frozenset(row.name for row in _ROWS if row.triggered)
 #: Every price attribute any type reads, in a stable order (frames have a column for each).
 PRICE_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(f.attr for row in _ROWS for f in row.fields))
 

@@ -28,6 +28,7 @@ from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE
 from ibapi.order import Order
 
 from .exceptions import OrderValidationError
+from .order_checks import check_for_contract, check_terms
 from .order_types import ORDER_TYPES as _TABLE
 from .order_types import PLACEABLE, PRICE_FIELDS, OrderType, PriceField
 
@@ -306,6 +307,7 @@ def validate_order(
     accounts: Collection[str],
     fa_groups: Collection[str] = (),
     price_increments: PriceRules | None = None,
+    sec_type: str = "",
 ) -> None:
     """Raise ``OrderValidationError`` for anything TWS would refuse that is knowable here.
 
@@ -315,8 +317,11 @@ def validate_order(
     exchange's market rule) when given, else ``min_tick``; with neither (or a ``min_tick``
     that is not a positive number, as for some combos) the tick check is skipped. Price
     fields the order type does not use are ignored: TWS reports them as 0.0 in openOrder.
+    ``sec_type`` (the contract's) refuses what cannot work for it, e.g. a last-price trigger
+    for a currency, which has no trades.
     """
     _check_fields(order)
+    check_for_contract(order, sec_type)
     _check_account(order, accounts, fa_groups)
     rules: PriceRules | None = price_increments
     if rules is None and min_tick is not None and _positive_finite(min_tick):
@@ -357,14 +362,17 @@ def _check_fields(order: Order) -> None:
     _check_quantity(order.totalQuantity)
     check_price_fields(order, _TABLE[order.orderType])
     _check_tif(order)
+    check_terms(order, _TABLE[order.orderType])
 
 
 def check_price_fields(order: Order, row: OrderType) -> None:
     """Required fields set and valid; of each one-of group exactly one; set optional ones valid."""
     for attr in row.required:
         _check_price(row, attr, getattr(order, attr))
+    # In a one-of group 0.0 is "not given": TWS reports the member an order does not use so.
+    in_groups = {a for group in row.one_of for a in group}
     for group in row.one_of:
-        given = [a for a in group if _is_set(getattr(order, a))]
+        given = [a for a in group if _is_set(getattr(order, a)) and getattr(order, a) != 0]
         names = " or ".join(f"{a} ({_field(row, a).keyword}=)" for a in group)
         if len(given) != 1:
             many = "both" if given else "neither"
@@ -374,6 +382,8 @@ def check_price_fields(order: Order, row: OrderType) -> None:
             )
     for price_field in row.fields:
         value = getattr(order, price_field.attr)
+        if price_field.attr in in_groups and value == 0:
+            continue
         if price_field.attr not in row.required and _is_set(value):
             _check_price(row, price_field.attr, value)
     for attr in PRICE_FIELDS:  # one the type ignores is still sent: it must be a number
@@ -425,16 +435,23 @@ def _check_price(row: OrderType, field: str, price: Any) -> None:
     spec = _field(row, field)
     name = spec.role
     fix = f"give a positive {name} ({spec.keyword}=)"
+    if spec.zero_ok:
+        fix = f"give {_a(name)} {name} of 0 or more ({spec.keyword}=)"
     if isinstance(price, bool) or not isinstance(price, Decimal | int | float):
         raise OrderValidationError(field, f"{field} {price!r} is a {type(price).__name__} — {fix}")
     if not _finite(price):  # first: comparing a signalling NaN raises
         raise OrderValidationError(field, f"{field} {price!r} is not a finite number — {fix}")
     if price == UNSET_DOUBLE:
         raise OrderValidationError(
-            field, f"{field} is not set — a {order_type} order needs a {name}: {fix}"
+            field, f"{field} is not set — a {order_type} order needs {_a(name)} {name}: {fix}"
         )
-    if price <= 0:
-        raise OrderValidationError(field, f"{field} {_plain(price)} is not > 0 — {fix}")
+    if price < 0 or (price == 0 and not spec.zero_ok):
+        more = ">= 0" if spec.zero_ok else "> 0"
+        raise OrderValidationError(field, f"{field} {_plain(price)} is not {more} — {fix}")
+
+
+def _a(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"
 
 
 def _check_tif(order: Order) -> None:

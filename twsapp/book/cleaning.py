@@ -14,15 +14,24 @@ from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER, UNSET_LONG
 
 _UNSET_NUMBERS = (UNSET_INTEGER, UNSET_LONG, UNSET_DECIMAL, -UNSET_LONG - 1)
 _HUGE = Decimal("1e300")  # UNSET_DOUBLE turned into a Decimal somewhere on the way
+# The same markers as hashable sets per type, for the fast paths below (every callback cleans
+# a dozen values): the floats that equal a marker exactly, and the markers as ints.
+_UNSET_FLOATS = frozenset(float(n) for n in _UNSET_NUMBERS if float(n) == n)
+_UNSET_INTS = frozenset(_UNSET_NUMBERS)
 
 
 def _absent(value: Any) -> bool:
     """Nothing was sent: None, an empty field, or a bool where a number belongs."""
-    return value is None or value == "" or isinstance(value, bool)
+    # isinstance before comparing: a Decimal compared with "" takes a slow path every time
+    return value is None or isinstance(value, bool) or (isinstance(value, str) and value == "")
 
 
 def clean_float(value: Any) -> float | None:
     """A price or amount, or None when absent, unset or not finite."""
+    if type(value) is float:  # the usual case, decided without the general checks
+        if value != value or abs(value) >= UNSET_DOUBLE or value in _UNSET_FLOATS:
+            return None  # NaN, +-inf (>= float max) or a marker
+        return value
     if _absent(value):
         return None
     try:
@@ -38,6 +47,10 @@ def clean_float(value: Any) -> float | None:
 
 def clean_decimal(value: Any) -> Decimal | None:
     """A quantity as Decimal, or None when absent or unset."""
+    if type(value) is Decimal:  # the usual case: ibapi decodes sizes as Decimal
+        if not value.is_finite() or value in _UNSET_INTS or abs(value) >= _HUGE:
+            return None  # a finite Decimal hashes as the equal int: the set finds markers
+        return value
     if _absent(value):
         return None
     if isinstance(value, float):
@@ -55,6 +68,8 @@ def clean_decimal(value: Any) -> Decimal | None:
 
 def clean_int(value: Any) -> int | None:
     """An id, or None when absent or unset."""
+    if type(value) is int:
+        return None if value in _UNSET_INTS else value
     if _absent(value):
         return None
     try:

@@ -98,9 +98,9 @@ def apply_error(slot: Slot, entry: ErrorEntry) -> list[BookEvent]:
         _attach(slot, entry, "cancel_rejected", source)
         slot.cancel_from = None
         events += slot.refresh(source)
-        events.append(slot.error_event(entry))
+        events += _some(slot.error_event(entry))
     elif what is Effect.MODIFY_REJECTED:
-        events.append(reject_oldest(slot, entry, source))
+        events += _some(reject_oldest(slot, entry, source))
     elif what is Effect.ORDER_REJECTED:
         if seen:
             return []
@@ -117,11 +117,16 @@ def apply_error(slot: Slot, entry: ErrorEntry) -> list[BookEvent]:
                 rec.order_id, code, rec.status, text,
             )  # fmt: skip
         if rec.status == Status.INACTIVE and kind in REJECTING_KINDS:
-            events.append(slot.rejected_event(rec.status, source, code, text))
+            events += _some(slot.rejected_event(rec.status, source, code, text))
         elif kind is not ErrorKind.INFORMATION:
-            events.append(slot.error_event(entry))
+            events += _some(slot.error_event(entry))
     rec.updated = entry.time
     return events
+
+
+def _some(event: BookEvent | None) -> list[BookEvent]:
+    """The event in a list, or none when nobody subscribes to its kind (Slot.event)."""
+    return [] if event is None else [event]
 
 
 def _attach(slot: Slot, entry: ErrorEntry, event: str, source: str) -> None:

@@ -75,17 +75,25 @@ def add_fill(slot: Slot, fill: Fill) -> list[BookEvent]:
         rec.corrected_fills = {**rec.corrected_fills, current.exec_id: current}
         text += f", correcting {current.exec_id}"
     fills[exec_id] = fill
-    rec.fills = fills
+    if current is None:
+        slot.fills_changed(fills, added=fill)  # the running sums take the new fill
+    else:
+        rec.fills = fills  # a correction took one out: the sums are recounted when read
     rec.acknowledged = True  # a fill proves TWS accepted the order
     slot.families[fill.correction_key] = exec_id
     slot.log("fill", "execDetails", text)
     status_events = slot.refresh("execDetails")
-    snap = rec.snapshot()
-    events: list[BookEvent] = [
-        FillReceived(time=slot.now(), record=snap, fill=fill, replaces=current)
-    ]
-    if fill.commission is not None or fill.commission_currency is not None:
-        events.append(CommissionReceived(time=slot.now(), record=snap, fill=fill))
+    with_commission = fill.commission is not None or fill.commission_currency is not None
+    fill_wanted = slot.wants(FillReceived)
+    commission_wanted = with_commission and slot.wants(CommissionReceived)
+    if not (fill_wanted or commission_wanted):
+        return status_events  # nobody listens: no snapshot, no event
+    snap, now = rec.snapshot(), slot.now()
+    events: list[BookEvent] = []
+    if fill_wanted:
+        events.append(FillReceived(time=now, record=snap, fill=fill, replaces=current))
+    if commission_wanted:
+        events.append(CommissionReceived(time=now, record=snap, fill=fill))
     return events + status_events
 
 
@@ -103,10 +111,11 @@ def join_commission(slot: Slot, com: Commission) -> list[BookEvent]:
     if corrected:
         rec.corrected_fills = {**kept, com.exec_id: fill}
     else:
-        rec.fills = {**kept, com.exec_id: fill}
+        slot.fills_changed({**kept, com.exec_id: fill})  # same shares and prices
     which = "corrected " if corrected else ""
     text = f"{com.commission} {com.currency or ''} for {which}{com.exec_id}"
     slot.log("commission", "commissionAndFeesReport", text)
     if corrected:
         return []
-    return [CommissionReceived(time=slot.now(), record=rec.snapshot(), fill=fill)]
+    event = slot.event(CommissionReceived, fill=fill)
+    return [] if event is None else [event]

@@ -29,12 +29,12 @@ class BookLock:
 
     def release(self) -> None:
         self._depth -= 1
-        outermost = self._depth == 0
-        if outermost and self._queue:
+        posted = self._depth == 0 and bool(self._queue)
+        if posted:
             events, self._queue = self._queue, []
             self.bus.post(events)
         self._lock.release()
-        if outermost:
+        if posted:  # nothing posted, nothing to deliver: whoever posted delivers its own
             self.bus.deliver()
 
     def __enter__(self) -> BookLock:

@@ -18,10 +18,12 @@ from all of it (`Slot.refresh`), whatever the order of arrival.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from ibapi.order import Order
 
@@ -30,6 +32,8 @@ from .cleaning import clean_decimal, clean_float
 from .events import BookEvent, Cancelled, Filled, OrderError, Rejected, StatusChanged
 from .model import ErrorEntry, Fill, LogEntry, OrderRecord
 from .status import Status
+
+E = TypeVar("E", bound=BookEvent)
 
 #: The order terms whose change makes an openOrder "new" (and is logged as an update).
 _TERMS: tuple[str, ...] = (
@@ -54,6 +58,46 @@ class Observed:
     last: float | None
 
 
+def _everyone(kind: type) -> bool:
+    return True
+
+
+@dataclass(slots=True)
+class FillStats:
+    """What the record's fills add up to, for the version of ``rec.fills`` it names (the book
+    replaces that dict on every change, so its identity says whether these are current).
+
+    Kept as running sums: a new fill (the common case) is added in constant time; a
+    correction, which takes a fill out, recomputes them from the fills."""
+
+    of: dict[str, Fill]
+    quantity: Decimal = Decimal(0)
+    priced: Decimal = Decimal(0)  # the shares of the fills with a price
+    value: Decimal = Decimal(0)  # their shares times price
+    last_key: tuple | None = None  # _fill_order of the latest fill
+    last: float | None = None  # its price
+
+    @property
+    def vwap(self) -> float | None:
+        return float(self.value / self.priced) if self.priced else None
+
+    def add(self, fill: Fill) -> None:
+        self.quantity += fill.shares
+        if fill.price is not None and fill.shares:
+            self.priced += fill.shares
+            self.value += fill.shares * Decimal(repr(fill.price))
+        key = _fill_order(fill)
+        if self.last_key is None or key > self.last_key:
+            self.last_key, self.last = key, fill.price
+
+    @classmethod
+    def of_fills(cls, fills: dict[str, Fill]) -> FillStats:
+        stats = cls(of=fills)
+        for fill in fills.values():
+            stats.add(fill)
+        return stats
+
+
 @dataclass(slots=True)
 class Slot:
     """A record plus the bookkeeping that makes the book order-independent and deduplicated."""
@@ -61,6 +105,9 @@ class Slot:
     rec: OrderRecord
     base: str  # status before TWS said anything: PendingSubmit (ours) or Unknown
     now: Callable[[], datetime] = field(repr=False)
+    # Does anyone subscribe to events of this kind (EventBus.wants)? An event nobody takes is
+    # not built: each carries a copy of the record.
+    wants: Callable[[type], bool] = field(default=_everyone, repr=False)
     status_sigs: set = field(default_factory=set)
     open_sigs: set = field(default_factory=set)
     done_status: str | None = None  # the "most done" status TWS reported
@@ -70,6 +117,10 @@ class Slot:
     obs: Observed | None = None  # the status message with the largest filled quantity
     families: dict[tuple, str] = field(default_factory=dict)  # correction key -> current execId
     mod_seq: int = 0
+    fill_stats: FillStats | None = field(default=None, repr=False)
+    # The terms (merge.terms) of rec.order, and the order they were read from: an openOrder
+    # compares its terms with the record's, and rec.order is replaced, never changed in place.
+    order_terms: tuple[Order | None, tuple] = field(default=(None, ()), repr=False)
 
     # ------------------------------------------------------------------ log
 
@@ -113,13 +164,44 @@ class Slot:
         ):
             self.obs = obs
 
+    # ------------------------------------------------------------------ cached views
+
+    def fills(self) -> FillStats:
+        """Quantity, VWAP and last price of the record's fills, recomputed only when the fills
+        changed (at most once per execDetails / commission), not on every status message."""
+        stats, fills = self.fill_stats, self.rec.fills
+        if stats is None or stats.of is not fills:
+            stats = self.fill_stats = FillStats.of_fills(fills)
+        return stats
+
+    def fills_changed(self, fills: dict[str, Fill], added: Fill | None = None) -> None:
+        """``rec.fills`` becomes ``fills``: the previous dict plus ``added``, or (None) the same
+        fills with other commissions. The sums follow without a recount when they were current."""
+        stats = self.fill_stats
+        current = stats is not None and stats.of is self.rec.fills
+        self.rec.fills = fills
+        if stats is not None and current:
+            stats.of = fills
+            if added is not None:
+                stats.add(added)
+
+    def terms_of_record(self) -> tuple | None:
+        """``terms(rec.order)``, read once per order object the record holds."""
+        order = self.rec.order
+        if order is None:
+            return None
+        cached_for, cached = self.order_terms
+        if cached_for is not order:
+            cached = terms(order)
+            self.order_terms = (order, cached)
+        return cached
+
     # ------------------------------------------------------------------ derivation
 
-    def derive_status(self) -> str:
-        rec = self.rec
-        total = self.total()
+    def derive_status(self, total: Decimal | None = None) -> str:
+        total = self.total() if total is None else total
         done = self.done_status
-        if total and rec.fills_quantity >= total:
+        if total and self.fills().quantity >= total:
             done = Status.FILLED
         if done is not None:
             return done
@@ -140,7 +222,7 @@ class Slot:
         reports Filled, what filled.
         """
         rec, obs = self.rec, self.obs
-        filled = max(obs.filled if obs else Decimal(0), rec.fills_quantity)
+        filled = max(obs.filled if obs else Decimal(0), self.fills().quantity)
         terms = clean_decimal(rec.order.totalQuantity) if rec.order is not None else None
         if terms and terms >= filled:
             return terms
@@ -156,29 +238,32 @@ class Slot:
         """Recompute status and numbers from everything seen; log and return what changed."""
         rec = self.rec
         before = (rec.status, rec.filled, rec.remaining, rec.avg_fill_price, rec.last_fill_price)
-        status = self.derive_status()
+        total = self.total()
+        status = self.derive_status(total)
         if status in st.DONE:
             self.cancel_from = None
         rec.status = status
-        self.derive_numbers()
+        self.derive_numbers(total)
         after = (rec.status, rec.filled, rec.remaining, rec.avg_fill_price, rec.last_fill_price)
         events: list[BookEvent] = []
         if before[0] != status:
             self.log("status", source, progress(rec), code, before=before[0])
-            events.append(self.status_event(before[0], source, code, reason))
+            event = self.status_event(before[0], source, code, reason)
+            if event is not None:
+                events.append(event)
         elif before != after:
             self.log("progress", source, progress(rec), code)
         elif ignored and ignored != status:
             self.log("ignored", source, f"{ignored} ignored: order is {status}")
         return events
 
-    def derive_numbers(self) -> None:
+    def derive_numbers(self, total: Decimal | None = None) -> None:
         rec, obs = self.rec, self.obs
-        fills = list(rec.fills.values())
-        fills_qty = rec.fills_quantity
+        stats = self.fills()
+        fills, fills_qty = bool(rec.fills), stats.quantity
         status_filled = obs.filled if obs else Decimal(0)
         filled = max(status_filled, fills_qty)
-        total = rec.derived_quantity = self.total()
+        total = rec.derived_quantity = self.total() if total is None else total
         if rec.status == Status.FILLED and total:
             filled = max(filled, total)
         rec.filled = filled
@@ -189,72 +274,72 @@ class Slot:
         else:
             rec.remaining = obs.remaining if obs and obs.filled == filled else None
         if fills and fills_qty > status_filled:
-            rec.avg_fill_price = vwap(fills)
+            rec.avg_fill_price = stats.vwap
         elif obs and obs.filled > 0 and obs.avg is not None:
             rec.avg_fill_price = obs.avg
         else:
-            rec.avg_fill_price = vwap(fills) if fills else None
+            rec.avg_fill_price = stats.vwap if fills else None
         if fills:
-            rec.last_fill_price = max(fills, key=_fill_order).price
+            rec.last_fill_price = stats.last
         else:
             rec.last_fill_price = obs.last if obs and obs.filled > 0 else None
 
     # ------------------------------------------------------------------ events
 
+    def event(self, cls: type[E], /, time: datetime | None = None, **fields: Any) -> E | None:
+        """A ``cls`` event with a snapshot of the record, or None when no subscriber takes it."""
+        if not self.wants(cls):
+            return None
+        return cls(time=time or self.now(), record=self.rec.snapshot(), **fields)
+
     def status_event(
         self, before: str, source: str, code: int | None = None, reason: str = ""
-    ) -> StatusChanged:
+    ) -> StatusChanged | None:
         rec = self.rec
-        now, snap, after = self.now(), rec.snapshot(), rec.status
+        after = rec.status
         if after == Status.FILLED:
-            return Filled(time=now, record=snap, before=before, after=after, source=source)
+            return self.event(Filled, before=before, after=after, source=source)
         if after in (Status.CANCELLED, Status.API_CANCELLED):
-            return Cancelled(
-                time=now, record=snap, before=before, after=after, source=source, code=code,
-                reason=reason,
-            )  # fmt: skip
+            return self.event(
+                Cancelled, before=before, after=after, source=source, code=code, reason=reason
+            )
         if after == Status.INACTIVE and rec.rejected:
             err = rec.reject_error
             assert err is not None  # rejected implies it
             return self.rejected_event(before, source, err.code, err.text)
-        return StatusChanged(time=now, record=snap, before=before, after=after, source=source)
+        return self.event(StatusChanged, before=before, after=after, source=source)
 
-    def rejected_event(self, before: str, source: str, code: int, text: str) -> Rejected:
-        rec = self.rec
-        return Rejected(
-            time=self.now(),
-            record=rec.snapshot(),
-            before=before,
-            after=rec.status,
-            source=source,
-            code=code,
-            reason=text,
+    def rejected_event(self, before: str, source: str, code: int, text: str) -> Rejected | None:
+        return self.event(
+            Rejected, before=before, after=self.rec.status, source=source, code=code, reason=text
         )
 
-    def error_event(self, entry: ErrorEntry) -> OrderError:
-        return OrderError(
-            time=self.now(),
-            record=self.rec.snapshot(),
-            code=entry.code,
-            kind=entry.kind,
-            text=entry.text,
-        )
+    def error_event(self, entry: ErrorEntry) -> OrderError | None:
+        return self.event(OrderError, code=entry.code, kind=entry.kind, text=entry.text)
 
 
 # ---------------------------------------------------------------------- helpers
 
 
+_READ_TERMS = attrgetter(*_TERMS)
+
+
 def terms(order: Order) -> tuple:
     """The order's terms, cleaned, comparable across messages."""
-    values = []
-    for name in _TERMS:
-        value = getattr(order, name, None)
-        if isinstance(value, float):
-            value = clean_float(value)
-        elif isinstance(value, Decimal):
-            value = clean_decimal(value)
-        values.append(str(value))
-    return tuple(values)
+    try:
+        raw = _READ_TERMS(order)  # one C call for the usual case: every attribute is there
+    except AttributeError:
+        raw = tuple(getattr(order, name, None) for name in _TERMS)
+    return tuple(
+        str(
+            clean_float(v)
+            if isinstance(v, float)
+            else clean_decimal(v)
+            if isinstance(v, Decimal)
+            else v
+        )
+        for v in raw
+    )
 
 
 def terms_text(order: Order) -> str:
@@ -275,15 +360,6 @@ def progress(rec: OrderRecord) -> str:
     if rec.avg_fill_price is not None:
         text += f" avg {rec.avg_fill_price}"
     return text
-
-
-def vwap(fills: Iterable[Fill]) -> float | None:
-    priced = [f for f in fills if f.price is not None and f.shares]
-    qty = sum((f.shares for f in priced), Decimal(0))
-    if not qty:
-        return None
-    value = sum((f.shares * Decimal(repr(f.price)) for f in priced), Decimal(0))
-    return float(value / qty)
 
 
 def _fill_order(fill: Fill) -> tuple:

@@ -8,7 +8,6 @@ error refuses it (rejected, see error_policy.py). A rejected modify leaves the o
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -82,8 +81,9 @@ def modified_order(slot: Slot, normal: dict[str, Any]) -> tuple[Order, dict[str,
         raise BookError(f"order {rec.order_id} is {rec.status}: a done order cannot be modified")
     if rec.order is None:
         raise BookError(f"order {rec.order_id}: its terms are not known yet, cannot modify")
-    base = from_echo(rec.order) if rec.sent_order is None else copy.deepcopy(rec.sent_order)
-    if rec.sent_order is not None and rec.acknowledged:
+    sent = rec.sent_order  # a new object: free to change
+    base = from_echo(rec.order) if sent is None else sent
+    if sent is not None and rec.acknowledged:
         for name in modifiable_anywhere():
             value = shown(rec.order, name)
             if value is not None:
@@ -118,9 +118,12 @@ def record_request(slot: Slot, normal: dict[str, Any]) -> Modification:
     return mod
 
 
-def apply_shown(slot: Slot, order: Order) -> ModifyApplied | None:
-    """Mark the newest pending modify that `order` shows as applied, older ones superseded."""
+def apply_shown(slot: Slot, order: Order) -> Modification | None:
+    """Mark the newest pending modify that `order` shows as applied, older ones superseded;
+    returns it (None when `order` shows none)."""
     rec = slot.rec
+    if not rec.modifications:  # the usual case: never modified
+        return None
     pending = rec.pending_modifications
     matched = next((m for m in reversed(pending) if shows(order, m.changes)), None)
     if matched is None:
@@ -136,10 +139,14 @@ def apply_shown(slot: Slot, order: Order) -> ModifyApplied | None:
         mods.append(m)
     rec.modifications = tuple(mods)
     slot.log("modify_applied", "openOrder", matched.describe())
-    return ModifyApplied(time=now, record=rec.snapshot(), modification=matched)
+    return matched
 
 
-def reject_oldest(slot: Slot, entry: ErrorEntry, source: str) -> ModifyRejected:
+def applied_event(slot: Slot, mod: Modification) -> ModifyApplied | None:
+    return slot.event(ModifyApplied, time=mod.resolved, modification=mod)
+
+
+def reject_oldest(slot: Slot, entry: ErrorEntry, source: str) -> ModifyRejected | None:
     """The error refused the oldest pending modify: record it as rejected, with the error."""
     rec = slot.rec
     code, text = entry.code, entry.text
@@ -148,9 +155,7 @@ def reject_oldest(slot: Slot, entry: ErrorEntry, source: str) -> ModifyRejected:
     rec.errors = (*rec.errors, replace(entry, modify_seq=mod.seq))
     rec.modifications = tuple(mod if m.seq == mod.seq else m for m in rec.modifications)
     slot.log("modify_rejected", source, f"{mod.describe()}: {text}", code)
-    return ModifyRejected(
-        time=entry.time, record=rec.snapshot(), modification=mod, code=code, reason=text
-    )
+    return slot.event(ModifyRejected, time=entry.time, modification=mod, code=code, reason=text)
 
 
 def from_echo(echo: Order) -> Order:

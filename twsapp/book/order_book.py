@@ -24,7 +24,6 @@ How the book stays right when TWS repeats, reorders or omits messages:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -47,8 +46,22 @@ from .events import (
 from .fills import add_fill, commission_of, join_commission, make_fill
 from .lock import BookLock
 from .merge import Observed, Slot, terms, terms_text
-from .model import AccountValue, Commission, ErrorEntry, Modification, OrderRecord, Position
-from .modify import apply_shown, modified_order, normalize_changes, record_request
+from .model import (
+    AccountValue,
+    Commission,
+    ErrorEntry,
+    Modification,
+    OrderRecord,
+    Position,
+    compact_order,
+)
+from .modify import (
+    applied_event,
+    apply_shown,
+    modified_order,
+    normalize_changes,
+    record_request,
+)
 from .status import Status
 
 
@@ -148,7 +161,12 @@ class OrderBook:
     def register_pending(
         self, client_id: int, order_id: int, contract: Contract, order: Order
     ) -> OrderRecord:
-        """Record an order about to be sent (PendingSubmit). Call before placeOrder."""
+        """Record an order about to be sent (PendingSubmit). Call before placeOrder.
+
+        The book keeps ``contract`` and ``order`` themselves until TWS's echo replaces them
+        (no copy: the send path passes objects of its own, made once), so the caller must not
+        change them afterwards; what was sent stays as ``sent_contract`` and, compacted, as
+        ``sent_order``, for modifies."""
         with self.lock:
             if (client_id, order_id) in self._by_key:
                 raise BookError(
@@ -159,20 +177,22 @@ class OrderBook:
             rec = OrderRecord(
                 client_id=client_id,
                 order_id=order_id,
-                contract=copy.deepcopy(contract),
-                order=copy.deepcopy(order),
+                contract=contract,
+                order=order,
                 status=Status.PENDING_SUBMIT,
                 parent_id=clean_id(getattr(order, "parentId", 0)),
                 ids_from="placeOrder",
                 created=now,
                 updated=now,
-                sent_contract=copy.deepcopy(contract),
-                sent_order=copy.deepcopy(order),
+                sent_contract=contract,
+                sent_terms=compact_order(order),
             )
             slot = self._add(rec, Status.PENDING_SUBMIT)
             text = terms_text(order)
             slot.log("registered", "placeOrder", text, before="", after=Status.PENDING_SUBMIT)
-            self.lock.emit([slot.status_event("", "placeOrder")])
+            event = slot.status_event("", "placeOrder")
+            if event is not None:
+                self.lock.emit([event])
             return rec
 
     def request_modify(
@@ -212,11 +232,13 @@ class OrderBook:
         perm_id = clean_id(order.permId)
         status = getattr(order_state, "status", "") or ""
         filled = str(clean_decimal(getattr(order, "filledQuantity", None)))
-        sig = (order_id, client_id, perm_id, status, contract.conId, terms(order), filled)
+        shown = terms(order)
+        sig = (order_id, client_id, perm_id, status, contract.conId, shown, filled)
         with self.lock:
             slot = self._find(client_id, order_id, perm_id, "openOrder")
             rec = slot.rec
-            changed = rec.order is not None and terms(rec.order) != terms(order)
+            held = slot.terms_of_record()
+            changed = held is not None and held != shown
             # A repeat is dropped, unless it shows terms other than the current ones: a modify
             # back to earlier terms brings back an earlier message, and it is news.
             if sig in slot.open_sigs and not changed:
@@ -225,11 +247,12 @@ class OrderBook:
             events: list[BookEvent] = []
             first = not rec.acknowledged
             rec.contract, rec.order = contract, order
+            slot.order_terms = (order, shown)
             rec.acknowledged = True
             rec.parent_id = clean_id(order.parentId) or rec.parent_id
             applied = apply_shown(slot, order)
-            if applied is not None:
-                events.append(applied)
+            if applied is not None and (event := applied_event(slot, applied)) is not None:
+                events.append(event)
             if first:
                 slot.log("acknowledged", "openOrder", status)
             elif changed and applied is None:
@@ -388,7 +411,7 @@ class OrderBook:
             return [s.rec.snapshot() for s in self._slots]
 
     def _add(self, rec: OrderRecord, base: str) -> Slot:
-        slot = Slot(rec=rec, base=base, now=self._now)
+        slot = Slot(rec=rec, base=base, now=self._now, wants=self.bus.wants)
         self._slots.append(slot)
         if rec.order_id:
             self._by_key[rec.key] = slot

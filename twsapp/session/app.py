@@ -23,13 +23,15 @@ from ibapi.order import Order
 
 from ..book import OrderBook, OrderRecord
 from ..book.selection import select
-from ..config import LIVE_PORTS, is_loopback_host
+from ..config import LIVE_PORTS, RiskConfig, is_loopback_host
 from ..events import Connected, Disconnected, EventBus
 from ..exceptions import ClientIdInUse, ConnectError, OrderRefused
+from ..risk import RiskGuard
 from ..whatif import WhatIf
 from .contracts import ContractService
 from .ids import OrderIdAllocator
 from .requests import RequestTracker
+from .risk_facts import PriceSource, SessionFacts, modified_order
 from .router import Link, Router
 from .subscriptions import SubscriptionRegistry
 from .trading import OrderApi
@@ -148,6 +150,8 @@ class TwsApp:
         *,
         default_account: str = "",
         fa_groups: Collection[str] | None = None,
+        risk: RiskConfig | None = None,
+        prices: PriceSource | None = None,
     ) -> None:
         self.book = book or OrderBook()
         self.bus: EventBus = self.book.bus
@@ -168,6 +172,11 @@ class TwsApp:
         self._orders = OrderApi(
             self, self._wire, self.book, self._ids, self.contracts, self._requests
         )
+        # [risk] in force (None: no pre-trade checks); ``prices``: the run's last prices.
+        self.risk: RiskGuard | None = None
+        if risk is not None:
+            self.risk = RiskGuard(risk, SessionFacts(self, prices))
+            self._orders.risk_check = self.risk.check
         self._api_thread: threading.Thread | None = None
         self._handshake: threading.Thread | None = None
         self._reader_thread: threading.Thread | None = None
@@ -239,7 +248,16 @@ class TwsApp:
         """Re-send a working order with the same id and new terms: ``price``, ``quantity``,
         ``aux_price``, ``tif``, or a field of its type (``stop_price``, ``trailing_percent``,
         ... order_types.py)."""
+        if self.risk is not None:
+            checked = modified_order(self, order_id, changes)  # None: modify says why not
+            if checked is not None:
+                self.risk.check(*checked)  # before any lock: it may ask TWS for a quote
         return self._orders.modify(order_id, **changes)
+
+    def check_order(self, contract: Contract | ContractDetails | str, order: Order) -> Order:
+        """The order as ``place`` would send it (default account filled in), validated and
+        held to [risk] (OrderRefused, RiskRefused); nothing is sent."""
+        return self._orders._checked(self.contracts.resolve(contract), order)
 
     def cancel(self, order_id: int) -> OrderRecord:
         """Ask TWS to cancel a working (or held) order; the book shows PendingCancel meanwhile."""

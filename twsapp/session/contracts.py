@@ -67,6 +67,8 @@ class ContractService:
         self._by_conid: dict[int, ContractDetails] = {}
         self._by_key: dict[tuple, ContractDetails] = {}
         self._rules: dict[int, list[tuple[float, float]]] = {}
+        # (marketRuleIds, validExchanges, exchange) -> the rule id that applies (None: no rule)
+        self._rule_ids: dict[tuple[str, str, str], int | None] = {}
         self._lock = threading.Lock()
         self._rule_fetch = threading.Lock()
 
@@ -167,13 +169,16 @@ class ContractService:
 
     def price_rules(self, details: ContractDetails) -> list[tuple[float, float]] | None:
         """The market rule of the contract's own exchange (first listed when routed SMART)."""
-        ids = [i for i in (details.marketRuleIds or "").split(",") if i]
-        if not ids:
-            return None
-        exchanges = (details.validExchanges or "").split(",")
-        wanted = details.contract.exchange
-        index = exchanges.index(wanted) if wanted in exchanges else 0
-        return self.market_rule(int(ids[min(index, len(ids) - 1)]))
+        key = (details.marketRuleIds, details.validExchanges, details.contract.exchange)
+        rule_id = self._rule_ids.get(key, -1)  # asked on every place: parsed once per contract
+        if rule_id == -1:
+            ids = [i for i in (details.marketRuleIds or "").split(",") if i]
+            exchanges = (details.validExchanges or "").split(",")
+            wanted = details.contract.exchange
+            index = exchanges.index(wanted) if wanted in exchanges else 0
+            rule_id = int(ids[min(index, len(ids) - 1)]) if ids else None
+            self._rule_ids[key] = rule_id
+        return None if rule_id is None else self.market_rule(rule_id)
 
     def round_price(
         self,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from decimal import InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -81,6 +81,21 @@ class SendLock:
         self._lock.release()
 
 
+# The list attributes of ibapi's Order: copied with the order, so that a caller appending to
+# its own list after placing cannot change the order the book keeps.
+_ORDER_LISTS = ("conditions", "algoParams", "smartComboRoutingParams", "orderComboLegs",
+                "orderMiscOptions")  # fmt: skip
+
+
+def _own_copy(order: Order) -> Order:
+    copied = copy.copy(order)
+    for name in _ORDER_LISTS:
+        value = getattr(copied, name, None)
+        if value:
+            setattr(copied, name, list(value))
+    return copied
+
+
 class SessionView(Protocol):
     """What the order API needs to know of the session; the app is one."""
 
@@ -118,6 +133,8 @@ class OrderApi:
         # Orders sent as part of a bracket: all but the last went out with transmit=False, and
         # a modify of any of them must go out (the bracket as a whole is transmitted).
         self._grouped: set[tuple[int, int]] = set()
+        # [risk]'s check (risk.RiskGuard.check), set by the app: raises to hold an order back.
+        self.risk_check: Callable[[ContractDetails, Order], None] | None = None
 
     def place(self, contract: Contract | ContractDetails | str, order: Order) -> OrderRecord:
         """Validate, register and send a new order; returns its (live) record."""
@@ -145,13 +162,19 @@ class OrderApi:
             self._grouped.update(record.key for record in records)
         return records
 
-    def _checked(self, details: ContractDetails, order: Order) -> Order:
-        """A copy of the order with the default account filled in, validated (OrderRefused)."""
-        order = copy.copy(order)
+    def _checked(self, details: ContractDetails, order: Order, risk: bool = True) -> Order:
+        """A copy of the order with the default account filled in, validated (OrderRefused).
+
+        The copy is the one the book keeps and the wire sends: the caller may reuse its own
+        object. Shallow but for the order's lists, which are copied too (a deep copy costs
+        30 times as much, and the elements are never changed in place by twsapp)."""
+        order = _own_copy(order)
         if not order.account and not order.faGroup:
             self._fill_default_account(order)
         rules = self._contracts.price_rules(details)  # fetched once, then cached
         self._validate(details, order, rules)
+        if risk and self.risk_check is not None:  # [risk]; not for a what-if, which places nothing
+            self.risk_check(details, order)  # outside every lock: it may ask TWS for a quote
         return order
 
     def _send_new(
@@ -281,7 +304,7 @@ class OrderApi:
         book. Validated like a real order first; its id is used up (ids only increase)."""
         self._require_ready()
         details = self._contracts.resolve(contract)
-        checked = self._checked(details, order)
+        checked = self._checked(details, order, risk=False)
         checked.whatIf = True
         checked.transmit = True
         if not self.ids.wait_ready(timeout):
@@ -350,6 +373,7 @@ class OrderApi:
             accounts=session.accounts,
             fa_groups=groups,
             price_increments=rules,
+            sec_type=details.contract.secType,
         )
 
     # ------------------------------------------------------------------ sync

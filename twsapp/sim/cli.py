@@ -34,6 +34,7 @@ OPTION_OF = {
     "instruments_file": "--instruments",
     "bars": "--bars",
     "disconnect_after_violations": "--pacing-disconnect",
+    "pacing": "--no-pacing",
     "handshake_timeout": "--handshake-timeout",
 }
 
@@ -72,6 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="disconnect a client after this many pacing violations (0 = never)",
     )
     parser.add_argument(
+        "--no-pacing",
+        dest="pacing",
+        action="store_false",
+        help="lift the 50 messages/s limit (no error 100): for raw-speed benchmarks only",
+    )
+    parser.add_argument(
         "--handshake-timeout",
         default=str(HANDSHAKE_TIMEOUT),
         help="seconds a new connection has to complete the handshake and startApi",
@@ -104,6 +111,7 @@ def settings_from(args: argparse.Namespace) -> SimSettings:
         display_size=_display_size(args.display_size),
         instruments_file=args.instruments,
         bars=_bars(args.bars),
+        pacing=args.pacing,
         disconnect_after_violations=_integer(
             "--pacing-disconnect", args.pacing_disconnect, "use a count, or 0 for never"
         ),

@@ -20,7 +20,19 @@ from .matching import commission_for
 from .records import UNBOUND, SimOrder, apply_tws_defaults
 from .rules import Refusal, refuse
 from .state import ExchangeState
+from .triggers import TRAILING_TYPES
 from .wire import UNSET_DOUBLE
+
+#: What a modify changes of a working order besides its time in force (the prices of every
+#: type: a type's unused ones stay unset).
+MODIFIABLE = (
+    "totalQuantity",
+    "lmtPrice",
+    "auxPrice",
+    "trailingPercent",
+    "lmtPriceOffset",
+    "triggerMethod",
+)
 
 
 class OrderEntry(ExchangeState):
@@ -62,6 +74,7 @@ class OrderEntry(ExchangeState):
         price_rules = self._rules_for(instrument, exchange)
         rules.check_order(order, price_rules, instrument.details.minTick)
         rules.check_size(order, instrument.details.sizeIncrement, modifying)
+        self._check_working(instrument, order, modifying)
         if order.account and order.account not in self.accounts:
             cause = f"Invalid account code {order.account!r}"
             raise refuse(rules.VALIDATION, tag="bA", cause=cause)
@@ -202,21 +215,22 @@ class OrderEntry(ExchangeState):
             held=True,
         )
         so.contract.exchange = exchange or so.contract.exchange
-        if so.bound:
-            self.orders[(client_id, order_id)] = so
-        else:
-            self.orders[(UNBOUND, so.perm_id)] = so
-            if bind:
-                self._bind(so)
+        key = (client_id, order_id) if so.bound else (UNBOUND, so.perm_id)
+        self.orders[key] = so
+        self._index(so)
+        if bind and not so.bound:
+            self._bind(so)
         return so
 
     def _bind(self, so: SimOrder) -> None:
         """Client 0 takes a TWS-UI order: it gets the next negative API id (TWS's default)."""
         del self.orders[(UNBOUND, so.perm_id)]
+        self._unindex(so)
         self._last_bound -= 1
         so.client_id, so.order_id, so.bound = 0, self._last_bound, True
         so.order.orderId, so.order.clientId = so.order_id, 0
         self.orders[(0, so.order_id)] = so
+        self._index(so)
 
     def _modify(self, so: SimOrder, req: m.PlaceOrder) -> None:
         if so.done:
@@ -232,16 +246,21 @@ class OrderEntry(ExchangeState):
         if req.contract.conId and req.contract.conId != so.contract.conId:
             raise refuse(rules.MODIFY_MISMATCH)
         candidate = copy.copy(so.order)
-        for name in ("totalQuantity", "lmtPrice", "auxPrice", "tif", "goodTillDate", "outsideRth"):
+        for name in (*MODIFIABLE, "tif", "goodTillDate", "outsideRth"):
             setattr(candidate, name, getattr(new, name))
         candidate.tif = candidate.tif or "DAY"
         candidate.trailStopPrice = UNSET_DOUBLE
+        if candidate.orderType in TRAILING_TYPES:
+            # A trailing stop keeps where it got to unless the modify names a new stop.
+            given = new.trailStopPrice not in (UNSET_DOUBLE, 0)
+            candidate.trailStopPrice = new.trailStopPrice if given else so.order.trailStopPrice
         apply_tws_defaults(candidate)
         self._check(so.instrument, candidate, so.contract.exchange, modifying=True)
         if candidate.totalQuantity < so.filled:
             cause = "Order quantity cannot be below the filled quantity"
             raise refuse(rules.VALIDATION, tag="bO", cause=cause)
         so.order = candidate
+        self._start_working(so, fresh=False)
         self._emit_order(so, [self._open_order(so), self._status(so)])
         self._match(so, self._step, first=True)
 
@@ -257,6 +276,8 @@ class OrderEntry(ExchangeState):
         apply_tws_defaults(order)
         if parent is not None:
             attach_to(order, parent)
+        self._unindex(so)
         so.order = order
+        self._index(so)
         if order.transmit:
             self._release(so)

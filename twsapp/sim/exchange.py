@@ -9,8 +9,9 @@ The state every part shares is declared in ``state.ExchangeState``. ``Exchange``
 dispatch table and the lifecycle every part uses (announce, status, cancel); the rest is in
 mixins, one concern each: ``entry`` (place, modify, what-if, TWS-UI orders), ``matching`` (time
 steps, fills), ``groups`` (transmit, brackets, OCA), ``portfolio`` (positions and account values),
-``queries`` (open / completed orders, executions) and ``marketdata`` (quotes, tick by tick and
-real-time bars from the tape).
+``queries`` (open / completed orders, executions), ``marketdata`` (quotes, tick by tick and
+real-time bars from the tape), ``pnl_feed`` (reqPnL and reqPnLSingle streams) and ``history``
+(historical bars with keepUpToDate, head timestamps and historical ticks, from the same tape).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from . import messages as m
 from . import rules
 from .entry import OrderEntry
 from .groups import OrderGroups
+from .history import History
 from .marketdata import MarketData
 from .matching import Matching
+from .pnl_feed import PnLFeed
 from .portfolio import Portfolio
 from .queries import OrderQueries
 from .records import SimOrder
@@ -47,10 +50,12 @@ Handler = Callable[[int, Any], None]
 # Every request ibapi can send that the simulator refuses by design, by ibapi's message id: each
 # is answered with error 321 "... is not supported" to its reqId (-1 when it carries none), and
 # the session stays up, as TWS answers a request it cannot serve. The simulator serves orders,
-# accounts and live market data (top of book, tick by tick, 5-second bars); market depth,
-# history, options analytics, scanners, news, FA configuration, display groups and the
-# verification / config handshakes are out. tests/test_sim_requests.py checks that every
-# ibapi message id is either here or served.
+# accounts (positions, summary, updates, reqPnL / reqPnLSingle), live market data (top of
+# book, tick by tick, 5-second bars) and history (bars with keepUpToDate, head timestamps,
+# historical ticks); market depth, histograms, options analytics, scanners, news, the
+# multi-account views, FA configuration, display groups and the verification / config
+# handshakes are out. tests/test_sim_requests.py checks that every ibapi message id is either
+# here or served.
 UNSUPPORTED_REQUESTS: frozenset[int] = frozenset(
     {
         # market data beyond top of book, tick by tick and real-time bars
@@ -58,14 +63,10 @@ UNSUPPORTED_REQUESTS: frozenset[int] = frozenset(
         OUT.CANCEL_MKT_DEPTH,
         OUT.REQ_MKT_DEPTH_EXCHANGES,
         OUT.REQ_SMART_COMPONENTS,
-        # historical data
-        OUT.REQ_HISTORICAL_DATA,
-        OUT.CANCEL_HISTORICAL_DATA,
-        OUT.REQ_HEAD_TIMESTAMP,
-        OUT.CANCEL_HEAD_TIMESTAMP,
+        # historical data beyond bars, head timestamps and ticks; cancelHistoricalTicks (sent
+        # as protobuf only) cancels what reqHistoricalTicks has already answered in full
         OUT.REQ_HISTOGRAM_DATA,
         OUT.CANCEL_HISTOGRAM_DATA,
-        OUT.REQ_HISTORICAL_TICKS,
         OUT.CANCEL_HISTORICAL_TICKS,
         # options
         OUT.EXERCISE_OPTIONS,
@@ -95,15 +96,11 @@ UNSUPPORTED_REQUESTS: frozenset[int] = frozenset(
         OUT.CANCEL_WSH_META_DATA,
         OUT.REQ_WSH_EVENT_DATA,
         OUT.CANCEL_WSH_EVENT_DATA,
-        # account views beyond positions / summary / updates, and FA configuration
+        # account views beyond positions / summary / updates / P&L, and FA configuration
         OUT.REQ_POSITIONS_MULTI,
         OUT.CANCEL_POSITIONS_MULTI,
         OUT.REQ_ACCOUNT_UPDATES_MULTI,
         OUT.CANCEL_ACCOUNT_UPDATES_MULTI,
-        OUT.REQ_PNL,
-        OUT.CANCEL_PNL,
-        OUT.REQ_PNL_SINGLE,
-        OUT.CANCEL_PNL_SINGLE,
         OUT.REQ_FA,
         OUT.REPLACE_FA,
         OUT.REQ_USER_INFO,
@@ -125,7 +122,15 @@ UNSUPPORTED_REQUESTS: frozenset[int] = frozenset(
 
 
 class Exchange(
-    OrderEntry, Matching, OrderGroups, Portfolio, OrderQueries, MarketData, ExchangeState
+    OrderEntry,
+    Matching,
+    OrderGroups,
+    Portfolio,
+    OrderQueries,
+    MarketData,
+    PnLFeed,
+    History,
+    ExchangeState,
 ):
     """One TWS instance: the shared state (``ExchangeState``) served through its mixins."""
 
@@ -173,6 +178,15 @@ class Exchange(
         on(m.CancelTickByTickData, self._on_CancelTickByTickData)
         on(m.ReqRealTimeBars, self._on_ReqRealTimeBars)
         on(m.CancelRealTimeBars, self._on_CancelRealTimeBars)
+        on(m.ReqPnL, self._on_ReqPnL)
+        on(m.CancelPnL, self._on_CancelPnL)
+        on(m.ReqPnLSingle, self._on_ReqPnLSingle)
+        on(m.CancelPnLSingle, self._on_CancelPnLSingle)
+        on(m.ReqHistoricalData, self._on_ReqHistoricalData)
+        on(m.CancelHistoricalData, self._on_CancelHistoricalData)
+        on(m.ReqHeadTimeStamp, self._on_ReqHeadTimeStamp)
+        on(m.CancelHeadTimeStamp, self._on_CancelHeadTimeStamp)
+        on(m.ReqHistoricalTicks, self._on_ReqHistoricalTicks)
         on(m.Unsupported, self._unsupported)
         return table
 
@@ -193,6 +207,8 @@ class Exchange(
             self._account_subs.pop(client_id, None)
             self._auto_bind.discard(client_id)
             self._forget_market_data(client_id)
+            self._forget_pnl(client_id)
+            self._forget_history(client_id)
 
     def welcome(self, client_id: int) -> None:
         """What TWS sends right after startApi: accounts, the next id, open orders, farm notes."""
@@ -272,10 +288,14 @@ class Exchange(
             refusal = refuse(rules.CANCEL_DONE, order_id=req.order_id, state=so.status)
             self._error(client_id, req.order_id, refusal)
             return
+        late = self._cancel_refusal(so)  # a MOC or LOC close to its auction
+        if late is not None:
+            self._error(client_id, req.order_id, late)
+            return
         self._cancel(so)
 
     def _on_ReqGlobalCancel(self, client_id: int, req: m.ReqGlobalCancel) -> None:
-        for so in sorted(self.orders.values(), key=lambda o: o.perm_id):
+        for so in sorted(self._not_done(), key=lambda o: o.perm_id):
             if not so.done:
                 self._cancel(so)
 

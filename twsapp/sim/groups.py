@@ -31,6 +31,7 @@ from ibapi.order import Order
 
 from .records import SimOrder
 from .state import ExchangeState
+from .triggers import TRIGGERED_TYPES, WORKS_AT_ONCE
 
 
 class OrderGroups(ExchangeState):
@@ -45,14 +46,8 @@ class OrderGroups(ExchangeState):
     def _children(self, parent: SimOrder) -> list[SimOrder]:
         if not parent.bound:
             return []
-        kids = [
-            o
-            for o in self.orders.values()
-            if o.client_id == parent.client_id
-            and o.order.parentId == parent.order_id
-            and o is not parent
-        ]
-        return sorted(kids, key=lambda o: o.order_id)
+        kids = self._kids.get((parent.client_id, parent.order_id), {})
+        return sorted((o for o in kids.values() if o is not parent), key=lambda o: o.order_id)
 
     def _waits_for_parent(self, so: SimOrder) -> bool:
         if not so.order.parentId:
@@ -67,8 +62,9 @@ class OrderGroups(ExchangeState):
             order.held = False
             order.placed_step = self._step
             order.status = "PreSubmitted"
+            self._start_working(order)
             self._emit_order(order, [self._open_order(order), self._status(order)])
-            if order.order.orderType in ("LMT", "MKT") and not self._waits_for_parent(order):
+            if order.order.orderType in WORKS_AT_ONCE and not self._waits_for_parent(order):
                 self._set_status(order, "Submitted")
         for order in released:
             if not order.done and order.last_match != self._step:
@@ -79,32 +75,58 @@ class OrderGroups(ExchangeState):
         for child in self._children(parent):
             if child.done or child.held:
                 continue
-            if child.order.orderType in ("LMT", "MKT"):
+            if child.order.orderType in WORKS_AT_ONCE:
                 self._set_status(child, "Submitted")
             else:
                 self._set_status(child, child.status)  # whyHeld "child,trigger" -> "trigger"
             self._match(child, self._step, first=True)
 
     def _one_cancels_other(self, so: SimOrder, quantity: Decimal) -> None:
-        """A fill in an OCA group: type 1 cancels the others, types 2 and 3 reduce them."""
+        """A fill in an OCA group: type 1 cancels the others, types 2 and 3 reduce them by the
+        filled quantity (IB's Order reference and the TWS Users' Guide, "One Cancels Other").
+
+        Types 1 and 2 are "with block": one order of the group is routed at a time, so the
+        others do not fill in the second one of them fills in. Type 3 has no block: an order
+        of the group also hit in this second fills as routed, and is reduced only after its
+        own look (``_settle_oca``), so the group can overfill, as IB warns it may.
+        """
         group = so.order.ocaGroup
         if not group:
             return
         others = [
             o
-            for o in self._working(None)
-            if o is not so and o.order.ocaGroup == group and o.order.account == so.order.account
+            for o in self._oca.get(group, {}).values()
+            if o is not so
+            and not o.done
+            and not o.held
+            and o.order.ocaGroup == group
+            and o.order.account == so.order.account
         ]
+        oca_type = so.order.ocaType
         for other in sorted(others, key=lambda o: o.perm_id):
             if other.done:
                 continue
-            rest = other.order.totalQuantity - quantity
-            if so.order.ocaType == 1 or rest <= other.filled:
-                self._cancel(other, by="System")
+            if oca_type == 3 and other.last_match != self._step:
+                other.work.oca_owed += quantity  # routed too: it has its look first
                 continue
-            other.order = copy.copy(other.order)
-            other.order.totalQuantity = rest
-            self._emit_order(other, [self._open_order(other), self._status(other)])
+            if oca_type in (1, 2):
+                other.work.oca_blocked = self._step
+            self._reduce(other, quantity, cancel=oca_type == 1)
+
+    def _settle_oca(self, so: SimOrder) -> None:
+        """Apply what the fills of its OCA group took from ``so`` while it was routed."""
+        owed, so.work.oca_owed = so.work.oca_owed, Decimal(0)
+        if owed and not so.done:
+            self._reduce(so, owed, cancel=False)
+
+    def _reduce(self, so: SimOrder, quantity: Decimal, cancel: bool) -> None:
+        rest = so.order.totalQuantity - quantity
+        if cancel or rest <= so.filled:
+            self._cancel(so, by="System")
+            return
+        so.order = copy.copy(so.order)
+        so.order.totalQuantity = rest
+        self._emit_order(so, [self._open_order(so), self._status(so)])
 
     def _why_held(self, so: SimOrder) -> str:
         """Why TWS keeps an order PreSubmitted: "child" while its parent is not filled, "trigger"
@@ -114,7 +136,7 @@ class OrderGroups(ExchangeState):
         reasons = []
         if self._waits_for_parent(so):
             reasons.append("child")
-        if so.order.orderType in ("STP", "STP LMT") and not so.triggered:
+        if so.order.orderType in TRIGGERED_TYPES and not so.triggered:
             reasons.append("trigger")
         return ",".join(reasons)
 

@@ -22,8 +22,9 @@ from ibapi.execution import Execution
 from . import messages as m
 from .instruments import Instrument
 from .records import EXEC_TIME_FORMAT, TWS_TIME_ZONE, Fill, SimOrder
-from .state import ExchangeState
+from .triggers import AUCTION_TYPES, PEGGED_TYPES, TRIGGERED_TYPES
 from .wire import UNSET_DOUBLE
+from .working import WorkingOrders
 
 EXEC_VENUE = {"NASDAQ": "ISLAND", "NYSE": "NYSE", "ARCA": "ARCA", "BATS": "BATS"}
 
@@ -39,11 +40,13 @@ def commission_for(sec_type: str, quantity: Decimal, price: float) -> float:
     return round(min(max(1.0, per_share), max(cap, 1.0)), 2)
 
 
-class Matching(ExchangeState):
-    """Mixin of ``Exchange``: uses its state, clock, message helpers and ``_cancel``."""
+class Matching(WorkingOrders):
+    """Mixin of ``Exchange``: uses its state, clock, message helpers and ``_cancel``; what
+    each order type is worth this second comes from ``working``."""
 
     def on_clock(self) -> None:
-        """Process every simulated second up to the clock's present, then sample market data.
+        """Process every simulated second up to the clock's present, then sample market data,
+        P&L subscriptions and keepUpToDate history requests.
 
         Seconds nobody watches (no working order, no tick-by-tick or bar stream) are skipped.
         """
@@ -62,16 +65,38 @@ class Matching(ExchangeState):
                     if not so.done:
                         self._expire_or_match(so)
             self._sample_lines()
+            self._sample_pnl()
+            self._sample_history()
 
     def _session_open(self, instrument: Instrument, step: int, outside_rth: bool) -> bool:
         return instrument.is_trading(self._moment(step), liquid_only=not outside_rth)
 
     def _expire_or_match(self, so: SimOrder) -> None:
+        if so.order.orderType in AUCTION_TYPES and so.work.auction_close is not None:
+            if self._auction_due(so):
+                self._auction(so)
+            return
         if so.order.tif == "DAY" and self._day_over(so):
             self._cancel(so, by="System")
             return
         if so.last_match != self._step:  # a child activated this second has had its look
             self._match(so, self._step, first=False)
+        self._settle_oca(so)
+
+    def _auction(self, so: SimOrder) -> None:
+        """The close: a MOC fills at the closing price, a LOC too if that is at or better than
+        its limit (else it is cancelled); all of it, at the moment of the close."""
+        if so.held or self._waits_for_parent(so):
+            self._cancel(so, by="System")
+            return
+        price = self._closing_price(so)
+        if so.order.orderType == "LOC":
+            limit, buy = so.order.lmtPrice, so.order.action == "BUY"
+            if (buy and price > limit) or (not buy and price < limit):
+                self._cancel(so, by="System")
+                return
+        self._set_status(so, "Submitted")
+        self._fill(so, so.remaining, price, self._step)
 
     def _day_over(self, so: SimOrder) -> bool:
         """A DAY order lives until its session closes (or the local date changes)."""
@@ -92,30 +117,34 @@ class Matching(ExchangeState):
             if first and so.order.tif in ("IOC", "FOK"):
                 self._cancel(so, by="System")
             return
+        kind = so.order.orderType
+        if kind in AUCTION_TYPES:  # they wait for the close (_expire_or_match)
+            return
         quote = self.prices.quote(so.contract.conId, float(step))
         buy = so.order.action == "BUY"
-        kind = so.order.orderType
         resting = not first  # it was in the book before this second's trades printed
-        if kind in ("STP", "STP LMT") and not so.triggered:
-            stop = so.order.auxPrice
-            if (buy and quote.last >= stop) or (not buy and quote.last <= stop):
-                so.triggered = True
-                resting = False  # the trade that triggered it cannot also fill its limit
-                self._set_status(so, "Submitted")
-            else:
+        if kind in TRIGGERED_TYPES and not so.triggered:
+            if not self._hit(so, step, first):
                 return
+            so.triggered = True
+            resting = False  # the trade that triggered it cannot also fill its limit
+            self._set_status(so, "Submitted")
         touch = quote.ask if buy else quote.bid
         price, when = touch, float(step)
-        if kind in ("LMT", "STP LMT"):
-            limit = so.order.lmtPrice
-            if (buy and touch > limit) or (not buy and touch < limit):
-                # Not marketable: a resting order trades at its limit if the tape printed there.
-                through = self._trade_through(so, step, limit, buy) if resting else None
-                if through is None:
-                    if first and so.order.tif in ("IOC", "FOK"):
-                        self._cancel(so, by="System")
-                    return
-                price, when = limit, through
+        limit = self._limit_of(so, step)
+        if limit is not None and ((buy and touch > limit) or (not buy and touch < limit)):
+            # Not marketable: a resting order trades at its limit if the tape printed there
+            # (a pegged order at the limit it rested at, the second before).
+            if resting and kind in PEGGED_TYPES:
+                limit = self._limit_of(so, step - 1) or limit
+            through = self._trade_through(so, step, limit, buy) if resting else None
+            if through is None:
+                if first and so.order.tif in ("IOC", "FOK"):
+                    self._cancel(so, by="System")
+                return
+            price, when = limit, through
+        if so.work.oca_blocked == step:  # another order of its OCA group is being filled
+            return
         size = so.remaining
         display = so.instrument.display_size or self.display_size
         if display is not None and display > 0 and so.order.tif != "FOK":
@@ -138,9 +167,9 @@ class Matching(ExchangeState):
         self._exec_seq += 1
         exec_id = f"{self._exec_prefix}.{self._exec_seq:08x}.01.01"
         new_filled = so.filled + quantity
-        so.avg_fill_price = (
-            float(so.filled) * so.avg_fill_price + float(quantity) * price
-        ) / float(new_filled)
+        # In decimals, as the prices are: 30 at 100.37 average 100.37, not 100.37000000000002.
+        paid = so.filled * Decimal(repr(so.avg_fill_price)) + quantity * Decimal(repr(price))
+        so.avg_fill_price = float(paid / new_filled)
         so.filled = new_filled
         so.last_fill_price = price
         commission = commission_for(so.contract.secType, quantity, price)

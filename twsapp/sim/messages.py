@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ibapi.commission_and_fees_report import CommissionAndFeesReport
+from ibapi.common import BarData, HistoricalTick, HistoricalTickBidAsk, HistoricalTickLast
 from ibapi.contract import Contract, ContractDetails
 from ibapi.execution import Execution, ExecutionFilter
 from ibapi.order import Order
@@ -183,6 +184,83 @@ class ReqRealTimeBars(Request):
 @dataclass
 class CancelRealTimeBars(Request):
     req_id: int
+
+
+# --------------------------------------------------------------------------- P&L (in)
+
+
+@dataclass
+class ReqPnL(Request):
+    req_id: int
+    account: str
+    model_code: str = ""
+
+
+@dataclass
+class CancelPnL(Request):
+    req_id: int
+
+
+@dataclass
+class ReqPnLSingle(Request):
+    req_id: int
+    account: str
+    model_code: str
+    con_id: int
+
+
+@dataclass
+class CancelPnLSingle(Request):
+    req_id: int
+
+
+# --------------------------------------------------------------------------- history (in)
+
+
+@dataclass
+class ReqHistoricalData(Request):
+    """reqHistoricalData as sent: strings unparsed, so the exchange refuses them in TWS's words."""
+
+    req_id: int
+    contract: Contract
+    end_date_time: str
+    duration: str
+    bar_size: str
+    what_to_show: str
+    use_rth: bool
+    format_date: int
+    keep_up_to_date: bool = False
+
+
+@dataclass
+class CancelHistoricalData(Request):
+    req_id: int
+
+
+@dataclass
+class ReqHeadTimeStamp(Request):
+    req_id: int
+    contract: Contract
+    what_to_show: str
+    use_rth: bool
+    format_date: int
+
+
+@dataclass
+class CancelHeadTimeStamp(Request):
+    req_id: int
+
+
+@dataclass
+class ReqHistoricalTicks(Request):
+    req_id: int
+    contract: Contract
+    start_date_time: str
+    end_date_time: str
+    number_of_ticks: int
+    what_to_show: str
+    use_rth: bool
+    ignore_size: bool = False
 
 
 @dataclass
@@ -466,3 +544,91 @@ class TickByTickMidPoint(Message):
     req_id: int
     time: int
     mid_point: float
+
+
+# --------------------------------------------------------------------------- P&L (out)
+
+
+@dataclass
+class PnL(Message):
+    """An account's P&L (reqPnL); the fields in the order of ``EWrapper.pnl``."""
+
+    req_id: int
+    daily_pnl: float
+    unrealized_pnl: float
+    realized_pnl: float
+
+
+@dataclass
+class PnLSingle(Message):
+    """One position's P&L (reqPnLSingle); the fields in the order of ``EWrapper.pnlSingle``."""
+
+    req_id: int
+    position: Decimal
+    daily_pnl: float
+    unrealized_pnl: float
+    realized_pnl: float
+    value: float
+
+
+# --------------------------------------------------------------------------- history (out)
+#
+# Bars and ticks are ibapi's own classes (BarData, HistoricalTick...), as the client gets them.
+
+
+@dataclass
+class HistoricalData(Message):
+    """The bars of a reqHistoricalData answer. ``start`` and ``end`` are the request's span as
+    historicalDataEnd reports it: before server version HISTORICAL_DATA_END (196) they travel in
+    this message, which then also ends the answer (``HistoricalDataEnd`` is not sent there)."""
+
+    req_id: int
+    bars: list[BarData]
+    start: str
+    end: str
+
+
+@dataclass
+class HistoricalDataEnd(Message):
+    req_id: int
+    start: str
+    end: str
+
+
+@dataclass
+class HistoricalDataUpdate(Message):
+    """keepUpToDate: the current bar as it stands, or a new one."""
+
+    req_id: int
+    bar: BarData
+
+
+@dataclass
+class HeadTimestamp(Message):
+    req_id: int
+    timestamp: str
+
+
+@dataclass
+class HistoricalTicks(Message):
+    """MIDPOINT ticks (historicalTicks)."""
+
+    req_id: int
+    ticks: list[HistoricalTick]
+    done: bool = True
+
+
+@dataclass
+class HistoricalTicksBidAsk(Message):
+    req_id: int
+    ticks: list[HistoricalTickBidAsk]
+    done: bool = True
+
+
+@dataclass
+class HistoricalTicksLast(Message):
+    """TRADES ticks (historicalTicksLast)."""
+
+    req_id: int
+    ticks: list[HistoricalTickLast]
+    done: bool = True

@@ -25,6 +25,7 @@ from decimal import Decimal
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message as ProtoMessage
 from ibapi.client_utils import createConditionsProto, createSoftDollarTierProto
+from ibapi.common import BarData
 from ibapi.const import UNSET_DOUBLE, UNSET_INTEGER, UNSET_LONG
 from ibapi.contract import Contract, ContractDetails
 from ibapi.execution import Execution, OptionExerciseType
@@ -51,9 +52,17 @@ from ibapi.protobuf.ErrorMessage_pb2 import ErrorMessage as ErrorMessageProto
 from ibapi.protobuf.Execution_pb2 import Execution as ExecutionProto
 from ibapi.protobuf.ExecutionDetails_pb2 import ExecutionDetails as ExecutionDetailsProto
 from ibapi.protobuf.ExecutionDetailsEnd_pb2 import ExecutionDetailsEnd as ExecutionDetailsEndProto
+from ibapi.protobuf.HeadTimestamp_pb2 import HeadTimestamp as HeadTimestampProto
+from ibapi.protobuf.HistoricalData_pb2 import HistoricalData as HistoricalDataProto
+from ibapi.protobuf.HistoricalDataBar_pb2 import HistoricalDataBar as HistoricalDataBarProto
+from ibapi.protobuf.HistoricalDataEnd_pb2 import HistoricalDataEnd as HistoricalDataEndProto
+from ibapi.protobuf.HistoricalDataUpdate_pb2 import HistoricalDataUpdate as HistDataUpdateProto
 from ibapi.protobuf.HistoricalTick_pb2 import HistoricalTick as HistoricalTickProto
 from ibapi.protobuf.HistoricalTickBidAsk_pb2 import HistoricalTickBidAsk as TickBidAskProto
 from ibapi.protobuf.HistoricalTickLast_pb2 import HistoricalTickLast as TickLastProto
+from ibapi.protobuf.HistoricalTicks_pb2 import HistoricalTicks as HistoricalTicksProto
+from ibapi.protobuf.HistoricalTicksBidAsk_pb2 import HistoricalTicksBidAsk as TicksBidAskProto
+from ibapi.protobuf.HistoricalTicksLast_pb2 import HistoricalTicksLast as TicksLastProto
 from ibapi.protobuf.ManagedAccounts_pb2 import ManagedAccounts as ManagedAccountsProto
 from ibapi.protobuf.MarketDataType_pb2 import MarketDataType as MarketDataTypeProto
 from ibapi.protobuf.MarketRule_pb2 import MarketRule as MarketRuleProto
@@ -63,6 +72,8 @@ from ibapi.protobuf.OpenOrdersEnd_pb2 import OpenOrdersEnd as OpenOrdersEndProto
 from ibapi.protobuf.Order_pb2 import Order as OrderProto
 from ibapi.protobuf.OrderState_pb2 import OrderState as OrderStateProto
 from ibapi.protobuf.OrderStatus_pb2 import OrderStatus as OrderStatusProto
+from ibapi.protobuf.PnL_pb2 import PnL as PnLProto
+from ibapi.protobuf.PnLSingle_pb2 import PnLSingle as PnLSingleProto
 from ibapi.protobuf.PortfolioValue_pb2 import PortfolioValue as PortfolioValueProto
 from ibapi.protobuf.Position_pb2 import Position as PositionProto
 from ibapi.protobuf.PositionEnd_pb2 import PositionEnd as PositionEndProto
@@ -85,6 +96,7 @@ from ibapi.server_versions import (
     MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_1,
     MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_2,
     MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_3,
+    MIN_SERVER_VER_PROTOBUF_SCAN_DATA,
 )
 
 from twsapp.sim import messages as m
@@ -148,6 +160,14 @@ _PROTOBUF_FROM: dict[type[m.Message], int] = {
     m.TickByTickLast: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
     m.TickByTickBidAsk: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
     m.TickByTickMidPoint: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
+    # 208: REQ_HISTORICAL_DATA, REQ_HEAD_TIMESTAMP, REQ_HISTORICAL_TICKS move (b), (c).
+    m.HistoricalData: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
+    m.HistoricalDataEnd: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
+    m.HistoricalDataUpdate: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
+    m.HeadTimestamp: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
+    m.HistoricalTicks: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
+    m.HistoricalTicksBidAsk: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
+    m.HistoricalTicksLast: MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
     # 207: REQ_ACCT_DATA, REQ_MANAGED_ACCTS, REQ_POSITIONS, REQ_ACCOUNT_SUMMARY move (b), (c).
     m.ManagedAccounts: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
     m.Position: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
@@ -158,6 +178,9 @@ _PROTOBUF_FROM: dict[type[m.Message], int] = {
     m.PortfolioValue: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
     m.AccountUpdateTime: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
     m.AccountDownloadEnd: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
+    # 210: REQ_PNL, REQ_PNL_SINGLE and their cancels move with the scanner family (b), (c).
+    m.PnL: MIN_SERVER_VER_PROTOBUF_SCAN_DATA,
+    m.PnLSingle: MIN_SERVER_VER_PROTOBUF_SCAN_DATA,
     # 211: inconclusive, see above.
     m.CommissionReport: MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_1,
     # 212: REQ_MARKET_RULE moves (b), (c).
@@ -633,6 +656,90 @@ def _tick_by_tick_mid_point(msg: m.TickByTickMidPoint) -> Built:
     return IN.TICK_BY_TICK, proto
 
 
+# --------------------------------------------------------------------------- P&L
+# An unset value (Double.MAX_VALUE) is left out, so ibapi's decoder reads back that same marker.
+
+
+def _pnl(msg: m.PnL) -> Built:
+    proto = PnLProto(reqId=msg.req_id)
+    put(proto, "dailyPnL", msg.daily_pnl)
+    put(proto, "unrealizedPnL", msg.unrealized_pnl)
+    put(proto, "realizedPnL", msg.realized_pnl)
+    return IN.PNL, proto
+
+
+def _pnl_single(msg: m.PnLSingle) -> Built:
+    proto = PnLSingleProto(reqId=msg.req_id, position=decimal_text(msg.position))
+    put(proto, "dailyPnL", msg.daily_pnl)
+    put(proto, "unrealizedPnL", msg.unrealized_pnl)
+    put(proto, "realizedPnL", msg.realized_pnl)
+    put(proto, "value", msg.value)
+    return IN.PNL_SINGLE, proto
+
+
+# --------------------------------------------------------------------------- history
+# Every field of a bar is present, a quote bar's -1 volume, WAP and count included: ibapi reads
+# an absent one as its unset marker, not as the -1 TWS means.
+
+
+def _bar_proto(bar: BarData) -> HistoricalDataBarProto:
+    proto = HistoricalDataBarProto(date=bar.date, barCount=bar.barCount)
+    proto.open, proto.high, proto.low, proto.close = bar.open, bar.high, bar.low, bar.close
+    proto.volume, proto.WAP = decimal_text(bar.volume), decimal_text(bar.wap)
+    return proto
+
+
+def _historical_data(msg: m.HistoricalData) -> Built:
+    proto = HistoricalDataProto(reqId=msg.req_id)
+    proto.historicalDataBars.extend(_bar_proto(bar) for bar in msg.bars)
+    return IN.HISTORICAL_DATA, proto
+
+
+def _historical_data_end(msg: m.HistoricalDataEnd) -> Built:
+    proto = HistoricalDataEndProto(reqId=msg.req_id)
+    put(proto, "startDateStr", msg.start)
+    put(proto, "endDateStr", msg.end)
+    return IN.HISTORICAL_DATA_END, proto
+
+
+def _historical_data_update(msg: m.HistoricalDataUpdate) -> Built:
+    proto = HistDataUpdateProto(reqId=msg.req_id)
+    proto.historicalDataBar.CopyFrom(_bar_proto(msg.bar))
+    return IN.HISTORICAL_DATA_UPDATE, proto
+
+
+def _historical_ticks(msg: m.HistoricalTicks) -> Built:
+    proto = HistoricalTicksProto(reqId=msg.req_id, isDone=msg.done)
+    for tick in msg.ticks:
+        proto.historicalTicks.add(time=tick.time, price=tick.price, size=decimal_text(tick.size))
+    return IN.HISTORICAL_TICKS, proto
+
+
+def _historical_ticks_bid_ask(msg: m.HistoricalTicksBidAsk) -> Built:
+    proto = TicksBidAskProto(reqId=msg.req_id, isDone=msg.done)
+    for tick in msg.ticks:
+        item = proto.historicalTicksBidAsk.add(time=tick.time, priceBid=tick.priceBid)
+        item.priceAsk = tick.priceAsk
+        item.sizeBid, item.sizeAsk = decimal_text(tick.sizeBid), decimal_text(tick.sizeAsk)
+        put(item.tickAttribBidAsk, "bidPastLow", tick.tickAttribBidAsk.bidPastLow)
+        put(item.tickAttribBidAsk, "askPastHigh", tick.tickAttribBidAsk.askPastHigh)
+        item.tickAttribBidAsk.SetInParent()
+    return IN.HISTORICAL_TICKS_BID_ASK, proto
+
+
+def _historical_ticks_last(msg: m.HistoricalTicksLast) -> Built:
+    proto = TicksLastProto(reqId=msg.req_id, isDone=msg.done)
+    for tick in msg.ticks:
+        item = proto.historicalTicksLast.add(time=tick.time, price=tick.price)
+        item.size = decimal_text(tick.size)
+        put(item.tickAttribLast, "pastLimit", tick.tickAttribLast.pastLimit)
+        put(item.tickAttribLast, "unreported", tick.tickAttribLast.unreported)
+        item.tickAttribLast.SetInParent()
+        put(item, "exchange", tick.exchange)
+        put(item, "specialConditions", tick.specialConditions)
+    return IN.HISTORICAL_TICKS_LAST, proto
+
+
 def _builders() -> dict[type[m.Message], Callable[..., Built]]:
     return {
         m.ManagedAccounts: _managed_accounts,
@@ -691,6 +798,18 @@ def _builders() -> dict[type[m.Message], Callable[..., Built]]:
         m.TickByTickLast: _tick_by_tick_last,
         m.TickByTickBidAsk: _tick_by_tick_bid_ask,
         m.TickByTickMidPoint: _tick_by_tick_mid_point,
+        m.HistoricalData: _historical_data,
+        m.HistoricalDataEnd: _historical_data_end,
+        m.HistoricalDataUpdate: _historical_data_update,
+        m.HeadTimestamp: lambda msg: (
+            IN.HEAD_TIMESTAMP,
+            HeadTimestampProto(reqId=msg.req_id, headTimestamp=msg.timestamp),
+        ),
+        m.HistoricalTicks: _historical_ticks,
+        m.HistoricalTicksBidAsk: _historical_ticks_bid_ask,
+        m.HistoricalTicksLast: _historical_ticks_last,
+        m.PnL: _pnl,
+        m.PnLSingle: _pnl_single,
     }
 
 

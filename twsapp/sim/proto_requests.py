@@ -369,6 +369,66 @@ def _real_time_bars(data: bytes) -> m.Request:
     )
 
 
+def _pnl(data: bytes) -> m.Request:
+    proto = _parse("PnLRequest", data)
+    return m.ReqPnL(
+        _get(proto, "reqId", -1), _get(proto, "account", ""), _get(proto, "modelCode", "")
+    )
+
+
+def _pnl_single(data: bytes) -> m.Request:
+    proto = _parse("PnLSingleRequest", data)
+    return m.ReqPnLSingle(
+        _get(proto, "reqId", -1),
+        _get(proto, "account", ""),
+        _get(proto, "modelCode", ""),
+        _get(proto, "conId", 0),
+    )
+
+
+def _historical_data(data: bytes) -> m.Request:
+    proto = _parse("HistoricalDataRequest", data)
+    contract, _ = contract_from_proto(proto.contract)
+    return m.ReqHistoricalData(
+        _get(proto, "reqId", -1),
+        contract,
+        _get(proto, "endDateTime", ""),
+        _get(proto, "duration", ""),
+        _get(proto, "barSizeSetting", ""),
+        _get(proto, "whatToShow", ""),
+        _get(proto, "useRTH", False),
+        _get(proto, "formatDate", 0),
+        _get(proto, "keepUpToDate", False),
+    )
+
+
+def _head_timestamp(data: bytes) -> m.Request:
+    proto = _parse("HeadTimestampRequest", data)
+    contract, _ = contract_from_proto(proto.contract)
+    return m.ReqHeadTimeStamp(
+        _get(proto, "reqId", -1),
+        contract,
+        _get(proto, "whatToShow", ""),
+        _get(proto, "useRTH", False),
+        _get(proto, "formatDate", 0),
+    )
+
+
+def _historical_ticks(data: bytes) -> m.Request:
+    proto = _parse("HistoricalTicksRequest", data)
+    contract, _ = contract_from_proto(proto.contract)
+    return m.ReqHistoricalTicks(
+        _get(proto, "reqId", -1),
+        contract,
+        _get(proto, "startDateTime", ""),
+        _get(proto, "endDateTime", ""),
+        _get(proto, "numberOfTicks", 0),
+        _get(proto, "whatToShow", ""),
+        _get(proto, "useRTH", False),
+        _get(proto, "ignoreSize", False),
+    )
+
+
 def _start_api(data: bytes) -> m.Request:
     proto = _parse("StartApiRequest", data)
     return m.StartApi(_get(proto, "clientId", 0), _get(proto, "optionalCapabilities", ""))
@@ -421,6 +481,15 @@ PROTO_DECODERS: dict[int, Callable[[bytes], m.Request]] = {
     OUT.CANCEL_TICK_BY_TICK_DATA: _one("CancelTickByTick", "reqId", -1, m.CancelTickByTickData),
     OUT.REQ_REAL_TIME_BARS: _real_time_bars,
     OUT.CANCEL_REAL_TIME_BARS: _one("CancelRealTimeBars", "reqId", -1, m.CancelRealTimeBars),
+    OUT.REQ_HISTORICAL_DATA: _historical_data,
+    OUT.CANCEL_HISTORICAL_DATA: _one("CancelHistoricalData", "reqId", -1, m.CancelHistoricalData),
+    OUT.REQ_HEAD_TIMESTAMP: _head_timestamp,
+    OUT.CANCEL_HEAD_TIMESTAMP: _one("CancelHeadTimestamp", "reqId", -1, m.CancelHeadTimeStamp),
+    OUT.REQ_HISTORICAL_TICKS: _historical_ticks,
+    OUT.REQ_PNL: _pnl,
+    OUT.CANCEL_PNL: _one("CancelPnL", "reqId", -1, m.CancelPnL),
+    OUT.REQ_PNL_SINGLE: _pnl_single,
+    OUT.CANCEL_PNL_SINGLE: _one("CancelPnLSingle", "reqId", -1, m.CancelPnLSingle),
 }
 
 # The other protobuf requests, by the proto EClient sends: enough to name the request id that an
@@ -438,18 +507,9 @@ PROTO_REQ_ID_CARRIERS: dict[int, tuple[str, str]] = {
     OUT.CANCEL_POSITIONS_MULTI: ("CancelPositionsMulti", "reqId"),
     OUT.REQ_ACCOUNT_UPDATES_MULTI: ("AccountUpdatesMultiRequest", "reqId"),
     OUT.CANCEL_ACCOUNT_UPDATES_MULTI: ("CancelAccountUpdatesMulti", "reqId"),
-    OUT.REQ_PNL: ("PnLRequest", "reqId"),
-    OUT.CANCEL_PNL: ("CancelPnL", "reqId"),
-    OUT.REQ_PNL_SINGLE: ("PnLSingleRequest", "reqId"),
-    OUT.CANCEL_PNL_SINGLE: ("CancelPnLSingle", "reqId"),
     OUT.REPLACE_FA: ("FAReplace", "reqId"),
-    OUT.REQ_HISTORICAL_DATA: ("HistoricalDataRequest", "reqId"),
-    OUT.CANCEL_HISTORICAL_DATA: ("CancelHistoricalData", "reqId"),
-    OUT.REQ_HEAD_TIMESTAMP: ("HeadTimestampRequest", "reqId"),
-    OUT.CANCEL_HEAD_TIMESTAMP: ("CancelHeadTimestamp", "reqId"),
     OUT.REQ_HISTOGRAM_DATA: ("HistogramDataRequest", "reqId"),
     OUT.CANCEL_HISTOGRAM_DATA: ("CancelHistogramData", "reqId"),
-    OUT.REQ_HISTORICAL_TICKS: ("HistoricalTicksRequest", "reqId"),
     OUT.CANCEL_HISTORICAL_TICKS: ("CancelHistoricalTicks", "reqId"),
     OUT.REQ_SCANNER_SUBSCRIPTION: ("ScannerSubscriptionRequest", "reqId"),
     OUT.CANCEL_SCANNER_SUBSCRIPTION: ("CancelScannerSubscription", "reqId"),

@@ -15,8 +15,10 @@ from ibapi.contract import Contract
 from ibapi.execution import Execution
 from ibapi.order import Order
 
+from . import messages as m
 from . import rules
 from .instruments import Instrument
+from .triggers import Work
 from .wire import UNSET_DOUBLE, UNSET_INT, UNSET_LONG
 
 DONE = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
@@ -47,6 +49,7 @@ class SimOrder:
     bound: bool = True  # False for an order placed in the TWS UI that no client has bound yet
     held: bool = False  # placed with transmit=False: kept, never reported or matched, until sent
     last_match: int | None = None  # the simulated second this order last looked at the market
+    work: Work = field(default_factory=Work)  # trigger memory, trailing limit, auction, OCA
 
     @property
     def remaining(self) -> Decimal:
@@ -133,3 +136,14 @@ class BarStream:
     what: str
     use_rth: bool
     next_start: int
+
+
+@dataclass
+class PnLStream:
+    """One reqPnL (``con_id`` None) or reqPnLSingle subscription, and what its client was last
+    sent, so that an update goes out only when a value changed."""
+
+    req_id: int
+    account: str  # an account id, or "All" for every account of an advisor login
+    con_id: int | None = None
+    shown: m.Message | None = None

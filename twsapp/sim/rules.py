@@ -7,6 +7,7 @@ the exchange agree on them, and makes a wording fix a one-line change.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 
 from ibapi.order import Order
@@ -14,9 +15,65 @@ from ibapi.order import Order
 from .instruments import Rule, is_on_increment
 from .wire import UNSET_DECIMAL, is_set
 
-SUPPORTED_ORDER_TYPES = frozenset({"MKT", "LMT", "STP", "STP LMT"})
+
+@dataclass(frozen=True)
+class Kind:
+    """An order type as the simulator takes it: its name in a contract's ``orderTypes``, the
+    prices it needs (> 0), groups of which exactly one is given (0 counts as not given, as TWS
+    reports an unused price), prices it reads when given, and what its auxPrice is called."""
+
+    token: str
+    needs: tuple[str, ...] = ()
+    one_of: tuple[tuple[str, str], ...] = ()
+    optional: tuple[str, ...] = ()
+    zero_ok: tuple[str, ...] = ()  # 0 is a value (a relative order's offset)
+    aux: str = "stop price"
+
+    @property
+    def prices(self) -> tuple[str, ...]:
+        return (*self.needs, *(a for group in self.one_of for a in group), *self.optional)
+
+
+KINDS = {
+    "MKT": Kind("MKT"),
+    "LMT": Kind("LMT", needs=("lmtPrice",)),
+    "STP": Kind("STP", needs=("auxPrice",)),
+    "STP LMT": Kind("STPLMT", needs=("auxPrice", "lmtPrice")),
+    "TRAIL": Kind(
+        "TRAIL",
+        one_of=(("auxPrice", "trailingPercent"),),
+        optional=("trailStopPrice",),
+        aux="trailing amount",
+    ),
+    "TRAIL LIMIT": Kind(
+        "TRAILLMT",
+        needs=("trailStopPrice",),
+        one_of=(("auxPrice", "trailingPercent"), ("lmtPriceOffset", "lmtPrice")),
+        aux="trailing amount",
+    ),
+    "MIT": Kind("MIT", needs=("auxPrice",), aux="trigger price"),
+    "LIT": Kind("LIT", needs=("auxPrice", "lmtPrice"), aux="trigger price"),
+    "MOC": Kind("MOC"),
+    "LOC": Kind("LOC", needs=("lmtPrice",)),
+    "REL": Kind(
+        "REL", needs=("auxPrice",), optional=("lmtPrice",), zero_ok=("auxPrice",), aux="offset"
+    ),
+    "MIDPRICE": Kind("MIDPX", optional=("lmtPrice",)),
+}
+_PRICE_NAMES = {
+    "lmtPrice": "limit price",
+    "trailingPercent": "trailing percent",
+    "trailStopPrice": "trail stop price",
+    "lmtPriceOffset": "limit price offset",
+}
+_NOT_TICKED = frozenset({"trailingPercent"})
+TRIGGER_METHODS = frozenset({0, 1, 2, 3, 4, 7, 8})  # IB's API reference, "Trigger Methods"
+OCA_TYPES = frozenset({0, 1, 2, 3})  # 0: TWS's default, which it echoes as 3
+ADAPTIVE_PRIORITIES = frozenset({"Urgent", "Normal", "Patient"})
+
+SUPPORTED_ORDER_TYPES = frozenset(KINDS)
 KNOWN_ORDER_TYPES = SUPPORTED_ORDER_TYPES | frozenset(
-    {"TRAIL", "TRAIL LIMIT", "MOC", "LOC", "MIT", "LIT", "REL", "PEG MKT", "PEG MID", "MTL"}
+    {"PEG MKT", "PEG MID", "MTL", "LMT + MKT", "STP PRT", "TRAIL LIT", "TRAIL MIT"}
 )
 TIFS = frozenset({"DAY", "GTC", "IOC", "GTD", "OPG", "FOK", "DTC"})
 ACTIONS = frozenset({"BUY", "SELL", "SSHORT"})
@@ -32,6 +89,7 @@ DUPLICATE_ID = 103
 MODIFY_FILLED = 104
 MODIFY_MISMATCH = 105
 OFF_TICK = 110
+ILLEGAL_TIF = 113
 ORDER_NOT_FOUND = 135
 NO_SECURITY = 200
 REJECTED = 201
@@ -51,6 +109,8 @@ TEXT = {
     MODIFY_FILLED: "Can't modify a filled order",
     MODIFY_MISMATCH: "Order being modified does not match original order",
     OFF_TICK: "The price does not conform to the minimum price variation for this contract.",
+    # IB's API message codes table.
+    ILLEGAL_TIF: "The Tif option should be set to DAY for MOC and LOC orders.",
     # As ib_insync users quote it for a child naming a parent TWS no longer has (issue 647).
     ORDER_NOT_FOUND: "Can't find order with id = {order_id}",
     NO_SECURITY: "No security definition has been found for the request",
@@ -134,16 +194,61 @@ def check_order(order: Order, rule: Rule | None, min_tick: float) -> None:
     tif = order.tif or "DAY"
     if tif not in TIFS:
         raise refuse(VALIDATION, tag="bO", cause=f"Invalid time in force: {order.tif!r}")
-    needs_limit = order.orderType in ("LMT", "STP LMT")
-    needs_aux = order.orderType in ("STP", "STP LMT")
-    if needs_limit and not _positive(order.lmtPrice):
-        raise refuse(VALIDATION, tag="bO", cause="Missing or invalid limit price")
-    if needs_aux and not _positive(order.auxPrice):
-        raise refuse(VALIDATION, tag="bO", cause="Missing or invalid stop price")
+    kind = KINDS[order.orderType]
+    if order.orderType in ("MOC", "LOC") and tif != "DAY":
+        raise refuse(ILLEGAL_TIF)
+    for attr in kind.needs:
+        if not _positive(getattr(order, attr), attr in kind.zero_ok):
+            raise refuse(VALIDATION, tag="bO", cause=f"Missing or invalid {_name(kind, attr)}")
+    for group in kind.one_of:
+        if sum(_given(getattr(order, a)) for a in group) != 1:
+            names = " or ".join(_name(kind, a) for a in group)
+            raise refuse(VALIDATION, tag="bO", cause=f"Exactly one of {names} must be set")
+    for attr in (*(a for group in kind.one_of for a in group), *kind.optional):
+        if _given(getattr(order, attr)) and not _positive(getattr(order, attr)):
+            raise refuse(VALIDATION, tag="bO", cause=f"Invalid {_name(kind, attr)}")
+    if order.triggerMethod not in TRIGGER_METHODS:
+        raise refuse(VALIDATION, tag="bO", cause=f"Invalid trigger method: {order.triggerMethod}")
+    if order.ocaType not in OCA_TYPES:
+        raise refuse(VALIDATION, tag="bO", cause=f"Invalid OCA type: {order.ocaType}")
     ladder = rule or [(0.0, min_tick)]  # no market rule: minTick applies at every price
-    for price in (order.lmtPrice if needs_limit else None, order.auxPrice if needs_aux else None):
-        if price is not None and not is_on_increment(ladder, price):
+    for attr in kind.prices:
+        price = getattr(order, attr)
+        if attr in _NOT_TICKED or not _given(price):
+            continue
+        if not is_on_increment(ladder, price):
             raise refuse(OFF_TICK)
+
+
+def check_offered(order: Order, offered: str) -> None:
+    """Refuse what the instrument does not offer (its contract details' ``orderTypes``): the
+    order type, or an algo where ALGO is not listed (387, as for an unsupported order type).
+    Of IB's algos the simulator plays Adaptive, on market and limit orders; any other strategy
+    is refused as unsupported rather than traded as a plain order."""
+    tokens = set(offered.split(","))
+    if KINDS[order.orderType].token not in tokens:
+        raise refuse(UNSUPPORTED_TYPE)
+    strategy = order.algoStrategy or ""
+    if not strategy:
+        return
+    if "ALGO" not in tokens or order.orderType not in ("MKT", "LMT"):
+        raise refuse(UNSUPPORTED_TYPE)
+    if strategy != "Adaptive":
+        cause = f"algo strategy {strategy!r} is not supported by the twsapp simulator"
+        raise refuse(VALIDATION, tag="bO", cause=cause)
+    params = {p.tag: p.value for p in order.algoParams or []}
+    if params.get("adaptivePriority") not in ADAPTIVE_PRIORITIES or len(params) != 1:
+        cause = "Invalid adaptivePriority: use Urgent, Normal or Patient"
+        raise refuse(VALIDATION, tag="bO", cause=cause)
+
+
+def _name(kind: Kind, attr: str) -> str:
+    return kind.aux if attr == "auxPrice" else _PRICE_NAMES[attr]
+
+
+def _given(value: float) -> bool:
+    """A price the order carries: set and not 0 (TWS's "none" for a price)."""
+    return is_set(value) and value != 0
 
 
 def check_size(order: Order, size_increment: Decimal, modifying: bool = False) -> None:
@@ -154,5 +259,5 @@ def check_size(order: Order, size_increment: Decimal, modifying: bool = False) -
         raise refuse(FRACTIONAL_MODIFY if modifying else FRACTIONAL_PLACE)
 
 
-def _positive(value: float) -> bool:
-    return is_set(value) and math.isfinite(value) and value > 0
+def _positive(value: float, zero_ok: bool = False) -> bool:
+    return is_set(value) and math.isfinite(value) and (value > 0 or (zero_ok and value == 0))

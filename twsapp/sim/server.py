@@ -67,6 +67,10 @@ class SimSettings:
     display_size: Decimal | None = None
     instruments_file: str | None = None
     max_messages_per_second: int = 50
+    # False lifts the messages-per-second check altogether (no error 100, ever): for raw-speed
+    # benchmarks, where the limit would measure the rule instead of the program. TWS has no
+    # such switch.
+    pacing: bool = True
     disconnect_after_violations: int = 0  # 0 = never disconnect for pacing
     faults: Faults = field(default_factory=Faults)
     # Seconds on a monotonic scale for the 50-messages-a-second window. Real time by default;
@@ -144,6 +148,10 @@ def check_settings(s: SimSettings) -> None:
     if not _is_int(s.max_messages_per_second) or s.max_messages_per_second < 1:
         raise SimInputError.about(
             "max_messages_per_second", s.max_messages_per_second, "not >= 1", "TWS allows 50"
+        )
+    if not isinstance(s.pacing, bool):
+        raise SimInputError.about(
+            "pacing", s.pacing, "not true or false", "use true (TWS's rule) or false (no limit)"
         )
     if not _is_int(s.disconnect_after_violations) or s.disconnect_after_violations < 0:
         raise SimInputError.about(
@@ -372,7 +380,9 @@ class Session:
         A batch is what TWS sends in one go (openOrder + orderStatus, fill + report, ...): it is
         queued whole, so it leaves in one write.
         """
-        frames = [frame(self.encode(msg)) for msg in self._faults.apply(batch)]
+        payloads = [self.encode(msg) for msg in self._faults.apply(batch)]
+        # An empty payload: the negotiated version folds that message into another one.
+        frames = [frame(payload) for payload in payloads if payload]
         if frames:
             self._out.put(frames)
 
@@ -526,6 +536,8 @@ class Session:
 
     def _pace(self) -> bool:
         """TWS's 50-messages-per-second rule: refuse the excess with error 100."""
+        if not self.server.settings.pacing:
+            return True
         limit = self.server.settings.max_messages_per_second
         now = self.server.settings.pacing_clock()
         recent = self._recent

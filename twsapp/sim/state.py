@@ -20,15 +20,18 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ibapi.contract import Contract
+from ibapi.order import Order
 
 from . import messages as m
 from .accounts import Account
 from .clock import SimClock
+from .hist_stream import HistoryBook
 from .instruments import Catalog, Instrument
 from .prices import PriceModel
-from .records import BarStream, Fill, QuoteLine, SimOrder, TickStream
+from .records import BarStream, Fill, PnLStream, QuoteLine, SimOrder, TickStream
 from .rules import Refusal
 from .tape import Tape
+from .triggers import Look
 
 Sink = Callable[[list[m.Message]], None]
 
@@ -50,6 +53,12 @@ class ExchangeState(ABC):
     next_ids: dict[int, int]  # client id -> the next id nextValidId offers
     max_used: dict[int, int]  # client id -> the highest order id it has used
     orders: dict[tuple[int, int], SimOrder]  # (client id, order id); (UNBOUND, permId) for UI
+    # Indexes over ``orders``, so that a request costs the same with 10 or 10,000 orders held:
+    # the orders not done yet (permId -> order; done ones are dropped when next met), bracket
+    # children by (client id, parent order id), OCA members by group name.
+    _live: dict[int, SimOrder]
+    _kids: dict[tuple[int, int], dict[int, SimOrder]]
+    _oca: dict[str, dict[int, SimOrder]]
     fills: list[Fill]
     _sinks: dict[int, Sink]  # connected client id -> where its messages go
     _position_subs: set[int]
@@ -64,6 +73,11 @@ class ExchangeState(ABC):
     _lines: dict[tuple[int, int], QuoteLine]  # (client id, reqId) -> reqMktData subscription
     _tick_streams: dict[tuple[int, int], TickStream]  # reqTickByTickData subscriptions
     _bar_streams: dict[tuple[int, int], BarStream]  # reqRealTimeBars subscriptions
+    _pnl_streams: dict[tuple[int, int], PnLStream]  # reqPnL and reqPnLSingle subscriptions
+    _history: HistoryBook  # keepUpToDate requests, historical data pacing, days already built
+    # What triggers see of a second, by (conId, second, trades too): one computation per
+    # instrument and second however many orders watch it (working.py; bounded, cleared).
+    _looks: dict[tuple[int, int, bool], Look]
 
     def __init__(
         self,
@@ -92,6 +106,9 @@ class ExchangeState(ABC):
         self.next_ids = {}
         self.max_used = {}
         self.orders = {}
+        self._live = {}
+        self._kids = {}
+        self._oca = {}
         self.fills = []
         self._sinks = {}
         self._position_subs = set()
@@ -102,6 +119,9 @@ class ExchangeState(ABC):
         self._lines = {}
         self._tick_streams = {}
         self._bar_streams = {}
+        self._pnl_streams = {}
+        self._history = HistoryBook()
+        self._looks = {}
 
     # ------------------------------------------------------------------ helpers on state alone
 
@@ -130,9 +150,37 @@ class ExchangeState(ABC):
         """Transmitted orders not yet done (held ones are nobody's business until sent)."""
         return [
             so
-            for so in self.orders.values()
-            if not so.done and not so.held and (client_id is None or so.client_id == client_id)
+            for so in self._not_done()
+            if not so.held and (client_id is None or so.client_id == client_id)
         ]
+
+    def _not_done(self) -> list[SimOrder]:
+        """Every order not done, held ones too, in the order ``orders`` lists them; prunes the
+        index of what finished since (done is final), so its size is what is live."""
+        live = self._live
+        finished = [perm for perm, so in live.items() if so.done]
+        for perm in finished:
+            del live[perm]
+        return list(live.values())
+
+    def _index(self, so: SimOrder) -> None:
+        """Enter ``so`` in the indexes as it now is (bound, its parent, its OCA group)."""
+        if not so.done:
+            self._live.pop(so.perm_id, None)  # a (re)bound order moves to the end, as in orders
+            self._live[so.perm_id] = so
+        if so.bound and so.order.parentId:
+            self._kids.setdefault((so.client_id, so.order.parentId), {})[so.order_id] = so
+        if so.order.ocaGroup:
+            self._oca.setdefault(so.order.ocaGroup, {})[so.perm_id] = so
+
+    def _unindex(self, so: SimOrder) -> None:
+        """Take ``so`` out of the parent and OCA indexes, before its ids or terms change."""
+        kids = self._kids.get((so.client_id, so.order.parentId))
+        if kids is not None and kids.get(so.order_id) is so:
+            del kids[so.order_id]
+        members = self._oca.get(so.order.ocaGroup)
+        if members is not None:
+            members.pop(so.perm_id, None)
 
     def _moment(self, step: int) -> datetime:
         return self.clock.start + timedelta(seconds=step)
@@ -187,6 +235,20 @@ class ExchangeState(ABC):
     @abstractmethod
     def _why_held(self, so: SimOrder) -> str: ...
 
+    @abstractmethod
+    def _settle_oca(self, so: SimOrder) -> None: ...
+
+    # ------------------------------------------------------------------ working orders
+
+    @abstractmethod
+    def _check_working(self, instrument: Instrument, order: Order, modifying: bool) -> None: ...
+
+    @abstractmethod
+    def _start_working(self, so: SimOrder, fresh: bool = True) -> None: ...
+
+    @abstractmethod
+    def _cancel_refusal(self, so: SimOrder) -> Refusal | None: ...
+
     # ------------------------------------------------------------------ portfolio
 
     @abstractmethod
@@ -194,6 +256,9 @@ class ExchangeState(ABC):
 
     @abstractmethod
     def _marks(self) -> dict[int, float]: ...
+
+    @abstractmethod
+    def _mark(self, con_id: int) -> float: ...
 
     # ------------------------------------------------------------------ market data
 
@@ -205,3 +270,13 @@ class ExchangeState(ABC):
 
     @abstractmethod
     def _has_streams(self) -> bool: ...
+
+    # ------------------------------------------------------------------ P&L
+
+    @abstractmethod
+    def _sample_pnl(self) -> None: ...
+
+    # ------------------------------------------------------------------ history
+
+    @abstractmethod
+    def _sample_history(self) -> None: ...

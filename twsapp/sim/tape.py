@@ -25,12 +25,13 @@ time for the wire. Sizes are in shares or contracts.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -103,6 +104,32 @@ class MarketView:
     quote: QuoteTick | None  # in force at ``time``, or the last one of the session
     last: Trade | None  # the last trade that set the last price (no odd lots)
     day: DayStats
+
+
+@dataclass(frozen=True)
+class TradeSum:
+    """The trades of one interval, summed: first, highest, lowest and last price, size, count,
+    and the notional (price times size, exact) that a volume-weighted price divides."""
+
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: Decimal
+    notional: Decimal
+    count: int
+
+    def then(self, later: TradeSum) -> TradeSum:
+        """This interval followed by ``later``."""
+        return TradeSum(
+            self.open,
+            max(self.high, later.high),
+            min(self.low, later.low),
+            later.close,
+            self.volume + later.volume,
+            self.notional + later.notional,
+            self.count + later.count,
+        )
 
 
 @dataclass(frozen=True)
@@ -303,6 +330,114 @@ class Tape:
             if bar is not None:
                 bars.append(bar)
         return bars
+
+    def trade_sums(self, con_id: int, bounds: Sequence[int]) -> list[TradeSum | None]:
+        """The trades of each interval ``[bounds[i], bounds[i+1])`` (whole seconds, ascending)
+        exactly as ``trades`` lists them, summed; None where none printed.
+
+        What bars over months of history cost, so it reads the path and the seeded bits a
+        session at a time as ``_aggregate`` does (the same rules as ``_plan``; checked against
+        ``trades``), without building the trades.
+        """
+        intervals = len(bounds) - 1
+        sums: list[TradeSum | None] = [None] * max(intervals, 0)
+        if intervals < 1 or not self.has_trades(con_id):
+            return sums
+        first, last = bounds[0], bounds[-1]
+        regular_sessions = self._sessions(con_id, regular=True)
+        for span in self._sessions(con_id).spans(first, last):
+            lo, hi = max(first, span.start), min(last, span.end - 1)
+            if lo > hi:
+                continue
+            first_regular = regular_sessions.first_start_in(span)
+            regular = None if first_regular is None else regular_sessions.span_at(first_regular)
+            hours = (regular.start, regular.end) if regular else (span.end, span.end)
+            for index, piece in self._session_sums(con_id, span.start, lo, hi, hours, bounds):
+                earlier = sums[index]
+                sums[index] = piece if earlier is None else earlier.then(piece)
+        return sums
+
+    def _session_sums(
+        self,
+        con_id: int,
+        opened: int,
+        lo: int,
+        hi: int,
+        regular: tuple[int, int],
+        bounds: Sequence[int],
+    ) -> Iterator[tuple[int, TradeSum]]:
+        """``trade_sums`` of seconds ``lo``..``hi`` of the session opened at ``opened``: a
+        second's small prints fall in (step-1, step), its price-setting one at step. Prints come
+        in time order, so each interval is summed in one run and handed over when it ends."""
+        stock = self.instrument(con_id).contract.secType == "STK"
+        sub, changes = _SUB_INTS[stock], _CHANGE_INTS[stock]
+        decimals = self.prices.decimals(con_id)
+        scale = 10**decimals
+        path = self.prices.path(con_id, lo - 1, hi)
+        ticks = [round(price * scale) for price in path]
+        last, reg_start, reg_end = bounds[-1], regular[0], regular[1]
+        k = bisect.bisect_right(bounds, lo) - 1
+        edge = bounds[k + 1]
+        run: list | None = None  # open, high, low, close, size, notional, trades
+
+        def handed(run: list) -> tuple[int, TradeSum]:
+            notional = Decimal(run[5]).scaleb(-decimals)
+            return k, TradeSum(run[0], run[1], run[2], run[3], Decimal(run[4]), notional, run[6])
+
+        for index, bits in enumerate(self._bits(con_id, lo, hi)):
+            step = lo + index
+            is_regular = reg_start <= step < reg_end
+            count = (_REGULAR_COUNTS if is_regular else _EXTENDED_COUNTS)[bits & 7]
+            if count and step > lo:  # small prints of the second before (lo >= opened)
+                if step - 1 >= edge:
+                    if run is not None:
+                        yield handed(run)
+                        run = None
+                    while step - 1 >= edge:
+                        k += 1
+                        edge = bounds[k + 1]
+                size = sub[(bits >> 9) & 0xFF]
+                if count > 1:
+                    size += sub[(bits >> 17) & 0xFF]
+                    if count > 2:
+                        size += sub[(bits >> 25) & 0xFF]
+                        if count > 3:
+                            size += sub[(bits >> 33) & 0xFF]
+                price = path[index]
+                if run is None:
+                    run = [price, price, price, price, size, ticks[index] * size, count]
+                else:
+                    if price > run[1]:
+                        run[1] = price
+                    elif price < run[2]:
+                        run[2] = price
+                    run[3] = price
+                    run[4] += size
+                    run[5] += ticks[index] * size
+                    run[6] += count
+            price = path[index + 1]
+            if step < last and (step in (opened, reg_start) or price != path[index]):
+                if step >= edge:
+                    if run is not None:
+                        yield handed(run)
+                        run = None
+                    while step >= edge:
+                        k += 1
+                        edge = bounds[k + 1]
+                size = changes[is_regular][(bits >> 3) & 7]
+                if run is None:
+                    run = [price, price, price, price, size, ticks[index + 1] * size, 1]
+                else:
+                    if price > run[1]:
+                        run[1] = price
+                    elif price < run[2]:
+                        run[2] = price
+                    run[3] = price
+                    run[4] += size
+                    run[5] += ticks[index + 1] * size
+                    run[6] += 1
+        if run is not None:
+            yield handed(run)
 
     def _trade_bar(self, con_id: int, start: int, end: int) -> TapeBar | None:
         trades = self.trades(con_id, start, end)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from ibapi.common import BarData
 from ibapi.contract import Contract, ContractDetails
 from ibapi.message import IN
 from ibapi.server_versions import (
@@ -25,6 +26,7 @@ from ibapi.server_versions import (
     MIN_SERVER_VER_ERROR_TIME,
     MIN_SERVER_VER_FRACTIONAL_SIZE_SUPPORT,
     MIN_SERVER_VER_FUND_DATA_FIELDS,
+    MIN_SERVER_VER_HISTORICAL_DATA_END,
     MIN_SERVER_VER_INELIGIBILITY_REASONS,
     MIN_SERVER_VER_LAST_LIQUIDITY,
     MIN_SERVER_VER_LAST_TRADE_DATE,
@@ -32,8 +34,10 @@ from ibapi.server_versions import (
     MIN_SERVER_VER_MARKET_DATA_IN_SHARES,
     MIN_SERVER_VER_MD_SIZE_MULTIPLIER,
     MIN_SERVER_VER_PENDING_PRICE_REVISION,
+    MIN_SERVER_VER_REALIZED_PNL,
     MIN_SERVER_VER_SIZE_RULES,
     MIN_SERVER_VER_SUBMITTER,
+    MIN_SERVER_VER_UNREALIZED_PNL,
 )
 
 from twsapp.sim import messages as m
@@ -485,6 +489,114 @@ def _tick_by_tick_mid_point(_v: int, msg: m.TickByTickMidPoint) -> list[str]:
     return [*fields, dbl(msg.mid_point)]
 
 
+# --------------------------------------------------------------------------- P&L
+#
+# No message version field. The unrealized and realized gates (129, 135) are below the oldest
+# version served and always open; they are kept so the fields read as ibapi's decoder reads them.
+
+
+def _pnl_tail(v: int, unrealized: float, realized: float) -> list[str]:
+    fields: list[str] = []
+    if v >= MIN_SERVER_VER_UNREALIZED_PNL:
+        fields.append(dbl(unrealized))
+    if v >= MIN_SERVER_VER_REALIZED_PNL:
+        fields.append(dbl(realized))
+    return fields
+
+
+def _pnl(v: int, msg: m.PnL) -> list[str]:
+    fields = [str(IN.PNL), int_text(msg.req_id), dbl(msg.daily_pnl)]
+    return fields + _pnl_tail(v, msg.unrealized_pnl, msg.realized_pnl)
+
+
+def _pnl_single(v: int, msg: m.PnLSingle) -> list[str]:
+    fields = [str(IN.PNL_SINGLE), int_text(msg.req_id), dec(msg.position), dbl(msg.daily_pnl)]
+    return [*fields, *_pnl_tail(v, msg.unrealized_pnl, msg.realized_pnl), dbl(msg.value)]
+
+
+# --------------------------------------------------------------------------- history
+#
+# No message version fields at 157+ (SYNT_REALTIME_BARS, 124, dropped historicalData's). Before
+# HISTORICAL_DATA_END (196) historicalData carries the span and ends the answer itself; from 196
+# the span comes in historicalDataEnd (108), which below 196 is not sent at all (no fields).
+
+
+def _bar_fields(bar: BarData) -> list[str]:
+    return [
+        text(bar.date),
+        dbl(bar.open),
+        dbl(bar.high),
+        dbl(bar.low),
+        dbl(bar.close),
+        dec(bar.volume),
+        dec(bar.wap),
+        int_text(bar.barCount),
+    ]
+
+
+def _historical_data(v: int, msg: m.HistoricalData) -> list[str]:
+    fields = [str(IN.HISTORICAL_DATA), int_text(msg.req_id)]
+    if v < MIN_SERVER_VER_HISTORICAL_DATA_END:
+        fields += [text(msg.start), text(msg.end)]
+    fields.append(str(len(msg.bars)))
+    for bar in msg.bars:
+        fields += _bar_fields(bar)
+    return fields
+
+
+def _historical_data_end(v: int, msg: m.HistoricalDataEnd) -> list[str]:
+    if v < MIN_SERVER_VER_HISTORICAL_DATA_END:
+        return []
+    return [str(IN.HISTORICAL_DATA_END), int_text(msg.req_id), text(msg.start), text(msg.end)]
+
+
+def _historical_data_update(_v: int, msg: m.HistoricalDataUpdate) -> list[str]:
+    bar = msg.bar
+    return [
+        str(IN.HISTORICAL_DATA_UPDATE),
+        int_text(msg.req_id),
+        int_text(bar.barCount),
+        text(bar.date),
+        dbl(bar.open),
+        dbl(bar.close),
+        dbl(bar.high),
+        dbl(bar.low),
+        dec(bar.wap),
+        dec(bar.volume),
+    ]
+
+
+def _head_timestamp(_v: int, msg: m.HeadTimestamp) -> list[str]:
+    return [str(IN.HEAD_TIMESTAMP), int_text(msg.req_id), text(msg.timestamp)]
+
+
+def _historical_ticks(_v: int, msg: m.HistoricalTicks) -> list[str]:
+    fields = [str(IN.HISTORICAL_TICKS), int_text(msg.req_id), str(len(msg.ticks))]
+    for tick in msg.ticks:  # the second field is read and dropped by ibapi ("for consistency")
+        fields += [int_text(tick.time), "0", dbl(tick.price), dec(tick.size)]
+    return [*fields, flag(msg.done)]
+
+
+def _historical_ticks_bid_ask(_v: int, msg: m.HistoricalTicksBidAsk) -> list[str]:
+    fields = [str(IN.HISTORICAL_TICKS_BID_ASK), int_text(msg.req_id), str(len(msg.ticks))]
+    for tick in msg.ticks:
+        attrib = tick.tickAttribBidAsk
+        mask = (1 if attrib.askPastHigh else 0) | (2 if attrib.bidPastLow else 0)
+        fields += [int_text(tick.time), int_text(mask), dbl(tick.priceBid), dbl(tick.priceAsk)]
+        fields += [dec(tick.sizeBid), dec(tick.sizeAsk)]
+    return [*fields, flag(msg.done)]
+
+
+def _historical_ticks_last(_v: int, msg: m.HistoricalTicksLast) -> list[str]:
+    fields = [str(IN.HISTORICAL_TICKS_LAST), int_text(msg.req_id), str(len(msg.ticks))]
+    for tick in msg.ticks:
+        attrib = tick.tickAttribLast
+        mask = (1 if attrib.pastLimit else 0) | (2 if attrib.unreported else 0)
+        fields += [int_text(tick.time), int_text(mask), dbl(tick.price), dec(tick.size)]
+        fields += [text(tick.exchange), text(tick.specialConditions)]
+    return [*fields, flag(msg.done)]
+
+
 # --------------------------------------------------------------------------- dispatch
 
 M = TypeVar("M", bound=m.Message)
@@ -532,6 +644,15 @@ _encodes(m.RealTimeBar, _real_time_bar)
 _encodes(m.TickByTickLast, _tick_by_tick_last)
 _encodes(m.TickByTickBidAsk, _tick_by_tick_bid_ask)
 _encodes(m.TickByTickMidPoint, _tick_by_tick_mid_point)
+_encodes(m.PnL, _pnl)
+_encodes(m.PnLSingle, _pnl_single)
+_encodes(m.HistoricalData, _historical_data)
+_encodes(m.HistoricalDataEnd, _historical_data_end)
+_encodes(m.HistoricalDataUpdate, _historical_data_update)
+_encodes(m.HeadTimestamp, _head_timestamp)
+_encodes(m.HistoricalTicks, _historical_ticks)
+_encodes(m.HistoricalTicksBidAsk, _historical_ticks_bid_ask)
+_encodes(m.HistoricalTicksLast, _historical_ticks_last)
 
 
 def supported_messages() -> tuple[type[m.Message], ...]:
@@ -548,6 +669,9 @@ def text_fields(version: int, msg: m.Message) -> list[str]:
 
 
 def encode_text(version: int, msg: m.Message) -> bytes:
-    """The frame payload (without the length prefix) of ``msg`` at ``version``."""
+    """The frame payload (without the length prefix) of ``msg`` at ``version``; empty for a
+    message that version folds into another (historicalDataEnd before 196): nothing is sent."""
     fields = text_fields(version, msg)
+    if not fields:
+        return b""
     return text_payload(version, int(fields[0]), fields[1:])

@@ -47,8 +47,12 @@ from ibapi.utils import isPegBenchOrder, isPegBestOrder, isPegMidOrder
 
 from twsapp.sim.messages import (
     CancelAccountSummary,
+    CancelHeadTimeStamp,
+    CancelHistoricalData,
     CancelMktData,
     CancelOrder,
+    CancelPnL,
+    CancelPnLSingle,
     CancelPositions,
     CancelRealTimeBars,
     CancelTickByTickData,
@@ -63,12 +67,17 @@ from twsapp.sim.messages import (
     ReqCurrentTimeInMillis,
     ReqExecutions,
     ReqGlobalCancel,
+    ReqHeadTimeStamp,
+    ReqHistoricalData,
+    ReqHistoricalTicks,
     ReqIds,
     ReqManagedAccts,
     ReqMarketDataType,
     ReqMarketRule,
     ReqMktData,
     ReqOpenOrders,
+    ReqPnL,
+    ReqPnLSingle,
     ReqPositions,
     ReqRealTimeBars,
     ReqTickByTickData,
@@ -122,11 +131,9 @@ UNSUPPORTED_REQ_ID_INDEX: dict[int, int] = {
     OUT.REQ_MKT_DEPTH: 1,
     OUT.CANCEL_MKT_DEPTH: 1,
     OUT.REPLACE_FA: 3,  # VERSION, faDataType, cxml, reqId (from REPLACE_FA_END = 157)
-    OUT.REQ_HISTORICAL_DATA: 0,
     OUT.EXERCISE_OPTIONS: 1,
     OUT.REQ_SCANNER_SUBSCRIPTION: 0,
     OUT.CANCEL_SCANNER_SUBSCRIPTION: 1,
-    OUT.CANCEL_HISTORICAL_DATA: 1,
     OUT.REQ_FUNDAMENTAL_DATA: 1,
     OUT.CANCEL_FUNDAMENTAL_DATA: 1,
     OUT.REQ_CALC_IMPLIED_VOLAT: 1,
@@ -147,15 +154,8 @@ UNSUPPORTED_REQ_ID_INDEX: dict[int, int] = {
     OUT.REQ_SMART_COMPONENTS: 0,
     OUT.REQ_NEWS_ARTICLE: 0,
     OUT.REQ_HISTORICAL_NEWS: 0,
-    OUT.REQ_HEAD_TIMESTAMP: 0,
     OUT.REQ_HISTOGRAM_DATA: 0,
     OUT.CANCEL_HISTOGRAM_DATA: 0,
-    OUT.CANCEL_HEAD_TIMESTAMP: 0,
-    OUT.REQ_PNL: 0,
-    OUT.CANCEL_PNL: 0,
-    OUT.REQ_PNL_SINGLE: 0,
-    OUT.CANCEL_PNL_SINGLE: 0,
-    OUT.REQ_HISTORICAL_TICKS: 0,
     OUT.REQ_WSH_META_DATA: 0,
     OUT.CANCEL_WSH_META_DATA: 0,
     OUT.REQ_WSH_EVENT_DATA: 0,
@@ -434,6 +434,97 @@ def _req_real_time_bars(f: Fields, version: int) -> ReqRealTimeBars:
 def _cancel_real_time_bars(f: Fields, version: int) -> CancelRealTimeBars:
     _version(f)
     return CancelRealTimeBars(req_id=f.int())
+
+
+# --------------------------------------------------------------------------- history
+# The client's gates for these (SYNT_REALTIME_BARS 124 drops reqHistoricalData's VERSION and
+# adds keepUpToDate, TRADING_CLASS 68, LINKING 70, REQ_HEAD_TIMESTAMP 118, HISTORICAL_TICKS 130)
+# are all open from 157.
+
+
+def _read_history_contract(f: Fields) -> Contract:
+    c = Contract()
+    _read_data_contract(f, c)
+    c.includeExpired = f.bool()
+    return c
+
+
+def _req_historical_data(f: Fields, version: int) -> ReqHistoricalData:
+    req_id = f.int()
+    c = _read_history_contract(f)
+    end, bar_size, duration = f.str(), f.str(), f.str()
+    use_rth = f.bool()
+    what_to_show = f.str()
+    format_date = f.int()
+    if c.secType == "BAG":
+        legs = []
+        for _ in range(_count(f, "combo leg")):
+            leg = ComboLeg()
+            leg.conId, leg.ratio, leg.action, leg.exchange = f.int(), f.int(), f.str(), f.str()
+            legs.append(leg)
+        if legs:
+            c.comboLegs = legs
+    keep_up_to_date = f.bool()
+    f.str()  # chartOptions: "for internal use only"
+    return ReqHistoricalData(
+        req_id, c, end, duration, bar_size, what_to_show, use_rth, format_date, keep_up_to_date
+    )
+
+
+def _cancel_historical_data(f: Fields, version: int) -> CancelHistoricalData:
+    _version(f)
+    return CancelHistoricalData(req_id=f.int())
+
+
+def _req_head_timestamp(f: Fields, version: int) -> ReqHeadTimeStamp:
+    req_id = f.int()
+    c = _read_history_contract(f)
+    use_rth = f.bool()
+    what_to_show = f.str()
+    return ReqHeadTimeStamp(req_id, c, what_to_show, use_rth, f.int())
+
+
+def _cancel_head_timestamp(f: Fields, version: int) -> CancelHeadTimeStamp:
+    return CancelHeadTimeStamp(req_id=f.int())
+
+
+def _req_historical_ticks(f: Fields, version: int) -> ReqHistoricalTicks:
+    req_id = f.int()
+    c = _read_history_contract(f)
+    start, end = f.str(), f.str()
+    number_of_ticks = f.int()
+    what_to_show = f.str()
+    use_rth = f.bool()
+    ignore_size = f.bool()
+    f.str()  # miscOptions: "for internal use only"
+    return ReqHistoricalTicks(
+        req_id, c, start, end, number_of_ticks, what_to_show, use_rth, ignore_size
+    )
+
+
+# --------------------------------------------------------------------------- P&L
+# No VERSION field; the client's MIN_SERVER_VER_PNL gate (127) is always open from 157.
+
+
+def _req_pnl(f: Fields, version: int) -> ReqPnL:
+    req_id = f.int()
+    account = f.str()
+    return ReqPnL(req_id=req_id, account=account, model_code=f.str())
+
+
+def _cancel_pnl(f: Fields, version: int) -> CancelPnL:
+    return CancelPnL(req_id=f.int())
+
+
+def _req_pnl_single(f: Fields, version: int) -> ReqPnLSingle:
+    req_id = f.int()
+    account = f.str()
+    model_code = f.str()
+    return ReqPnLSingle(req_id=req_id, account=account, model_code=model_code, con_id=f.int())
+
+
+def _cancel_pnl_single(f: Fields, version: int) -> CancelPnLSingle:
+    return CancelPnLSingle(req_id=f.int())
 
 
 # --------------------------------------------------------------------------- placeOrder
@@ -774,4 +865,13 @@ TEXT_DECODERS: dict[int, Decoder] = {
     OUT.CANCEL_TICK_BY_TICK_DATA: _cancel_tick_by_tick_data,
     OUT.REQ_REAL_TIME_BARS: _req_real_time_bars,
     OUT.CANCEL_REAL_TIME_BARS: _cancel_real_time_bars,
+    OUT.REQ_HISTORICAL_DATA: _req_historical_data,
+    OUT.CANCEL_HISTORICAL_DATA: _cancel_historical_data,
+    OUT.REQ_HEAD_TIMESTAMP: _req_head_timestamp,
+    OUT.CANCEL_HEAD_TIMESTAMP: _cancel_head_timestamp,
+    OUT.REQ_HISTORICAL_TICKS: _req_historical_ticks,
+    OUT.REQ_PNL: _req_pnl,
+    OUT.CANCEL_PNL: _cancel_pnl,
+    OUT.REQ_PNL_SINGLE: _req_pnl_single,
+    OUT.CANCEL_PNL_SINGLE: _cancel_pnl_single,
 }

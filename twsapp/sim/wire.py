@@ -105,6 +105,8 @@ def enum_code(item: object) -> str | None:
 
 def field_text(value: object) -> str:
     """Default spelling of one outgoing text field."""
+    if type(value) is str:  # most fields are spelled already: the first test decides them
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -120,7 +122,8 @@ def field_text(value: object) -> str:
 
 def text_payload(version: int, msg_id: int, fields: Iterable[object]) -> bytes:
     """A text message body: NUL-terminated fields; from version 201 the id is a 4-byte int."""
-    body = "".join(field_text(f) + "\0" for f in fields).encode("utf-8")
+    texts = list(map(field_text, fields))
+    body = ("\0".join(texts) + "\0" if texts else "").encode("utf-8")
     if version >= MIN_PROTOBUF_VERSION:
         return struct.pack("!I", msg_id) + body
     return f"{msg_id}\0".encode() + body

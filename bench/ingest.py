@@ -1,0 +1,127 @@
+"""Scenario 2, ingest: the same recorded TWS frames fed to each program's decoder.
+
+Why recorded frames and not the socket: ingest is what a program does with messages once they
+are read, and the socket reader (ibapi's, the same in both programs) would only add the same
+constant to both sides and the simulator's encoding cost to the clock. So the frames are
+recorded once from the simulator's own exchange and encoder (text protocol at the scenario's
+server version) and fed, in the same order, through the path ``EClient.run`` takes for each
+frame: split off the message id, read the fields, ``decoder.interpret``. Until the last
+frame returns, the program has applied everything (callbacks run synchronously there).
+
+The mix: per order one openOrder (Submitted), one orderStatus (Filled), one execDetails and
+one commission report, then 25 % more frames repeating an earlier openOrder or orderStatus at
+a random later point (20 % of all frames are duplicates), as TWS repeats them.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from decimal import Decimal
+from typing import Any
+
+from ibapi import comm
+from ibapi.contract import Contract
+from ibapi.decoder import Decoder
+from ibapi.message import IN
+from ibapi.order import Order
+from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF
+
+KINDS = {
+    IN.OPEN_ORDER: "openOrder",
+    IN.ORDER_STATUS: "orderStatus",
+    IN.EXECUTION_DATA: "execDetails",
+    IN.COMMISSION_AND_FEES_REPORT: "commission",
+}
+CLIENT_ID = 7
+
+
+def record_frames(orders: int, version: int, seed: int = 1) -> list[bytes]:
+    """Frame payloads for ``orders`` filled market orders, with duplicates (see above)."""
+    from twsapp.sim import messages as m
+    from twsapp.sim.server import SimServer
+    from twsapp.sim.text import encode_text
+
+    exchange = SimServer(port=0, speed=0.0, server_version=version).exchange
+    batches: list[list[Any]] = []
+    exchange.attach(CLIENT_ID, batches.append)
+    contract = Contract()
+    contract.conId, contract.exchange = 265598, "SMART"
+    for order_id in range(1, orders + 1):
+        order = Order()
+        order.action = "BUY" if order_id % 2 else "SELL"
+        order.orderType, order.totalQuantity, order.tif = "MKT", Decimal(1), "DAY"
+        exchange.handle(CLIENT_ID, m.PlaceOrder(order_id, contract, order))
+    picked: list[Any] = []
+    per_order: dict[int, dict[str, Any]] = {}
+    owner: dict[str, int] = {}  # execId -> order id
+    for msg in (msg for batch in batches for msg in batch):
+        if isinstance(msg, m.OpenOrder) and msg.state.status == "Submitted":
+            per_order.setdefault(msg.order_id, {})["open"] = msg
+        elif isinstance(msg, m.OrderStatus) and msg.status == "Filled":
+            per_order.setdefault(msg.order_id, {})["status"] = msg
+        elif isinstance(msg, m.ExecDetails):
+            per_order.setdefault(msg.execution.orderId, {})["exec"] = msg
+            owner[msg.execution.execId] = msg.execution.orderId
+        elif isinstance(msg, m.CommissionReport):
+            per_order[owner[msg.report.execId]]["commission"] = msg
+    for order_id in sorted(per_order):
+        four = per_order[order_id]
+        picked += [four["open"], four["exec"], four["status"], four["commission"]]
+    frames = [encode_text(version, msg) for msg in picked]
+    rng = random.Random(seed)
+    repeatable = [i for i, msg in enumerate(picked) if isinstance(msg, m.OpenOrder | m.OrderStatus)]
+    for _ in range(len(frames) // 4):
+        source = rng.choice(repeatable)
+        frames.insert(rng.randrange(source + 1, len(frames) + 1), frames[source])
+    return frames
+
+
+def make_decoder(program: str, version: int) -> tuple[Any, Decoder]:
+    """A fresh, unconnected program and its ibapi decoder at ``version``."""
+    if program == "bare":
+        from .programs import BareApp
+
+        client: Any = BareApp()
+        wrapper = client
+    elif program == "twsapp":
+        from twsapp import TwsApp
+
+        client = TwsApp()
+        wrapper = client.ibapi
+    else:
+        raise ValueError(f"ingest measures bare and twsapp, not {program}")
+    wrapper.serverVersion_ = version
+    return client, Decoder(wrapper, version)
+
+
+def feed(decoder: Decoder, frames: list[bytes], version: int, every: int = 2000) -> dict[str, Any]:
+    """Decode and apply every frame as ``EClient.run`` does; time per kind and over time."""
+    per_kind: dict[str, float] = dict.fromkeys(KINDS.values(), 0.0)
+    counts: dict[str, int] = dict.fromkeys(KINDS.values(), 0)
+    timeline: list[tuple[float, int]] = []
+    clock = time.perf_counter
+    start = clock()
+    for n, text in enumerate(frames, start=1):
+        began = clock()
+        if version >= MIN_SERVER_VER_PROTOBUF:
+            msg_id = int.from_bytes(text[:4], "big")
+            text = text[4:]
+        else:
+            cut = text.index(b"\0")
+            msg_id = int(text[:cut])
+            text = text[cut + 1 :]
+        decoder.interpret(comm.read_fields(text), msg_id)
+        kind = KINDS.get(msg_id, "other")
+        per_kind[kind] = per_kind.get(kind, 0.0) + clock() - began
+        counts[kind] = counts.get(kind, 0) + 1
+        if n % every == 0:
+            timeline.append((clock() - start, n))
+    seconds = clock() - start
+    timeline.append((seconds, len(frames)))
+    return {
+        "seconds": seconds,
+        "messages": len(frames),
+        "us_per_kind": {k: 1e6 * per_kind[k] / counts[k] for k in counts if counts[k]},
+        "timeline": timeline,
+    }
