@@ -17,6 +17,7 @@ from twsapp.config import (
     ConfigError,
     ControlConfig,
     JournalConfig,
+    LoggingConfig,
     PacingConfig,
     RiskConfig,
     SimConfig,
@@ -186,6 +187,10 @@ BAD_CONFIGS = [
     ("[tws]\nconnect_timeout = inf", "tws.connect_timeout", "positive"),
     ('[tws]\nlive = "yes"', "tws.live", "true or false"),
     ("[tws]\nmarket_data_type = 5", "tws.market_data_type", "3 delayed"),
+    ("[logging]\nmax_bytes = 10", "logging.max_bytes", "10 MB"),
+    ("[logging]\nbackups = -1", "logging.backups", "how many"),
+    ("[logging]\nfile = 5", "logging.file", "path"),
+    ("[logging]\nfiel = 'x.log'", "logging.fiel", "did you mean 'file'?"),
     ("[tws]\nprot = 7497", "tws.prot", "did you mean 'port'?"),
     ("[tws]\nclientid = 3", "tws.clientid", "did you mean 'client_id'?"),
     ("[tws]\nzzz = 1", "tws.zzz", "known keys: host, port"),
@@ -359,8 +364,10 @@ def test_the_repository_config_documents_every_key():
         "pacing": PacingConfig,
         "journal": JournalConfig,
         "control": ControlConfig,
+        "logging": LoggingConfig,
     }
-    skip = {"tws", "sim", "risk", "pacing", "journal", "control", "strategies", "source", "notes"}
+    skip = {"tws", "sim", "risk", "pacing", "journal", "control", "logging", "strategies",
+            "source", "notes"}  # fmt: skip
     for section, cls in sections.items():
         table = parsed[section] if section else parsed
         start = lines.index(f"[{section}]") if section else 0

@@ -208,3 +208,22 @@ def test_a_signal_while_connecting_is_acted_on_at_once(folder, sig):
     assert code == 0, running.stderr
     assert "strategy trader started" not in running.stderr
     assert states(summary_of(summary)) == [("trader", "not_started")]
+
+
+# ---------------------------------------------------------------------- the log file
+
+
+def test_the_run_logs_to_a_rotating_file_as_well_as_stderr(folder, sim):
+    extra = ("[control]", "enabled = false", "[logging]", 'file = "logs/run.log"',
+             "max_bytes = 2000", "backups = 2")  # fmt: skip
+    (folder / "logs").mkdir()
+    proc = run(folder, _config(folder, sim, extra=extra), "--duration", "0")
+    assert proc.returncode == 0, proc.stderr
+    logged = (folder / "logs" / "run.log").read_text()
+    assert "twsapp.engine" in logged and logged.splitlines()[0] in proc.stderr
+    assert len(logged) <= 2000 + 400  # rotated at max_bytes (plus the line that crossed it)
+
+
+def test_an_unwritable_log_file_is_one_line_and_nothing_is_sent(folder, sim):
+    extra = ("[control]", "enabled = false", "[logging]", 'file = "missing/dir/run.log"')
+    _one_line(run(folder, _config(folder, sim, extra=extra)), "logging.file", 'file = ""')

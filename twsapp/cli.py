@@ -8,6 +8,7 @@ import logging
 import math
 import signal
 import sys
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from .config import ConfigError, load_config
@@ -65,9 +66,21 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"twsapp: {args.config}: {exc}", file=sys.stderr)
         return 2
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if config.logging.file is not None:
+        try:
+            handlers.append(RotatingFileHandler(
+                config.logging.file, maxBytes=config.logging.max_bytes,
+                backupCount=config.logging.backups, encoding="utf-8",
+            ))  # fmt: skip
+        except OSError as exc:
+            print(f"twsapp: {args.config}: logging.file: cannot write {config.logging.file}: "
+                  f"{exc.strerror} — fix the path or set file = \"\"", file=sys.stderr)  # fmt: skip
+            return 2
     logging.basicConfig(
         level=getattr(logging, config.log_level, logging.INFO),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        handlers=handlers,
     )
     # ibapi logs every request and answer at INFO: useful only when debugging the wire.
     if config.log_level != "DEBUG":

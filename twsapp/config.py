@@ -127,6 +127,15 @@ class JournalConfig:
 
 
 @dataclass(frozen=True)
+class LoggingConfig:
+    """Where logs go besides stderr: a size-rotated file (None: stderr only)."""
+
+    file: Path | None = Path("twsapp.log")
+    max_bytes: int = 10_000_000
+    backups: int = 5
+
+
+@dataclass(frozen=True)
 class ControlConfig:
     """The control API (``twsapp/control``): where it listens, its token, TLS."""
 
@@ -156,6 +165,7 @@ class Config:
     pacing: PacingConfig = field(default_factory=PacingConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     strategies: tuple[StrategyConfig, ...] = ()
     source: Path | None = None  # the file it was loaded from
     notes: tuple[str, ...] = ()  # not errors, but worth one log line at start-up
@@ -215,6 +225,7 @@ def config_from_dict(
     pacing = _pacing(top.table("pacing"))
     journal = _journal(top.table("journal"), base)
     control = _control(top.table("control"), base)
+    logs = _logging(top.table("logging"), base)
     strategies = _strategies(top.array_of_tables("strategies"))
     _check_port_clashes(mode, tws, sim, control)
     return Config(
@@ -226,13 +237,14 @@ def config_from_dict(
         pacing=pacing,
         journal=journal,
         control=control,
+        logging=logs,
         strategies=strategies,
         source=source,
         notes=tuple(notes),
     )
 
 
-_SECTIONS = ("tws", "sim", "risk", "pacing", "journal", "control")
+_SECTIONS = ("tws", "sim", "risk", "pacing", "journal", "control", "logging")
 
 _TWS_PORT_FIX = "set it to the API port configured in TWS (7497 paper, 7496 live)"
 
@@ -408,6 +420,21 @@ def _journal(t: _Table, base: Path) -> JournalConfig:
     if path.is_dir():
         raise ConfigError(t.key("path"), f"{str(path)!r} is a directory", "name a file in it")
     return JournalConfig(path)
+
+
+def _logging(t: _Table, base: Path) -> LoggingConfig:
+    t.known("file", "max_bytes", "backups")
+    d = LoggingConfig()
+    if t.data.get("file") == "":
+        path = None  # stderr only
+    else:
+        path = t.path("file", d.file, base, must_exist=False)
+        if path is not None and path.is_dir():
+            raise ConfigError(t.key("file"), f"{str(path)!r} is a directory", "name a file in it")
+    max_bytes = t.integer("max_bytes", d.max_bytes, 1000, 10**12,
+                          "use a size in bytes, e.g. 10000000 (10 MB)")  # fmt: skip
+    backups = t.integer("backups", d.backups, 0, 1000, "use how many old files to keep, e.g. 5")
+    return LoggingConfig(path, max_bytes, backups)
 
 
 def _control(t: _Table, base: Path) -> ControlConfig:
