@@ -4,42 +4,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-from test_sim_cli import READY, SimProcess
+from program_runner import errors, run_program
 from versions import FAST_VERSIONS
-
-PROGRAM = Path(__file__).parent / "programs" / "quotes_app.py"
-WATCHDOG = 30.0
 
 
 @pytest.mark.parametrize("version", FAST_VERSIONS, ids=lambda v: f"v{v}")
 def test_a_plain_ibapi_program_streams_quotes_and_real_time_bars(version):
-    sim = SimProcess("--port", "0", "--server-version", str(version), "--speed", "50")
-    try:
-        match = READY.fullmatch(sim.ready_line())
-        assert match, "twsapp sim prints where it listens"
-        program = subprocess.run(
-            [sys.executable, str(PROGRAM), "127.0.0.1", match[1]],
-            capture_output=True,
-            text=True,
-            timeout=WATCHDOG,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    finally:
-        sim.proc.send_signal(signal.SIGTERM)
-        code, err = sim.finish()
-    assert program.returncode == 0, program.stderr
-    assert code == 0, err
-    lines = [line.split() for line in program.stdout.splitlines()]
-    assert not [
-        line for line in lines if line[0] == "error" and line[2] not in ("2104", "2106", "2158")
-    ]
+    lines = run_program("quotes_app.py", "--server-version", str(version), "--speed", "50")
+    assert not errors(lines)
     assert ["marketDataType", "1", "1"] in lines
     bids = [float(line[3]) for line in lines if line[:3] == ["tickPrice", "1", "BID"]]
     asks = [float(line[3]) for line in lines if line[:3] == ["tickPrice", "1", "ASK"]]

@@ -6,18 +6,11 @@ cycle the order arrives its stop rises with the market and is then hit on the wa
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from test_sim_cli import READY, SimProcess
+from program_runner import errors, run_program
 from versions import FAST_VERSIONS
-
-PROGRAM = Path(__file__).parent / "programs" / "trailing_stop_app.py"
-WATCHDOG = 30.0
 
 
 def saw_tooth(path: Path, cycles: int = 200) -> None:
@@ -33,29 +26,16 @@ def saw_tooth(path: Path, cycles: int = 200) -> None:
 def test_a_plain_ibapi_program_sees_its_trailing_stop_rise_and_fill(version, tmp_path):
     bars = tmp_path / "aapl.csv"
     saw_tooth(bars)
-    sim = SimProcess(
-        "--port", "0", "--server-version", str(version), "--speed", "100",
-        "--bars", f"AAPL={bars}",
-    )  # fmt: skip
-    try:
-        match = READY.fullmatch(sim.ready_line())
-        assert match, "twsapp sim prints where it listens"
-        program = subprocess.run(
-            [sys.executable, str(PROGRAM), "127.0.0.1", match[1]],
-            capture_output=True,
-            text=True,
-            timeout=WATCHDOG,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    finally:
-        sim.proc.send_signal(signal.SIGTERM)
-        code, err = sim.finish()
-    assert program.returncode == 0, program.stderr
-    assert code == 0, err
-    lines = [line.split() for line in program.stdout.splitlines()]
-    assert not [
-        line for line in lines if line[0] == "error" and line[2] not in ("2104", "2106", "2158")
-    ], program.stdout
+    lines = run_program(
+        "trailing_stop_app.py",
+        "--server-version",
+        str(version),
+        "--speed",
+        "100",
+        "--bars",
+        f"AAPL={bars}",
+    )
+    assert not errors(lines)
     echoes = [line for line in lines if line[0] == "openOrder"]
     assert {line[2] for line in echoes} == {"TRAIL"} and {line[3] for line in echoes} == {"2.0"}
     stops = [float(line[4]) for line in echoes if line[5] == "PreSubmitted"]
