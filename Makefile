@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DURATION ?=
 CONFIG ?= config.toml
 
-.PHONY: run test lint typecheck imports format clean bench
+.PHONY: run test lint typecheck imports format clean bench calendars
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ $(BENCH_STAMP): $(STAMP)
 # twsapp beside a bare ibapi program and ib_async against `twsapp sim`: bench/results/latest.*
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The simulator's exchange calendars (twsapp/sim/calendars.json) from the installed
+# exchange_calendars library; tests/test_sim_calendar.py fails when the file is out of date.
+calendars: $(STAMP)
+	$(BIN)/python -m twsapp.calendars
 
 run: $(STAMP)
 	$(BIN)/twsapp run --config $(CONFIG) $(if $(DURATION),--duration $(DURATION),)

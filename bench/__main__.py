@@ -40,7 +40,7 @@ class Sizes:
     ingest_reps: int = 3
     startup_open: int = 1000  # scenario 4
     startup_fills: int = 10_000
-    startup_reps: int = 3
+    startup_reps: int = 2
     held: int = 10_000  # scenario 5, and scenario 6's orders held
     capacity_rt: int = 500  # scenario 6: round trips empty, then with `held` orders
 
@@ -125,6 +125,12 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def quantiles(values: list[float], steps: int = 200) -> list[float]:
+    ordered = sorted(values)
+    last = len(ordered) - 1
+    return [round(ordered[round(i * last / steps)], 4) for i in range(steps + 1)]
+
+
 def p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
@@ -164,7 +170,8 @@ def round_trip(sizes: Sizes, programs: list[str], work: Path) -> dict[str, Any]:
             out[f"cpu_ratio_bare{suffix}"] = out[f"cpu_us_{name}"] / out["cpu_us_bare"]
     if "ib_async" in programs:
         out["ratio_ib_async"] = out["median_ms_twsapp"] / out["median_ms_ib_async"]
-    out["latencies_ms"] = {p: [1e3 * x for x in latencies[p]] for p in programs}
+    # The distribution as 201 quantiles (every half percent): enough to draw it, small to keep.
+    out["quantiles_ms"] = {p: quantiles([1e3 * x for x in latencies[p]]) for p in programs}
     return out
 
 
@@ -189,9 +196,12 @@ def ingest_scenario(sizes: Sizes, work: Path) -> dict[str, Any]:
         best = sorted(runs[name], key=lambda r: r["seconds"])[len(runs[name]) // 2]
         out[f"msgs_per_s_{name}"] = best["messages"] / best["seconds"]
         out[f"us_per_msg_{name}"] = 1e6 * best["seconds"] / best["messages"]
+        cpu = sorted(r["cpu_seconds"] for r in runs[name])[len(runs[name]) // 2]
+        out[f"cpu_us_per_msg_{name}"] = 1e6 * cpu / best["messages"]
         out[f"us_per_kind_{name}"] = best["us_per_kind"]
         out[f"timeline_{name}"] = best["timeline"]
     out["ratio_bare"] = out["msgs_per_s_twsapp"] / out["msgs_per_s_bare"]
+    out["ratio_bare_cpu"] = out["cpu_us_per_msg_bare"] / out["cpu_us_per_msg_twsapp"]
     return out
 
 
@@ -382,7 +392,12 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"--- {log.name}\n{tail}", file=sys.stderr)
             raise
     results["seconds"] = time.perf_counter() - began
-    (out / "latest.json").write_text(json.dumps(report.public(results), indent=2) + "\n")
+    kept = out / "latest.json"
+    if args.only and kept.exists():  # a partial run updates its scenarios, keeps the others
+        previous = json.loads(kept.read_text())
+        results = {**previous, **{k: v for k, v in results.items() if k != "seconds"}}
+        results["partial_runs"] = [*previous.get("partial_runs", []), sorted(chosen)]
+    kept.write_text(json.dumps(report.with_targets(results), indent=2) + "\n")
     print(report.table(results))
     if not args.no_png:
         report.figure(results, out / "latest.png")

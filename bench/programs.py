@@ -31,7 +31,7 @@ from ibapi.order import Order
 from ibapi.wrapper import EWrapper
 
 HOST = "127.0.0.1"
-TIMEOUT = 60.0
+TIMEOUT = 180.0  # bounds a hang; a loaded 2-core machine can take a minute over 10,000 orders
 PRICE = 100.0  # AAPL trades near 190 in the simulator: a BUY at 100 rests
 CLIENT_ID_IN_USE = 326
 

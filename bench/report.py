@@ -41,11 +41,9 @@ TARGETS: list[tuple[str, str, str, Any, str]] = [
 ]
 
 
-def public(results: dict[str, Any]) -> dict[str, Any]:
-    """The results without the raw samples (kept for the figure only)."""
+def with_targets(results: dict[str, Any]) -> dict[str, Any]:
+    """The results, with each target: its value, the goal, and whether it is met."""
     out = dict(results)
-    if "round_trip" in out:
-        out["round_trip"] = {k: v for k, v in out["round_trip"].items() if k != "latencies_ms"}
     out["targets"] = {
         f"{scenario}.{key}": {
             "value": results[scenario][key],
@@ -131,18 +129,18 @@ def figure(results: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    latencies = results.get("round_trip", {}).get("latencies_ms", {})
-    for program, values in latencies.items():
-        ordered = sorted(values)
-        n = len(ordered)
+    for program, points in results.get("round_trip", {}).get("quantiles_ms", {}).items():
+        n = len(points) - 1
+        median = points[n // 2]
         left.plot(
-            ordered,
-            [(i + 1) / n for i in range(n)],
-            label=f"{program} (median {ordered[n // 2]:.2f} ms)",
+            points, [i / n for i in range(n + 1)], label=f"{program} (median {median:.2f} ms)"
         )
     left.set_xscale("log")
+    left.xaxis.set_major_formatter(ScalarFormatter())
+    left.xaxis.set_minor_formatter(NullFormatter())
     left.set_xlabel("place until Submitted is known, ms (log)")
     left.set_ylabel("fraction of orders")
     left.set_title("Scenario 1: round trip of a resting LMT order")

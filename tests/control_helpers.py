@@ -42,9 +42,11 @@ def served(
     folder: Path, risk: RiskConfig, client_id: int = 1, **sim_settings: object
 ) -> Iterator[Served]:
     settings = {"accounts": list(FA_ACCOUNTS), **sim_settings}
+    if settings["accounts"] == FA_ACCOUNTS:  # the advisor login of the lessons, with its group
+        settings.setdefault("fa_groups", {GROUP: list(FA_ACCOUNTS)})
     sim = SimServer(SimSettings(port=0, speed=0.0, **settings)).start()  # type: ignore[arg-type]
     prices = LastFillPrices()
-    app = TwsApp(request_timeout=WAIT, fa_groups=[GROUP], risk=risk, prices=prices)
+    app = TwsApp(request_timeout=WAIT, risk=risk, prices=prices)  # groups: requestFA
     server = None
     try:
         app.start("127.0.0.1", sim.port, client_id, WAIT)

@@ -201,7 +201,8 @@ def test_a_default_account_tws_does_not_manage_is_refused_at_connect(two_account
     assert "'DU999' (tws.account)" in text and "(DU111, DU222)" in text
     assert "disconnected" in text
     assert not app.connected and app.threads() == []
-    assert sim.wait_detached(1) and wire_requests(sim, 1) == []
+    # only the question whether it names an advisor's group (requestFA): no order, nothing else
+    assert sim.wait_detached(1) and wire_requests(sim, 1) == [m.ReqFA(1)]
 
 
 # ---------------------------------------------------------------------- FA groups
@@ -222,10 +223,15 @@ def test_known_fa_groups_are_checked_before_sending(two_accounts):
         app.stop()
 
 
-def test_unknown_fa_groups_are_left_to_tws(two_accounts):
-    """A real TWS: the config lists no groups, so the name is TWS's to check."""
+def test_unknown_fa_groups_are_left_to_tws(two_accounts, monkeypatch):
+    """Linked accounts that are no advisor's: TWS refuses requestFA (321 "FA data operations
+    ignored for non FA customers."), so the groups stay unknown and a name is TWS's to check."""
+    from twsapp.sim.advisor import AdvisorAccounts
+
+    monkeypatch.setattr(AdvisorAccounts, "advisor_login", property(lambda self: False))
     sim = two_accounts
     app = connect(sim, default_account="DU111")
+    assert app.fa_groups is None and wire_requests(sim, 1)[0] == m.ReqFA(1)
     try:
         rec = app.place("AAPL", lmt(fa_group="Anything"))
         barrier(app)

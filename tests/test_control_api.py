@@ -148,13 +148,16 @@ def test_switching_the_selected_account_and_listing_orders_per_account(api):
 
 
 def test_positions_of_one_sub_account_and_a_group_refused(api):
+    before = {p.account: float(p.position) for p in api.app.book.positions()}  # group orders too
     body = {"orders": [{**LESSON_MKT["orders"][0], "acctId": OTHER, "quantity": 7}]}
     [entry] = _placed(api.client.post(f"/iserver/account/{OTHER}/orders", json=body))
     Events(api.app).status(int(entry["order_id"]), "Filled")
     events = Events(api.app)
-    events.wait(lambda: any(p.account == OTHER for p in api.app.book.positions()), "positions")
+    held = before.get(OTHER, 0.0) + 7
+    events.wait(lambda: any(p.account == OTHER and p.position == held
+                            for p in api.app.book.positions()), "positions")  # fmt: skip
     rows = api.client.get(f"/portfolio/{OTHER}/positions/0").json()
-    assert [(r["acctId"], r["conid"], r["position"]) for r in rows] == [(OTHER, AAPL, 7.0)]
+    assert [(r["acctId"], r["conid"], r["position"]) for r in rows] == [(OTHER, AAPL, held)]
     assert rows[0]["avgCost"] > 0
     group = api.client.get(f"/portfolio/{GROUP}/positions/0")
     assert group.status_code == 400 and "positions are per account" in group.json()["error"]

@@ -117,6 +117,7 @@ def test_default_start_is_the_next_regular_open() -> None:
 def test_us_holidays_match_the_published_nyse_calendar() -> None:
     assert sorted(us_market_holidays(2025)) == [
         date(2025, 1, 1),
+        date(2025, 1, 9),  # national day of mourning (President Carter): the NYSE closed
         date(2025, 1, 20),
         date(2025, 2, 17),
         date(2025, 4, 18),

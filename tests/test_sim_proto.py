@@ -13,6 +13,7 @@ the test passed to the client.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import socket
 import threading
@@ -39,6 +40,7 @@ from ibapi.server_versions import MAX_CLIENT_VER
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
 from ibapi.wrapper import EWrapper
+from test_sim_fa_codec import FA_CALLBACKS, FA_EXAMPLES, FA_KINDS, FA_REPLY_TO, fa_call
 from test_sim_history_codec import (
     HISTORY_CALLBACKS,
     HISTORY_EXAMPLES,
@@ -113,7 +115,7 @@ def _recording(name: str):
     return method
 
 
-for _name in (*CALLBACKS, *MARKET_CALLBACKS, *HISTORY_CALLBACKS):
+for _name in (*CALLBACKS, *MARKET_CALLBACKS, *HISTORY_CALLBACKS, *FA_CALLBACKS):
     setattr(Recorder, _name, _recording(_name))
 
 
@@ -393,6 +395,7 @@ def samples() -> list[m.Message]:
         *MARKET_EXAMPLES,
         *HISTORY_EXAMPLES,
         *PNL_EXAMPLES,
+        *FA_EXAMPLES,
     ]
 
 
@@ -406,6 +409,8 @@ def expected_calls(msg: m.Message) -> list[tuple[str, tuple]]:
         return market_calls(MAX_CLIENT_VER, msg, protobuf=True)
     if isinstance(msg, HISTORY_KINDS):
         return history_calls(MAX_CLIENT_VER, msg, protobuf=True)
+    if isinstance(msg, FA_KINDS):
+        return [fa_call(msg)]
     return [expected_call(msg)]
 
 
@@ -460,8 +465,12 @@ def expected_call(msg: m.Message) -> tuple[str, tuple]:
         case m.AccountValue():
             return "updateAccountValue", (msg.key, msg.value, msg.currency, msg.account)
         case m.PortfolioValue():
+            # the listing exchange travels as the exchange (a Gateway's at 225, proto.py)
+            contract = copy.copy(msg.contract)
+            contract.exchange = contract.primaryExchange or contract.exchange
+            contract.primaryExchange = ""
             return "updatePortfolio", (
-                msg.contract, msg.position, msg.market_price, msg.market_value, msg.average_cost,
+                contract, msg.position, msg.market_price, msg.market_value, msg.average_cost,
                 msg.unrealized_pnl, msg.realized_pnl, msg.account,
             )  # fmt: skip
         case m.AccountUpdateTime():
@@ -532,6 +541,7 @@ REPLY_TO = {
     **HISTORY_REPLY_TO,
     m.PnL: OUT.REQ_PNL,
     m.PnLSingle: OUT.REQ_PNL_SINGLE,
+    **FA_REPLY_TO,
 }
 
 

@@ -53,7 +53,10 @@ NAMES = {value: name for name, value in OUT_IDS.items()}
 _SOURCE = inspect.getsource(ibapi.client)
 SENT_AS_TEXT = {OUT_IDS[n] for n in re.findall(r"sendMsg\(\s*OUT\.([A-Z_]+)", _SOURCE)}
 SENT_AS_PROTO = {OUT_IDS[n] for n in re.findall(r"sendMsgProtoBuf\(\s*OUT\.([A-Z_]+)", _SOURCE)}
-SERVED = set(TEXT_DECODERS)
+# Served in some form: most in both, a few (cancelHistoricalTicks) only as protobuf, the only
+# form in which ibapi sends them.
+SERVED = set(TEXT_DECODERS) | set(PROTO_DECODERS)
+PROTO_ONLY = set(PROTO_DECODERS) - set(TEXT_DECODERS)
 TEXT_VERSION = 176
 
 
@@ -92,6 +95,8 @@ def test_the_decoders_know_every_request_in_every_form_ibapi_sends():
     assert names(text_unknown) == []
     assert names(proto_unknown) == []
     assert set(PROTO_DECODERS) == SERVED & SENT_AS_PROTO
+    assert names(PROTO_ONLY) == ["CANCEL_HISTORICAL_TICKS"]
+    assert PROTO_ONLY <= SENT_AS_PROTO - SENT_AS_TEXT, "a text form exists: decode it too"
     assert REQUESTS_WITHOUT_REQ_ID <= UNSUPPORTED_REQUESTS
     assert not REQUESTS_WITHOUT_REQ_ID & (
         set(UNSUPPORTED_REQ_ID_INDEX) | set(PROTO_REQ_ID_CARRIERS)
@@ -164,6 +169,13 @@ SERVED_CALLS = {
     OUT.CANCEL_PNL: lambda c: c.cancelPnL(10),
     OUT.REQ_PNL_SINGLE: lambda c: c.reqPnLSingle(11, "DU1234567", "", 265598),
     OUT.CANCEL_PNL_SINGLE: lambda c: c.cancelPnLSingle(11),
+    OUT.CANCEL_HISTORICAL_TICKS: lambda c: c.cancelHistoricalTicks(14),
+    OUT.REQ_FA: lambda c: c.requestFA(1),
+    OUT.REPLACE_FA: lambda c: c.replaceFA(15, 1, "<ListOfGroups/>"),
+    OUT.REQ_ACCOUNT_UPDATES_MULTI: lambda c: c.reqAccountUpdatesMulti(16, "All", "", False),
+    OUT.CANCEL_ACCOUNT_UPDATES_MULTI: lambda c: c.cancelAccountUpdatesMulti(16),
+    OUT.REQ_POSITIONS_MULTI: lambda c: c.reqPositionsMulti(17, "All", ""),
+    OUT.CANCEL_POSITIONS_MULTI: lambda c: c.cancelPositionsMulti(17),
 }
 
 

@@ -38,6 +38,7 @@ from ibapi.server_versions import MAX_CLIENT_VER
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
 from ibapi.wrapper import EWrapper
+from test_sim_fa_codec import FA_CALLBACKS, FA_EXAMPLES, FA_KINDS, fa_call
 from test_sim_history_codec import HISTORY_EXAMPLES, HISTORY_KINDS, assert_history_round_trip
 from test_sim_market_codec import MARKET_EXAMPLES, MARKET_KINDS, decode_text_calls, market_calls
 from test_sim_market_codec import plain as plain_calls
@@ -113,7 +114,7 @@ def _recording(name: str):
     return method
 
 
-for _name in CALLBACKS:
+for _name in (*CALLBACKS, *FA_CALLBACKS):
     setattr(Recorder, _name, _recording(_name))
 
 
@@ -561,6 +562,12 @@ def commission(report_exec_id: str = "00025b46.63f8f39c.01.01") -> CommissionAnd
 
 def expected_call(v: int, msg: m.Message) -> tuple[str, tuple]:
     """The callback ibapi should make for ``msg`` at ``v``, in TWS's terms."""
+    if isinstance(msg, m.PositionMulti):
+        name, args = fa_call(msg)
+        contract = expected_contract(msg.contract, "exec", "plain_contract")
+        return name, (*args[:3], contract, *args[4:])
+    if isinstance(msg, FA_KINDS):
+        return fa_call(msg)
     match msg:
         case m.OpenOrder(order_id, contract, order, state):
             exp_order = expected_order(order, v, completed=False)
@@ -726,6 +733,7 @@ def examples() -> list[m.Message]:
         *MARKET_EXAMPLES,
         *HISTORY_EXAMPLES,
         *PNL_EXAMPLES,
+        *FA_EXAMPLES,
     ]
 
 

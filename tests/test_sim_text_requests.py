@@ -53,6 +53,7 @@ from ibapi.server_versions import (
 )
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
+from test_sim_fa_codec import FA_REQUESTS
 from test_sim_history_codec import HISTORY_REQUESTS
 from test_sim_pnl import PNL_REQUESTS
 
@@ -722,6 +723,7 @@ def test_every_supported_request_has_a_round_trip_test():
     tested |= MARKET_DATA_REQUESTS  # tests/test_sim_market_codec.py
     tested |= HISTORY_REQUESTS  # tests/test_sim_history_codec.py
     tested |= PNL_REQUESTS  # tests/test_sim_pnl.py
+    tested |= FA_REQUESTS  # tests/test_sim_fa_codec.py
     assert set(TEXT_DECODERS) == tested
 
 
@@ -740,7 +742,6 @@ UNSUPPORTED_CALLS = {
     # OUT id: (min version, call sending reqId REQ)
     OUT.REQ_MKT_DEPTH: (0, lambda c: c.reqMktDepth(REQ, stock(), 5, False, [])),
     OUT.CANCEL_MKT_DEPTH: (0, lambda c: c.cancelMktDepth(REQ, False)),
-    OUT.REPLACE_FA: (0, lambda c: c.replaceFA(REQ, 1, "<xml/>")),
     OUT.EXERCISE_OPTIONS: (
         0,
         lambda c: c.exerciseOptions(REQ, _option_contract(), 1, 1, "DU1", 0, "", "", False),
@@ -769,10 +770,6 @@ UNSUPPORTED_CALLS = {
     OUT.SUBSCRIBE_TO_GROUP_EVENTS: (0, lambda c: c.subscribeToGroupEvents(REQ, 1)),
     OUT.UPDATE_DISPLAY_GROUP: (0, lambda c: c.updateDisplayGroup(REQ, "265598@SMART")),
     OUT.UNSUBSCRIBE_FROM_GROUP_EVENTS: (0, lambda c: c.unsubscribeFromGroupEvents(REQ)),
-    OUT.REQ_POSITIONS_MULTI: (0, lambda c: c.reqPositionsMulti(REQ, "DU1", "")),
-    OUT.CANCEL_POSITIONS_MULTI: (0, lambda c: c.cancelPositionsMulti(REQ)),
-    OUT.REQ_ACCOUNT_UPDATES_MULTI: (0, lambda c: c.reqAccountUpdatesMulti(REQ, "DU1", "", True)),
-    OUT.CANCEL_ACCOUNT_UPDATES_MULTI: (0, lambda c: c.cancelAccountUpdatesMulti(REQ)),
     OUT.REQ_SEC_DEF_OPT_PARAMS: (0, lambda c: c.reqSecDefOptParams(REQ, "AAPL", "", "STK", 265598)),
     OUT.REQ_SOFT_DOLLAR_TIERS: (0, lambda c: c.reqSoftDollarTiers(REQ)),
     OUT.REQ_MATCHING_SYMBOLS: (0, lambda c: c.reqMatchingSymbols(REQ, "AAP")),

@@ -71,6 +71,15 @@ if TYPE_CHECKING:
         trailing_stop_order,
         with_trigger_method,
     )
+    from .order_conditions import (
+        execution_condition,
+        margin_condition,
+        percent_change_condition,
+        price_condition,
+        time_condition,
+        volume_condition,
+        with_conditions,
+    )
     from .order_types import ORDER_TYPES, OrderType
     from .orders import (
         bracket,
@@ -172,6 +181,13 @@ _EXPORTS = {
     "trailing_stop_limit_order": ".order_builders",
     "trailing_stop_order": ".order_builders",
     "with_trigger_method": ".order_builders",
+    "execution_condition": ".order_conditions",
+    "margin_condition": ".order_conditions",
+    "percent_change_condition": ".order_conditions",
+    "price_condition": ".order_conditions",
+    "time_condition": ".order_conditions",
+    "volume_condition": ".order_conditions",
+    "with_conditions": ".order_conditions",
 }
 
 
@@ -247,21 +263,28 @@ __all__ = [
     "adaptive",
     "bracket",
     "check_bracket",
+    "execution_condition",
     "limit_if_touched_order",
     "limit_on_close_order",
     "limit_order",
+    "margin_condition",
     "market_if_touched_order",
     "market_on_close_order",
     "market_order",
     "midprice_order",
     "oca",
+    "percent_change_condition",
     "positive",
+    "price_condition",
     "relative_order",
     "round_to_tick",
     "stop_limit_order",
     "stop_order",
+    "time_condition",
     "trailing_stop_limit_order",
     "trailing_stop_order",
+    "volume_condition",
+    "with_conditions",
     "with_trigger_method",
 ]
 

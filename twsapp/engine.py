@@ -52,12 +52,11 @@ class Engine:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.book = OrderBook()
-        # FA groups are known only for the embedded simulator (config lists them); with a real
-        # TWS the config has none, so any faGroup is left for TWS to check (None).
-        groups = tuple(config.sim.fa_groups) if config.mode == "sim" else None
+        # FA groups come from TWS (or the embedded simulator, [sim.fa_groups]) at connect:
+        # requestFA, when the login manages several accounts (TwsApp).
         self.prices = LastFillPrices()  # unrealized P&L's prices: the last fill, quote or bar
         self.app = TwsApp(
-            self.book, default_account=config.tws.account, fa_groups=groups,
+            self.book, default_account=config.tws.account,
             risk=config.risk, prices=self.prices,  # [risk] guards every order, from anywhere
         )  # fmt: skip
         self.sim: Any = None
@@ -208,6 +207,7 @@ class Engine:
             instruments_file=str(s.instruments_file) if s.instruments_file else None,
             bars={name: str(path) for name, path in s.bars.items()},
             pacing=s.pacing,
+            fa_groups={name: list(members) for name, members in s.fa_groups.items()},
         )
         try:
             return SimServer(settings)

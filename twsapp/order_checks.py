@@ -1,5 +1,5 @@
-"""Checks of an order's terms beyond its size and prices: the time in force a type takes, the
-trigger method, the OCA group and the Adaptive algo.
+"""Checks of an order's terms beyond its size and prices: the time in force a type takes (and
+the venue: OPG, OVERNIGHT), the trigger method, the OCA group and the Adaptive algo.
 
 Each of these is a setting TWS reads only in some combinations; sent in another it is ignored
 or refused after the fact. Refusing it here, with the field and the fix, keeps a setting from
@@ -20,7 +20,10 @@ from .order_types import TRIGGERED, OrderType
 __all__ = [
     "ADAPTIVE_PRIORITIES",
     "ADAPTIVE_TYPES",
+    "AT_ONCE_TIFS",
     "OCA_TYPES",
+    "OPENING_TYPES",
+    "OVERNIGHT",
     "TRIGGER_METHODS",
     "adaptive_priority",
     "check_for_contract",
@@ -49,6 +52,20 @@ OCA_TYPES = {
     3: "reduce the remaining orders by the filled quantity, without block",
 }
 
+#: Times in force that act at once or at the open, where outsideRth means nothing (TWS's order
+#: ticket: the outside-RTH option is "Not available for IOC, OPG (MOO and LOO), FOK, MOC or LOC
+#: orders").
+AT_ONCE_TIFS = ("IOC", "FOK", "OPG")
+#: OPG makes a market-on-open (MKT) or limit-on-open (LMT) order (IB's MOO and LOO pages).
+OPENING_TYPES = ("MKT", "LMT")
+#: Futures and currencies list no OPG among their contract details' order types.
+NO_OPENING = ("FUT", "CASH")
+#: IB's overnight venue for US stocks (20:00-03:50 New York time): limit orders only (IBKR
+#: Campus, Overnight Trading), DAY or GTC (the simulator's reading: no IB page lists its TIFs).
+OVERNIGHT = "OVERNIGHT"
+OVERNIGHT_TYPES = ("LMT",)
+OVERNIGHT_TIFS = ("DAY", "GTC")
+
 #: IB's Adaptive algo: market and limit orders, one parameter, adaptivePriority.
 ADAPTIVE = "Adaptive"
 ADAPTIVE_TYPES = ("MKT", "LMT")
@@ -64,8 +81,9 @@ def check_terms(order: Any, row: OrderType) -> None:
     _check_algo(order, row)
 
 
-def check_for_contract(order: Any, sec_type: str) -> None:
-    """What depends on the contract: a currency has no trades to trigger on."""
+def check_for_contract(order: Any, sec_type: str, exchange: str = "") -> None:
+    """What depends on the contract: a currency has no trades to trigger on; futures and
+    currencies have no opening auction order; the OVERNIGHT venue takes few orders."""
     method = getattr(order, "triggerMethod", 0)
     if sec_type == "CASH" and method in LAST_DRIVEN:
         raise OrderValidationError(
@@ -73,6 +91,30 @@ def check_for_contract(order: Any, sec_type: str) -> None:
             f"triggerMethod {method} ({TRIGGER_METHODS[method]}) needs trades, and a currency "
             "(CASH) has none: the order would never trigger — use 0, 1, 4 or 8",
         )
+    tif = getattr(order, "tif", "")
+    if tif == "OPG" and sec_type in NO_OPENING:
+        raise OrderValidationError(
+            "tif",
+            f"tif 'OPG' (the opening auction) is not offered for {sec_type} contracts — use "
+            "'DAY' and place the order at the open",
+        )
+    if (exchange or "").upper() == OVERNIGHT:
+        kind = getattr(order, "orderType", "")
+        if sec_type != "STK":
+            raise OrderValidationError(
+                "exchange",
+                f"the OVERNIGHT venue trades US stocks, not {sec_type} — use the contract's "
+                "own exchange",
+            )
+        if kind not in OVERNIGHT_TYPES:
+            raise OrderValidationError(
+                "orderType",
+                f"the OVERNIGHT venue takes limit orders only, not {kind} — use limit_order()",
+            )
+        if tif not in OVERNIGHT_TIFS:
+            raise OrderValidationError(
+                "tif", f"the OVERNIGHT venue takes tif 'DAY' or 'GTC', not {tif!r} — use one"
+            )
 
 
 def adaptive_priority(value: str) -> str:
@@ -100,6 +142,25 @@ def _check_type_tif(order: Any, row: OrderType) -> None:
             "outsideRth",
             f"outsideRth does nothing for a {row.name} order: it trades in the closing "
             "auction of the regular session — leave it False",
+        )
+    tif = getattr(order, "tif", "")
+    if tif == "OPG" and row.name not in OPENING_TYPES:
+        raise OrderValidationError(
+            "tif",
+            f"tif 'OPG' makes a market- or limit-on-open order, not a {row.name} — use a MKT "
+            "or LMT order, or another tif",
+        )
+    if tif in AT_ONCE_TIFS and getattr(order, "outsideRth", False):
+        raise OrderValidationError(
+            "outsideRth",
+            f"outsideRth is not available for a {tif} order (TWS ignores it: the order acts "
+            "at once or at the open) — leave it False",
+        )
+    if getattr(order, "goodTillDate", "") and tif != "GTD":
+        raise OrderValidationError(
+            "goodTillDate",
+            f"goodTillDate is set but tif is {tif!r}: TWS ignores it — set tif='GTD' or "
+            "clear goodTillDate",
         )
 
 

@@ -23,12 +23,14 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from decimal import localcontext as _localcontext
 from typing import Any, Literal, NamedTuple, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE
 from ibapi.order import Order
 
 from .exceptions import OrderValidationError
 from .order_checks import check_for_contract, check_terms
+from .order_conditions import check_conditions
 from .order_types import ORDER_TYPES as _TABLE
 from .order_types import PLACEABLE, PRICE_FIELDS, OrderType, PriceField
 
@@ -308,6 +310,7 @@ def validate_order(
     fa_groups: Collection[str] = (),
     price_increments: PriceRules | None = None,
     sec_type: str = "",
+    exchange: str = "",
 ) -> None:
     """Raise ``OrderValidationError`` for anything TWS would refuse that is knowable here.
 
@@ -317,11 +320,11 @@ def validate_order(
     exchange's market rule) when given, else ``min_tick``; with neither (or a ``min_tick``
     that is not a positive number, as for some combos) the tick check is skipped. Price
     fields the order type does not use are ignored: TWS reports them as 0.0 in openOrder.
-    ``sec_type`` (the contract's) refuses what cannot work for it, e.g. a last-price trigger
-    for a currency, which has no trades.
+    ``sec_type`` and ``exchange`` (the contract's) refuse what cannot work for it, e.g. a
+    last-price trigger for a currency, which has no trades, or a market order on OVERNIGHT.
     """
     _check_fields(order)
-    check_for_contract(order, sec_type)
+    check_for_contract(order, sec_type, exchange)
     _check_account(order, accounts, fa_groups)
     rules: PriceRules | None = price_increments
     if rules is None and min_tick is not None and _positive_finite(min_tick):
@@ -363,6 +366,7 @@ def _check_fields(order: Order) -> None:
     check_price_fields(order, _TABLE[order.orderType])
     _check_tif(order)
     check_terms(order, _TABLE[order.orderType])
+    check_conditions(order)
 
 
 def check_price_fields(order: Order, row: OrderType) -> None:
@@ -487,7 +491,9 @@ def _valid_gtd(text: str) -> bool:
         return False
     try:
         datetime.strptime(f"{day} {clock}", "%Y%m%d %H:%M:%S")
-    except ValueError:
+        if zone:
+            ZoneInfo(zone)  # a zone TWS would not know leaves the expiry unknown
+    except (ValueError, ZoneInfoNotFoundError):
         return False
     return True
 

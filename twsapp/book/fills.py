@@ -7,6 +7,9 @@
 - Commission reports join fills by execId whenever they arrive; one that comes before its fill
   is kept by the book and joined when the fill arrives; a fill whose report never comes shows
   commission None.
+- An advisor's group order is reported twice: the block execution on the advisor's own account
+  (F..., DF... on paper), then one execution per account of the group. Only the block ones are
+  the order's fills; the accounts' shares are kept as its `allocations`.
 """
 
 from __future__ import annotations
@@ -97,9 +100,30 @@ def add_fill(slot: Slot, fill: Fill) -> list[BookEvent]:
     return events + status_events
 
 
+def is_advisor_account(account: str) -> bool:
+    """An advisor's own (master) account: F... live, DF... paper (IB's account codes)."""
+    return account.startswith(("F", "DF"))
+
+
+def add_allocation(slot: Slot, fill: Fill) -> list[BookEvent]:
+    """Keep one account's share of an advisor's block execution: counted by the block, never
+    again here (no event: the order's fill was published with the block)."""
+    rec = slot.rec
+    rec.allocations = {**rec.allocations, fill.exec_id: fill}
+    text = f"{fill.side} {fill.shares} @ {fill.price} to {fill.account} ({fill.exec_id})"
+    slot.log("allocation", "execDetails", text)
+    return []
+
+
 def join_commission(slot: Slot, com: Commission) -> list[BookEvent]:
     """Join a commission report to the fill it belongs to (already in `slot`)."""
     rec = slot.rec
+    share = rec.allocations.get(com.exec_id)
+    if share is not None:  # an account's share of a block execution: kept, not counted
+        joined = replace(share, commission=com.commission, commission_currency=com.currency,
+                         realized_pnl=com.realized_pnl)  # fmt: skip
+        rec.allocations = {**rec.allocations, com.exec_id: joined}
+        return []
     corrected = com.exec_id in rec.corrected_fills  # joined, but the fill no longer counts
     kept = rec.corrected_fills if corrected else rec.fills
     fill = replace(

@@ -29,7 +29,8 @@ ORDER_COLUMNS = [
     "con_id",  # int | None
     "exchange",
     "currency",
-    "account",
+    "account",  # "" for an advisor's group order, which fa_group names
+    "fa_group",  # str: the advisor's allocation group an order is split across, else ""
     "order_ref",  # str: orderRef; a strategy's orders carry its name first
     "action",  # BUY / SELL
     "order_type",  # MKT, LMT, STP, ...
@@ -152,6 +153,7 @@ def _order_row(r: OrderRecord) -> dict[str, Any]:
         "quantity": r.total_quantity,
         **{column: r.price(attr) for attr, column in PRICE_COLUMNS.items()},
         "order_ref": (r.order.orderRef or "") if r.order is not None else "",
+        "fa_group": (r.order.faGroup or "") if r.order is not None else "",
         "fills": len(r.fills),
         "modify": r.modifications[-1].state if r.modifications else "",
         "last_error": f"{failures[-1].code}: {failures[-1].text}" if failures else "",

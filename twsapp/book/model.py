@@ -183,6 +183,9 @@ class OrderRecord:
     acknowledged: bool = False  # TWS sent a status, openOrder, completedOrder or fill for it
     fills: dict[str, Fill] = field(default_factory=dict)
     corrected_fills: dict[str, Fill] = field(default_factory=dict)  # replaced by a correction
+    # An advisor's group order: its accounts' shares of the block executions in `fills` (TWS
+    # reports both; only the block ones count for the order: fills.add_allocation).
+    allocations: dict[str, Fill] = field(default_factory=dict)
     errors: tuple[ErrorEntry, ...] = ()
     modifications: tuple[Modification, ...] = ()
     log: tuple[LogEntry, ...] = ()
@@ -317,7 +320,16 @@ def compact_order(order: Order) -> tuple[tuple[str, Any], ...]:
     return tuple(
         (name, value)
         for name, value in vars(order).items()
-        if value is not defaults.get(name, missing) and value != defaults.get(name, missing)
+        if not _same(value, defaults.get(name, missing))
+    )
+
+
+def _same(value: Any, default: Any) -> bool:
+    if value is default or value == default:
+        return True
+    # ibapi's small value classes (SoftDollarTier) define no __eq__: equal when their fields are
+    return (
+        type(value) is type(default) and hasattr(value, "__dict__") and vars(value) == vars(default)
     )
 
 

@@ -43,7 +43,14 @@ from .error_policy import apply_error
 from .events import (
     BookEvent,
 )
-from .fills import add_fill, commission_of, join_commission, make_fill
+from .fills import (
+    add_allocation,
+    add_fill,
+    commission_of,
+    is_advisor_account,
+    join_commission,
+    make_fill,
+)
 from .lock import BookLock
 from .merge import Observed, Slot, terms, terms_text
 from .model import (
@@ -233,12 +240,14 @@ class OrderBook:
         status = getattr(order_state, "status", "") or ""
         filled = str(clean_decimal(getattr(order, "filledQuantity", None)))
         shown = terms(order)
-        sig = (order_id, client_id, perm_id, status, contract.conId, shown, filled)
         with self.lock:
             slot = self._find(client_id, order_id, perm_id, "openOrder")
             rec = slot.rec
             held = slot.terms_of_record()
             changed = held is not None and held != shown
+            if held is not None and not changed:
+                shown = held  # one tuple for the order's unchanged terms, not one per message
+            sig = (order_id, client_id, perm_id, status, contract.conId, shown, filled)
             # A repeat is dropped, unless it shows terms other than the current ones: a modify
             # back to earlier terms brings back an earlier message, and it is news.
             if sig in slot.open_sigs and not changed:
@@ -315,7 +324,18 @@ class OrderBook:
                 slot.rec.contract = contract
             fill = make_fill(slot.rec, contract, execution, self._commissions.get(exec_id))
             self._by_exec[exec_id] = slot
+            if self._is_allocation(slot.rec, fill.account):
+                return self.lock.emit(add_allocation(slot, fill))
             return self.lock.emit(add_fill(slot, fill))
+
+    def _is_allocation(self, rec: OrderRecord, account: str) -> bool:
+        """One account's share of an advisor's group order, which TWS also reports as a block
+        execution on the advisor's own account (fills.py): only a login listing that account
+        reports blocks; without one, the accounts' executions are the order's fills."""
+        order = rec.order if rec.order is not None else rec.sent_order
+        if order is None or not order.faGroup or is_advisor_account(account):
+            return False
+        return any(is_advisor_account(a) for a in self.accounts)
 
     def on_commission(self, report: Any) -> list[BookEvent]:
         com = commission_of(report)

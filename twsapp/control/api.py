@@ -110,12 +110,12 @@ class ControlState:
 
     @property
     def groups(self) -> list[str]:
-        """Allocation groups orders may name: the configured FA groups (sim mode)."""
+        """Allocation groups orders may name: the FA groups TWS listed at connect (requestFA)."""
         return sorted(self.app.fa_groups or ())
 
     def listed_groups(self) -> list[str]:
         """What iserver/accounts lists: the groups, and "All" for an FA login."""
-        fa = len(self.app.accounts) > 1
+        fa = self.app.advisor_login
         return self.groups + ([ALL] if fa and ALL not in self.groups else [])
 
     @property
@@ -434,7 +434,7 @@ def create_app(state: ControlState, token: str, docs_path: str = "/docs") -> Fas
             "accounts": list(tws.accounts),
             "groups": state.listed_groups(),
             "selectedAccount": state.selected,
-            "isFA": len(tws.accounts) > 1,
+            "isFA": tws.advisor_login,
             "aliases": {a: a for a in tws.accounts},
         }
 
@@ -490,12 +490,15 @@ def create_app(state: ControlState, token: str, docs_path: str = "/docs") -> Fas
         name = accountId or state.selected
         if name != ALL:
             resolve_target("accountId", name, tws.accounts, state.listed_groups())
-        rows = [
-            views.fill_view(record, fill)
-            for record in tws.book.records()
-            for fill in record.fills.values()
-            if name in (ALL, fill.account) or state.in_view(record, name)
-        ]
+        rows = []
+        for record in tws.book.records():
+            # An account's share of an advisor's block execution is an allocation (fills.py).
+            for fill in (*record.fills.values(), *record.allocations.values()):
+                counted = fill.exec_id in record.fills
+                if (counted and (name == ALL or state.in_view(record, name))) or (
+                    name != ALL and fill.account == name
+                ):
+                    rows.append(views.fill_view(record, fill))
         return sorted(rows, key=lambda row: (row["trade_time"], row["execution_id"]))
 
     @app.get(f"{API}/portfolio/{{accountId}}/positions/{{pageId}}", summary="Positions")

@@ -21,13 +21,14 @@ from ibapi.client import EClient
 from ibapi.contract import Contract, ContractDetails
 from ibapi.order import Order
 
-from ..book import OrderBook, OrderRecord
+from ..book import OrderBook, OrderRecord, Position
 from ..book.selection import select
 from ..config import LIVE_PORTS, RiskConfig, is_loopback_host
 from ..events import Connected, Disconnected, EventBus
 from ..exceptions import ClientIdInUse, ConnectError, OrderRefused
 from ..risk import RiskGuard
 from ..whatif import WhatIf
+from .accounts import FaGroup, load_groups, orders_for, positions_for
 from .contracts import ContractService
 from .ids import OrderIdAllocator
 from .requests import RequestTracker
@@ -139,8 +140,10 @@ class TwsApp:
     or a lost connection) create a new TwsApp (its threads, queues and ready state are
     single-use). ``default_account`` (tws.account) goes into orders that name no account nor FA
     group; it must be a managed account (or a known FA group), checked at connect.
-    ``fa_groups``: the FA group names orders may use; None when they are not known here (a real
-    TWS: the config has no list of them), then any faGroup passes and TWS decides.
+    ``fa_groups``: the FA group names orders may use. None (the default): learned from TWS at
+    connect when the login manages several accounts (requestFA; ``fa_group_info`` then holds
+    each group's accounts and method); while unknown (TWS says the login is no advisor's, or
+    does not answer) any faGroup passes and TWS decides.
     """
 
     def __init__(
@@ -159,6 +162,7 @@ class TwsApp:
         self.request_timeout = request_timeout
         self.default_account = default_account
         self.fa_groups: frozenset[str] | None = None if fa_groups is None else frozenset(fa_groups)
+        self.fa_group_info: dict[str, FaGroup] = {}  # learned from TWS (requestFA) at connect
         self.accounts: list[str] = []
         self.host = "127.0.0.1"
         self.port = 0
@@ -374,7 +378,7 @@ class TwsApp:
         ready = self._link.ready.wait(max(0.0, deadline - time.monotonic()))
         failure = self._link.connect_error
         if failure is None and ready:
-            failure = self._check_session(live)
+            failure = self._check_session(live, deadline)
         if failure is not None or not ready:
             self.stop()
             if failure is not None:
@@ -415,8 +419,9 @@ class TwsApp:
                 f"live on purpose, {LIVE_HOW_TO}; nothing was opened"
             )
 
-    def _check_session(self, live: bool) -> ConnectError | None:
-        """What managedAccounts tells: a live account, or a default account TWS does not know."""
+    def _check_session(self, live: bool, deadline: float) -> ConnectError | None:
+        """What managedAccounts tells: a live account, or a default account TWS does not know
+        (an advisor's groups are learned first, when not given: it may name one)."""
         where = f"{self.host}:{self.port}"
         real = [a for a in self.accounts if not is_paper_account(a)]
         if real and not live:
@@ -426,6 +431,8 @@ class TwsApp:
                 "nothing was sent. Log in to TWS / IB Gateway with the paper trading user, or, to "
                 f"trade live on purpose, {LIVE_HOW_TO}"
             )
+        if self.fa_groups is None and self.advisor_login:
+            self._learn_fa_groups(deadline)
         default = self.default_account
         groups = self.fa_groups or frozenset()
         if default and default not in self.accounts and default not in groups:
@@ -438,6 +445,33 @@ class TwsApp:
                 "one of those, or leave it empty"
             )
         return None
+
+    def _learn_fa_groups(self, deadline: float) -> None:
+        """requestFA: the groups an advisor login has (session/accounts.py); unknown if TWS
+        says it is no advisor's login or does not answer."""
+        wait = max(1.0, min(self.request_timeout, deadline - time.monotonic()))
+        groups = load_groups(self._requests, self._wire.requestFA, wait)
+        if groups is not None:
+            self.fa_groups = frozenset(groups)
+            self.fa_group_info = dict(groups)
+            log.info("FA groups: %s", ", ".join(
+                f"{g.name} ({g.method or '?'}: {', '.join(g.accounts)})" for g in groups.values()
+            ) or "none")  # fmt: skip
+
+    @property
+    def advisor_login(self) -> bool:
+        """The login manages several accounts (an advisor's, or linked ones)."""
+        return len(self.accounts) > 1
+
+    def orders_for(self, name: str) -> list[OrderRecord]:
+        """The book's orders placed for one account, allocated to one group, or "All"."""
+        return orders_for(self.book.records(), name)
+
+    def positions_for(self, account: str) -> list[Position]:
+        """One account's positions (reqPositions, kept by the book); a group has none of its
+        own (BookError naming the accounts)."""
+        groups = self.fa_groups or frozenset()
+        return positions_for(self.book.positions(), account, self.accounts, groups)
 
     def _abort_connect(self) -> None:
         conn = self._wire.conn

@@ -7,7 +7,8 @@ request's, a subscription's, an order's, a pacing counter, or -1. The order of t
 
 1. Session side effects first (326: the client id is taken; 103: ids must be resynchronized).
 2. Pacing (100) belongs to nobody: its id is TWS's count of violations, not an order id.
-3. Connection news with no id (1100, 1101, 1102, farm status): a connection event.
+3. Connection news with no id (1100, 1101, 1102, farm status): a connection event; a refused
+   requestFA (321 with no id: not an advisor's login) fails that request.
 4. A pending request's id: a failure fails the request (its caller raises).
 5. A subscription's id: the subscription (it may fail, or just warn).
 6. An order of the book: the book's error policy decides (book/error_policy.py).
@@ -85,6 +86,12 @@ class Router:
     def managed_accounts(self, accounts: list[str]) -> None:
         self.book.accounts = list(accounts)
         self.link.on_accounts(accounts)
+
+    def fa_config(self, fa_data_type: int, xml: str) -> None:
+        """receiveFA: the answer to the pending requestFA of that type (accounts.py)."""
+        key = ("requestFA", fa_data_type)
+        if self.requests.add(key, xml):
+            self.requests.finish(key)
 
     def connection_closed(self) -> None:
         self.ids.invalidate("not connected to TWS")
@@ -166,6 +173,11 @@ class Router:
         if req_id in (-1, 0) and (code in errors.LINK_CODES or code in errors.FARM_CODES):
             self._connection(code, text)
             return
+        if req_id in (-1, 0) and code == 321 and "FA data operation" in text:
+            # requestFA carries no reqId: TWS refuses it to -1 (not an advisor's login)
+            failed = [self.requests.fail(("requestFA", kind), code, text) for kind in (1, 3)]
+            if any(failed):
+                return
         if self.requests.get(req_id) is not None:
             if errors.is_failure(code) and self.requests.fail(req_id, code, text):
                 log.debug("request %s failed: TWS %d %s", req_id, code, text)

@@ -374,6 +374,7 @@ class OrderApi:
             fa_groups=groups,
             price_increments=rules,
             sec_type=details.contract.secType,
+            exchange=details.contract.exchange,
         )
 
     # ------------------------------------------------------------------ sync

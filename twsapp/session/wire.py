@@ -84,6 +84,9 @@ class Wire(EWrapper, EClient):
     def managedAccounts(self, accountsList: str) -> None:
         self._router.managed_accounts([a for a in accountsList.split(",") if a])
 
+    def receiveFA(self, faData: int, cxml: str) -> None:
+        self._router.fa_config(int(faData), cxml)
+
     def connectionClosed(self) -> None:
         self._router.connection_closed()
 

@@ -36,6 +36,8 @@ OPTION_OF = {
     "disconnect_after_violations": "--pacing-disconnect",
     "pacing": "--no-pacing",
     "handshake_timeout": "--handshake-timeout",
+    "fa_groups": "--fa-group",
+    "fa_methods": "--fa-group",
 }
 
 
@@ -68,6 +70,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="replay a CSV of bars (time,open,high,low,close,volume) for SYMBOL (repeatable)",
     )
     parser.add_argument(
+        "--fa-group",
+        action="append",
+        default=[],
+        metavar="NAME=ACCOUNT,ACCOUNT[:METHOD]",
+        help="an advisor's allocation group of --accounts, split by EqualQuantity (default), "
+        "NetLiq, AvailableEquity or PctChange (repeatable)",
+    )
+    parser.add_argument(
         "--pacing-disconnect",
         default="0",
         help="disconnect a client after this many pacing violations (0 = never)",
@@ -95,6 +105,7 @@ def settings_from(args: argparse.Namespace) -> SimSettings:
             "--accounts", args.accounts, "names no account", "give account ids, e.g. DU1234567"
         )
     master = args.master_client_id
+    groups, methods = _fa_groups(args.fa_group)
     return SimSettings(
         host=args.host,
         port=_integer("--port", args.port, "use 1..65535, or 0 for any free port"),
@@ -119,6 +130,8 @@ def settings_from(args: argparse.Namespace) -> SimSettings:
             "--handshake-timeout", args.handshake_timeout, "use seconds, e.g. 10"
         ),
         faults=Faults(args.duplicate_status, args.shuffle_order_events, _seed(args.seed)),
+        fa_groups=groups,
+        fa_methods=methods,
     )
 
 
@@ -163,6 +176,31 @@ def _start(text: str) -> datetime:
         raise SimInputError.about(
             "--start", text, "not an ISO 8601 time", "write it like 2026-11-23T09:30:00-05:00"
         ) from None
+
+
+def _fa_groups(specs: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """``NAME=ACCOUNT,ACCOUNT[:METHOD]`` each; the accounts and method are checked with the
+    other settings (``check_settings``), which names the group."""
+    groups: dict[str, list[str]] = {}
+    methods: dict[str, str] = {}
+    for spec in specs:
+        name, sep, rest = spec.partition("=")
+        members, colon, method = rest.partition(":")
+        accounts = [a.strip() for a in members.split(",") if a.strip()]
+        if not sep or not name.strip() or not accounts or (colon and not method.strip()):
+            raise SimInputError.about(
+                "--fa-group", spec, "not NAME=ACCOUNT,ACCOUNT[:METHOD]",
+                "write it as e.g. Growth=DU111,DU222 or Growth=DU111,DU222:NetLiq",
+            )  # fmt: skip
+        name = name.strip()
+        if name in groups:
+            raise SimInputError.about(
+                "--fa-group", spec, f"group {name!r} is given twice", "give each group once"
+            )
+        groups[name] = accounts
+        if colon:
+            methods[name] = method.strip()
+    return groups, methods
 
 
 def _bars(specs: list[str]) -> dict[str, str]:

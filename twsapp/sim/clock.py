@@ -1,4 +1,4 @@
-"""Simulated time and the US session calendar it runs on.
+"""Simulated time, and the sessions it runs through.
 
 The simulator never reads the wall clock directly: everything asks a :class:`SimClock`, so a test
 can freeze time (speed 0, moved only by :meth:`SimClock.advance`) or let a trading day pass in
@@ -12,15 +12,14 @@ import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from . import calendar as xcal
 
 NEW_YORK = ZoneInfo("America/New_York")
 
-# Regular US equity session (exchange local time) and the early close of half days.
+# The regular US equity open (exchange local time): a default simulation starts there.
 RTH_OPEN = time(9, 30)
-RTH_CLOSE = time(16, 0)
-EARLY_CLOSE = time(13, 0)
 
 
 class SimClock:
@@ -111,83 +110,29 @@ def default_start(today: date | None = None) -> datetime:
 # --------------------------------------------------------------------------- US calendar
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    """The n-th (1-based) ``weekday`` (Mon=0) of a month; n=-1 for the last one."""
-    if n > 0:
-        first = date(year, month, 1)
-        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    last = nxt - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
-
-
-def _easter(year: int) -> date:
-    """Gregorian Easter Sunday (anonymous Gregorian algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = b // 4, b % 4
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = c // 4, c % 4
-    ell = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * ell) // 451
-    month = (h + ell - 7 * m + 114) // 31
-    day = (h + ell - 7 * m + 114) % 31 + 1
-    return date(year, month, day)
-
-
-def _observed(day: date) -> date | None:
-    """NYSE observance: Saturday holidays move to Friday, Sunday ones to Monday.
-
-    A Saturday New Year's Day is not observed (NYSE does not close on Dec 31 for it).
-    """
-    if day.weekday() == 5:
-        return None if (day.month, day.day) == (1, 1) else day - timedelta(days=1)
-    if day.weekday() == 6:
-        return day + timedelta(days=1)
-    return day
-
-
-@lru_cache(maxsize=64)
 def us_market_holidays(year: int) -> frozenset[date]:
-    """Full-day NYSE closures of ``year`` (rule-based; ad-hoc closures are not modelled)."""
-    fixed = [date(year, 1, 1), date(year, 7, 4), date(year, 12, 25)]
-    if year >= 2022:
-        fixed.append(date(year, 6, 19))
-    days = {d for d in (_observed(x) for x in fixed) if d is not None}
-    days |= {
-        _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
-        _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
-        _easter(year) - timedelta(days=2),  # Good Friday
-        _nth_weekday(year, 5, 0, -1),  # Memorial Day
-        _nth_weekday(year, 9, 0, 1),  # Labor Day
-        _nth_weekday(year, 11, 3, 4),  # Thanksgiving
-    }
-    # New Year's Day of next year falling on a Saturday is not observed on Dec 31 (see above).
-    return frozenset(d for d in days if d.year == year)
+    """Full-day NYSE closures of ``year``, as the exchange calendar (XNYS) lists them."""
+    return frozenset(d for d in xcal.get("XNYS").holidays if d.year == year)
 
 
-@lru_cache(maxsize=64)
 def us_early_closes(year: int) -> frozenset[date]:
-    """NYSE 13:00 early closes: July 3, the day after Thanksgiving, Christmas Eve."""
-    days = {_nth_weekday(year, 11, 3, 4) + timedelta(days=1)}
-    for candidate in (date(year, 7, 3), date(year, 12, 24)):
-        if candidate.weekday() <= 3:  # Mon-Thu: the holiday itself falls on a weekday after it
-            days.add(candidate)
-    return frozenset(days - us_market_holidays(year))
+    """NYSE early closes (13:00) of ``year``, as the exchange calendar (XNYS) lists them."""
+    return frozenset(d for d in xcal.get("XNYS").early_closes if d.year == year)
 
 
 def is_us_trading_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in us_market_holidays(day.year)
+    return xcal.get("XNYS").is_session(day)
 
 
 def is_us_early_close(day: date) -> bool:
-    return day in us_early_closes(day.year)
+    return xcal.get("XNYS").is_early_close(day)
 
 
 # --------------------------------------------------------------------------- sessions
 
-CALENDARS = ("NYSE", "CME", "FX", "WEEKDAYS")
+#: Which days a session template trades: an exchange's (from the exchange calendar library,
+#: see ``calendar``), FX (every weekday but Dec 25 and Jan 1) or every weekday.
+CALENDARS = ("XNYS", "CMES", "FX", "WEEKDAYS")
 
 # How far ahead TWS lists hours: six calendar days from today, trailing closed days dropped
 # (real captures: Thu..Tue with the weekend CLOSED; Mon..Fri when Saturday ends the window).
@@ -199,25 +144,26 @@ class SessionTemplate:
     """One kind of daily session, e.g. 04:00-20:00 on NYSE days, or 17:00 (day before)-16:00.
 
     ``overnight`` sessions open on the calendar day before the one they close on and are keyed
-    by their closing day. ``calendar`` says which days trade: NYSE (US equity holidays and 13:00
-    early closes, which pull the close 3 hours earlier), CME (NYSE full holidays closed;
-    holiday half sessions are not modelled), FX (every weekday but Dec 25 and Jan 1),
-    WEEKDAYS.
+    by their closing day. ``calendar`` says which days trade: XNYS or CMES (holidays and early
+    closes from the exchange calendar, ``calendar.ExchangeCalendar.cut`` saying how an early
+    close shortens these hours; NYSE and CME are accepted as their old names), FX (every
+    weekday but Dec 25 and Jan 1), WEEKDAYS.
     """
 
     open: time
     close: time
     overnight: bool = False
-    calendar: str = "NYSE"
+    calendar: str = "XNYS"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "calendar", xcal.canonical(self.calendar))
         if self.calendar not in CALENDARS:
             raise ValueError(f"unknown calendar {self.calendar!r} (one of {', '.join(CALENDARS)})")
         if not self.overnight and self.open >= self.close:
             raise ValueError(f"session opens at {self.open} but closes at {self.close}")
 
     @classmethod
-    def parse(cls, text: str, overnight: bool = False, calendar: str = "NYSE") -> SessionTemplate:
+    def parse(cls, text: str, overnight: bool = False, calendar: str = "XNYS") -> SessionTemplate:
         """``"0930-1600"`` -> template."""
         try:
             start, end = text.split("-")
@@ -228,11 +174,18 @@ class SessionTemplate:
             raise ValueError(f"session hours must look like '0930-1600', got {text!r}") from None
         return cls(open_, close, overnight, calendar)
 
+    def exchange(self) -> xcal.ExchangeCalendar | None:
+        """The exchange calendar whose days this template trades, if it follows one."""
+        if self.calendar in ("FX", "WEEKDAYS"):
+            return None
+        return xcal.get(self.calendar)
+
     def trades_on(self, day: date) -> bool:
+        exchange = self.exchange()
+        if exchange is not None:
+            return exchange.is_session(day)
         if day.weekday() >= 5:
             return False
-        if self.calendar in ("NYSE", "CME"):
-            return day not in us_market_holidays(day.year)
         if self.calendar == "FX":
             return (day.month, day.day) not in ((12, 25), (1, 1))
         return True
@@ -244,8 +197,10 @@ class SessionTemplate:
         open_day = day - timedelta(days=1) if self.overnight else day
         start = datetime.combine(open_day, self.open, tzinfo=tz)
         end = datetime.combine(day, self.close, tzinfo=tz)
-        if self.calendar == "NYSE" and is_us_early_close(day):
-            end -= timedelta(hours=3)
+        exchange = self.exchange()
+        if exchange is not None:
+            start, end = exchange.cut(day, start, end)
+            start, end = start.astimezone(tz), end.astimezone(tz)
         return start, end
 
     def is_open(self, moment: datetime, tz: tzinfo) -> bool:

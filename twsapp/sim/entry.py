@@ -14,6 +14,7 @@ from ibapi.order import Order
 from . import messages as m
 from . import rules
 from .accounts import preview_price, preview_state
+from .fa import Allocation
 from .groups import attach_to
 from .instruments import Instrument
 from .matching import commission_for
@@ -75,6 +76,8 @@ class OrderEntry(ExchangeState):
         rules.check_order(order, price_rules, instrument.details.minTick)
         rules.check_size(order, instrument.details.sizeIncrement, modifying)
         self._check_working(instrument, order, modifying)
+        self._check_tif(instrument, order, exchange, modifying)
+        self._check_conditions(order)
         if order.account and order.account not in self.accounts:
             cause = f"Invalid account code {order.account!r}"
             raise refuse(rules.VALIDATION, tag="bA", cause=cause)
@@ -107,10 +110,12 @@ class OrderEntry(ExchangeState):
         self._check_new_id(client_id, req.order_id)
         instrument = self._resolve(req.contract)
         order = copy.copy(req.order)
+        allocation = self._allocate(order, instrument)  # a group order's split (advisor.py)
         self._check(instrument, order, req.contract.exchange)
         parent = self._parent(client_id, order)
         self._use_id(client_id, req.order_id)
         so = self._create(client_id, req.order_id, instrument, req.contract.exchange, order, parent)
+        so.allocation = allocation
         if order.transmit:
             self._release(so)
 
@@ -131,13 +136,15 @@ class OrderEntry(ExchangeState):
         instrument = existing.instrument if existing is not None else self._resolve(req.contract)
         exchange = existing.contract.exchange if existing is not None else req.contract.exchange
         order = copy.copy(req.order)
+        self._allocate(order, instrument)  # a group order is refused or sized as if placed
         self._check(instrument, order, exchange)
         self._parent(client_id, order)
         if existing is None:
             self._use_id(client_id, req.order_id)
         order.orderId, order.clientId = req.order_id, client_id
         order.permId = existing.perm_id if existing is not None else self._new_perm_id()
-        order.account = order.account or self.account_ids[0]
+        if not order.faGroup:
+            order.account = order.account or self.account_ids[0]
         order.tif = order.tif or "DAY"
         apply_tws_defaults(order)
         contract = copy.copy(instrument.details.contract)
@@ -147,9 +154,8 @@ class OrderEntry(ExchangeState):
         commission = commission_for(contract.secType, order.totalQuantity, price)
         marks = self._marks()
         marks[contract.conId] = quote.last
-        state = preview_state(
-            self.accounts[order.account], marks, contract, order, price, commission
-        )
+        preview = order.account or self._fa_preview_account(order)
+        state = preview_state(self.accounts[preview], marks, contract, order, price, commission)
         self._emit(client_id, [m.OpenOrder(req.order_id, contract, order, state)])
 
     def place_manual(self, contract: Contract, order: Order) -> int:
@@ -161,9 +167,10 @@ class OrderEntry(ExchangeState):
         with self.lock:
             instrument = self._resolve(contract)
             order = copy.copy(order)
+            allocation = self._allocate(order, instrument)
             self._check(instrument, order, contract.exchange)
             auto = 0 in self._auto_bind and 0 in self._sinks
-            so = self._accept(UNBOUND, 0, instrument, contract.exchange, order, bind=auto)
+            so = self._accept(UNBOUND, 0, instrument, contract.exchange, order, auto, allocation)
             return so.perm_id
 
     def _new_perm_id(self) -> int:
@@ -178,9 +185,11 @@ class OrderEntry(ExchangeState):
         exchange: str,
         order: Order,
         bind: bool = False,
+        allocation: Allocation | None = None,
     ) -> SimOrder:
         """Create a working order as TWS echoes it, announce it, and match it once."""
         so = self._create(client_id, order_id, instrument, exchange, order, None, bind)
+        so.allocation = allocation
         self._release(so)
         return so
 
@@ -198,7 +207,8 @@ class OrderEntry(ExchangeState):
         order.orderId = order_id
         order.clientId = max(client_id, 0)
         order.permId = self._new_perm_id()
-        order.account = order.account or self.account_ids[0]
+        if not order.faGroup:  # a group order stays the group's (advisor.py)
+            order.account = order.account or self.account_ids[0]
         order.tif = order.tif or "DAY"
         apply_tws_defaults(order)
         if parent is not None:
@@ -259,6 +269,7 @@ class OrderEntry(ExchangeState):
         if candidate.totalQuantity < so.filled:
             cause = "Order quantity cannot be below the filled quantity"
             raise refuse(rules.VALIDATION, tag="bO", cause=cause)
+        so.allocation = self._reallocated(so, candidate)
         so.order = candidate
         self._start_working(so, fresh=False)
         self._emit_order(so, [self._open_order(so), self._status(so)])
@@ -268,10 +279,13 @@ class OrderEntry(ExchangeState):
         """An untransmitted order was never seen by the market: the new one simply replaces it
         (same permId), and goes out if it says transmit."""
         order = copy.copy(req.order)
+        allocation = self._allocate(order, so.instrument)
         self._check(so.instrument, order, so.contract.exchange)
         parent = self._parent(so.client_id, order)
         order.orderId, order.clientId, order.permId = so.order_id, max(so.client_id, 0), so.perm_id
-        order.account = order.account or self.account_ids[0]
+        if not order.faGroup:
+            order.account = order.account or self.account_ids[0]
+        so.allocation = allocation
         order.tif = order.tif or "DAY"
         apply_tws_defaults(order)
         if parent is not None:

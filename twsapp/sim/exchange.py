@@ -10,8 +10,10 @@ dispatch table and the lifecycle every part uses (announce, status, cancel); the
 mixins, one concern each: ``entry`` (place, modify, what-if, TWS-UI orders), ``matching`` (time
 steps, fills), ``groups`` (transmit, brackets, OCA), ``portfolio`` (positions and account values),
 ``queries`` (open / completed orders, executions), ``marketdata`` (quotes, tick by tick and
-real-time bars from the tape), ``pnl_feed`` (reqPnL and reqPnLSingle streams) and ``history``
-(historical bars with keepUpToDate, head timestamps and historical ticks, from the same tape).
+real-time bars from the tape), ``pnl_feed`` (reqPnL and reqPnLSingle streams), ``history``
+(historical bars with keepUpToDate, head timestamps and historical ticks, from the same tape),
+``advisor`` (requestFA / replaceFA, group orders split across accounts) and ``multi``
+(reqAccountUpdatesMulti, reqPositionsMulti).
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from ibapi.order_state import OrderState
 
 from . import messages as m
 from . import rules
+from .advisor import AdvisorAccounts
 from .entry import OrderEntry
 from .groups import OrderGroups
 from .history import History
 from .marketdata import MarketData
 from .matching import Matching
+from .multi import MultiAccountViews
 from .pnl_feed import PnLFeed
 from .portfolio import Portfolio
 from .queries import OrderQueries
@@ -50,11 +54,11 @@ Handler = Callable[[int, Any], None]
 # Every request ibapi can send that the simulator refuses by design, by ibapi's message id: each
 # is answered with error 321 "... is not supported" to its reqId (-1 when it carries none), and
 # the session stays up, as TWS answers a request it cannot serve. The simulator serves orders,
-# accounts (positions, summary, updates, reqPnL / reqPnLSingle), live market data (top of
-# book, tick by tick, 5-second bars) and history (bars with keepUpToDate, head timestamps,
-# historical ticks); market depth, histograms, options analytics, scanners, news, the
-# multi-account views, FA configuration, display groups and the verification / config
-# handshakes are out. tests/test_sim_requests.py checks that every ibapi message id is either
+# accounts (positions, summary, updates and their multi forms, reqPnL / reqPnLSingle, an
+# advisor's groups: requestFA / replaceFA), live market data (top of book, tick by tick,
+# 5-second bars) and history (bars with keepUpToDate, head timestamps, historical ticks);
+# market depth, histograms, options analytics, scanners, news, display groups and the
+# verification / config handshakes are out. tests/test_sim_requests.py checks that every ibapi message id is either
 # here or served.
 UNSUPPORTED_REQUESTS: frozenset[int] = frozenset(
     {
@@ -63,11 +67,9 @@ UNSUPPORTED_REQUESTS: frozenset[int] = frozenset(
         OUT.CANCEL_MKT_DEPTH,
         OUT.REQ_MKT_DEPTH_EXCHANGES,
         OUT.REQ_SMART_COMPONENTS,
-        # historical data beyond bars, head timestamps and ticks; cancelHistoricalTicks (sent
-        # as protobuf only) cancels what reqHistoricalTicks has already answered in full
+        # historical data beyond bars, head timestamps and ticks
         OUT.REQ_HISTOGRAM_DATA,
         OUT.CANCEL_HISTOGRAM_DATA,
-        OUT.CANCEL_HISTORICAL_TICKS,
         # options
         OUT.EXERCISE_OPTIONS,
         OUT.REQ_CALC_IMPLIED_VOLAT,
@@ -96,13 +98,7 @@ UNSUPPORTED_REQUESTS: frozenset[int] = frozenset(
         OUT.CANCEL_WSH_META_DATA,
         OUT.REQ_WSH_EVENT_DATA,
         OUT.CANCEL_WSH_EVENT_DATA,
-        # account views beyond positions / summary / updates / P&L, and FA configuration
-        OUT.REQ_POSITIONS_MULTI,
-        OUT.CANCEL_POSITIONS_MULTI,
-        OUT.REQ_ACCOUNT_UPDATES_MULTI,
-        OUT.CANCEL_ACCOUNT_UPDATES_MULTI,
-        OUT.REQ_FA,
-        OUT.REPLACE_FA,
+        # account views beyond positions / summary / updates / P&L and their multi forms
         OUT.REQ_USER_INFO,
         # display groups
         OUT.QUERY_DISPLAY_GROUPS,
@@ -130,6 +126,8 @@ class Exchange(
     MarketData,
     PnLFeed,
     History,
+    AdvisorAccounts,
+    MultiAccountViews,
     ExchangeState,
 ):
     """One TWS instance: the shared state (``ExchangeState``) served through its mixins."""
@@ -187,6 +185,13 @@ class Exchange(
         on(m.ReqHeadTimeStamp, self._on_ReqHeadTimeStamp)
         on(m.CancelHeadTimeStamp, self._on_CancelHeadTimeStamp)
         on(m.ReqHistoricalTicks, self._on_ReqHistoricalTicks)
+        on(m.CancelHistoricalTicks, self._on_CancelHistoricalTicks)
+        on(m.ReqFA, self._on_ReqFA)
+        on(m.ReplaceFA, self._on_ReplaceFA)
+        on(m.ReqAccountUpdatesMulti, self._on_ReqAccountUpdatesMulti)
+        on(m.CancelAccountUpdatesMulti, self._on_CancelAccountUpdatesMulti)
+        on(m.ReqPositionsMulti, self._on_ReqPositionsMulti)
+        on(m.CancelPositionsMulti, self._on_CancelPositionsMulti)
         on(m.Unsupported, self._unsupported)
         return table
 
@@ -209,6 +214,7 @@ class Exchange(
             self._forget_market_data(client_id)
             self._forget_pnl(client_id)
             self._forget_history(client_id)
+            self._forget_multi(client_id)
 
     def welcome(self, client_id: int) -> None:
         """What TWS sends right after startApi: accounts, the next id, open orders, farm notes."""
@@ -254,6 +260,11 @@ class Exchange(
 
     def _on_ReqCurrentTimeInMillis(self, client_id: int, req: m.ReqCurrentTimeInMillis) -> None:
         self._emit(client_id, [m.CurrentTimeInMillis(self._millis())])
+
+    def _on_CancelHistoricalTicks(self, client_id: int, req: m.CancelHistoricalTicks) -> None:
+        """Accepted and not answered: reqHistoricalTicks is answered in one piece, so there is
+        nothing left to stop (ibapi sends this cancel as protobuf only, from server version
+        215, CANCEL_CONTRACT_DATA)."""
 
     def _on_ReqManagedAccts(self, client_id: int, req: m.ReqManagedAccts) -> None:
         self._emit(client_id, [m.ManagedAccounts(list(self.account_ids))])

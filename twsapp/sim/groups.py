@@ -64,7 +64,8 @@ class OrderGroups(ExchangeState):
             order.status = "PreSubmitted"
             self._start_working(order)
             self._emit_order(order, [self._open_order(order), self._status(order)])
-            if order.order.orderType in WORKS_AT_ONCE and not self._waits_for_parent(order):
+            works = not self._waits_for_parent(order) and not self._gated(order)
+            if order.order.orderType in WORKS_AT_ONCE and works:
                 self._set_status(order, "Submitted")
         for order in released:
             if not order.done and order.last_match != self._step:
@@ -75,7 +76,7 @@ class OrderGroups(ExchangeState):
         for child in self._children(parent):
             if child.done or child.held:
                 continue
-            if child.order.orderType in WORKS_AT_ONCE:
+            if child.order.orderType in WORKS_AT_ONCE and not self._gated(child):
                 self._set_status(child, "Submitted")
             else:
                 self._set_status(child, child.status)  # whyHeld "child,trigger" -> "trigger"

@@ -37,8 +37,13 @@ from .inputs import SimInputError
 
 Rule = list[tuple[float, float]]  # (low edge, increment), ascending low edges
 
-US_STOCK_TRADING = SessionTemplate(time(4, 0), time(20, 0), calendar="NYSE")
-US_STOCK_LIQUID = SessionTemplate(time(9, 30), time(16, 0), calendar="NYSE")
+US_STOCK_TRADING = SessionTemplate(time(4, 0), time(20, 0), calendar="XNYS")
+US_STOCK_LIQUID = SessionTemplate(time(9, 30), time(16, 0), calendar="XNYS")
+#: IB's OVERNIGHT destination for US stocks: 20:00 to 03:50 New York time, from Sunday evening
+#: to Friday morning (IBKR Campus, "Overnight Trading at Interactive Brokers Using TWS"). A
+#: session belongs to the trading day it ends on, so none runs into a NYSE holiday.
+OVERNIGHT = "OVERNIGHT"
+US_OVERNIGHT = SessionTemplate(time(20, 0), time(3, 50), overnight=True, calendar="XNYS")
 
 # Market rules (reqMarketRule) for every rule id the built-in catalog references.
 MARKET_RULES: dict[int, Rule] = {
@@ -211,6 +216,8 @@ class Instrument:
             tz = self.time_zone
             result.tradingHours = self.trading.hours(day, tz)
             result.liquidHours = self.liquid.hours(day, tz)
+            if result.contract.exchange == OVERNIGHT:  # a venue of its own, with its own hours
+                result.tradingHours = result.liquidHours = US_OVERNIGHT.hours(day, tz)
         return result
 
     def set_hours_for(self, day: date) -> None:
@@ -472,7 +479,7 @@ _SECTYPE_DEFAULTS: dict[str, dict[str, Any]] = {
         "minSize": "1",
         "sizeIncrement": "1",
         "suggestedSizeIncrement": "100",
-        "hours": {"trading": "0400-2000", "liquid": "0930-1600", "calendar": "NYSE"},
+        "hours": {"trading": "0400-2000", "liquid": "0930-1600", "calendar": "XNYS"},
     },
     "CASH": {
         "orderTypes": FOREX_ORDER_TYPES,
@@ -501,7 +508,7 @@ _SECTYPE_DEFAULTS: dict[str, dict[str, Any]] = {
             "trading": "1700-1600",
             "overnight": True,
             "liquid": "0830-1600",
-            "calendar": "CME",
+            "calendar": "CMES",
         },
     },
 }
@@ -771,7 +778,7 @@ def _parse_hours(value: Any, fail) -> tuple[SessionTemplate, SessionTemplate]:
     if extra:
         raise fail("hours", f"unknown field {sorted(extra)[0]!r}")
     overnight = value.get("overnight", False)
-    calendar = value.get("calendar", "NYSE")
+    calendar = value.get("calendar", "XNYS")
     try:
         trading = SessionTemplate.parse(value["trading"], bool(overnight), calendar)
         liquid_text = value.get("liquid", value["trading"])

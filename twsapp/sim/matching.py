@@ -1,4 +1,5 @@
-"""Time and matching: each simulated second, expire DAY orders and fill what the market allows.
+"""Time and matching: each simulated second, expire what its time in force ends and fill what
+the market allows.
 
 A mixin of ``Exchange``, reading the market from the tape (``tape.Tape``), the same quotes and
 trades market data shows. An order that is marketable (a market order, a limit the opposite
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import copy
 import math
+from datetime import datetime
 from decimal import Decimal
 
 from ibapi.commission_and_fees_report import CommissionAndFeesReport
 from ibapi.execution import Execution
 
 from . import messages as m
-from .instruments import Instrument
+from .instruments import OVERNIGHT
 from .records import EXEC_TIME_FORMAT, TWS_TIME_ZONE, Fill, SimOrder
 from .triggers import AUCTION_TYPES, PEGGED_TYPES, TRIGGERED_TYPES
 from .wire import UNSET_DOUBLE
@@ -68,16 +70,17 @@ class Matching(WorkingOrders):
             self._sample_pnl()
             self._sample_history()
 
-    def _session_open(self, instrument: Instrument, step: int, outside_rth: bool) -> bool:
-        return instrument.is_trading(self._moment(step), liquid_only=not outside_rth)
-
     def _expire_or_match(self, so: SimOrder) -> None:
         if so.order.orderType in AUCTION_TYPES and so.work.auction_close is not None:
             if self._auction_due(so):
                 self._auction(so)
             return
-        if so.order.tif == "DAY" and self._day_over(so):
+        if self._expired(so):  # DAY at its session's end, GTD at its time (tif.py)
             self._cancel(so, by="System")
+            return
+        if so.work.opening is not None:  # OPG: nothing but the opening auction
+            if self._step >= so.work.opening:
+                self._opening(so)
             return
         if so.last_match != self._step:  # a child activated this second has had its look
             self._match(so, self._step, first=False)
@@ -98,22 +101,31 @@ class Matching(WorkingOrders):
         self._set_status(so, "Submitted")
         self._fill(so, so.remaining, price, self._step)
 
-    def _day_over(self, so: SimOrder) -> bool:
-        """A DAY order lives until its session closes (or the local date changes)."""
-        inst = so.instrument
-        placed, now = self._moment(so.placed_step), self._moment(self._step)
-        if inst.local_date(now) > inst.local_date(placed):
-            return True
-        rth = not so.order.outsideRth
-        return inst.is_trading(placed, liquid_only=rth) and not inst.is_trading(
-            now, liquid_only=rth
-        )
+    def _opening(self, so: SimOrder) -> None:
+        """The opening auction: a MOO fills at the opening price, a LOO too if that is at or
+        better than its limit (else it is cancelled); all of it, at the open (tif.py)."""
+        if so.held or self._waits_for_parent(so):
+            self._cancel(so, by="System")
+            return
+        price = self._opening_price(so)
+        if so.order.orderType == "LMT":
+            limit, buy = so.order.lmtPrice, so.order.action == "BUY"
+            if (buy and price > limit) or (not buy and price < limit):
+                self._cancel(so, by="System")
+                return
+        so.work.opening = None
+        self._set_status(so, "Submitted")
+        self._fill(so, so.remaining, price, self._step)
 
     def _match(self, so: SimOrder, step: int, first: bool) -> None:
         if so.held or self._waits_for_parent(so):
             return
+        if self._watching(so) and self._watch_conditions(so, step, first):
+            first = True  # its conditions just let it work: this is its first look
+        if so.done or self._gated(so):  # cancelled by its conditions, or still waiting
+            return
         so.last_match = step
-        if so.done or not self._session_open(so.instrument, step, so.order.outsideRth):
+        if so.done or not self._venue_open(so, step):
             if first and so.order.tif in ("IOC", "FOK"):
                 self._cancel(so, by="System")
             return
@@ -147,14 +159,20 @@ class Matching(WorkingOrders):
             return
         size = so.remaining
         display = so.instrument.display_size or self.display_size
-        if display is not None and display > 0 and so.order.tif != "FOK":
+        if display is not None and display > 0:
+            if so.order.tif == "FOK" and size > display:  # all of it at once, or nothing
+                self._cancel(so, by="System")
+                return
             size = min(size, Decimal(display))
         self._fill(so, size, price, step, when)
         if so.order.tif == "IOC" and not so.done:
             self._cancel(so, by="System")
 
     def _trade_through(self, so: SimOrder, step: int, limit: float, buy: bool) -> float | None:
-        """The time of this second's first print at or through ``limit``, if any."""
+        """The time of this second's first print at or through ``limit``, if any (none while
+        the tape is closed: the OVERNIGHT venue prints no trades of its own here)."""
+        if not self.tape.is_trading(so.contract.conId, step):
+            return None
         for trade in self.tape.step_trades(so.contract.conId, step):
             if (buy and trade.price <= limit) or (not buy and trade.price >= limit):
                 return trade.time
@@ -163,27 +181,71 @@ class Matching(WorkingOrders):
     def _fill(
         self, so: SimOrder, quantity: Decimal, price: float, step: int, when: float | None = None
     ) -> None:
-        """Book a fill found at ``step``; ``when`` is the moment it traded (default: ``step``)."""
-        self._exec_seq += 1
-        exec_id = f"{self._exec_prefix}.{self._exec_seq:08x}.01.01"
+        """Book a fill found at ``step``; ``when`` is the moment it traded (default: ``step``).
+
+        A group order's fill is split across its accounts (``advisor.py``): the advisor's block
+        execution and its report come first where the login has an advisor account, then one
+        execution and report per account.
+        """
         new_filled = so.filled + quantity
         # In decimals, as the prices are: 30 at 100.37 average 100.37, not 100.37000000000002.
         paid = so.filled * Decimal(repr(so.avg_fill_price)) + quantity * Decimal(repr(price))
         so.avg_fill_price = float(paid / new_filled)
         so.filled = new_filled
         so.last_fill_price = price
-        commission = commission_for(so.contract.secType, quantity, price)
-        so.commission += commission
+        traded = self._moment(step if when is None else math.floor(when))
+        if so.allocation is None:
+            commission = commission_for(so.contract.secType, quantity, price)
+            account = so.order.account
+            first = [self._book_execution(so, account, quantity, price, traded, step, commission)]
+            later: list[Fill] = []
+        else:
+            first, later = self._allocated_fill(so, quantity, price, traded, step)
+
+        batch: list[m.Message] = [m.ExecDetails(-1, f.contract, f.execution) for f in first]
+        if so.remaining <= 0:
+            so.status = "Filled"
+            so.done_step = step
+            batch += [self._open_order(so), self._status(so), self._open_order(so, True)]
+        else:
+            so.status = "Submitted"
+            batch.append(self._status(so))
+        batch += [m.CommissionReport(f.report) for f in first]
+        for f in later:
+            batch += [m.ExecDetails(-1, f.contract, f.execution), m.CommissionReport(f.report)]
+        self._emit_order(so, batch)
+        self._after_fill(so, [f.execution.acctNumber for f in (*first, *later) if not f.block])
+        self._one_cancels_other(so, quantity)
+        if so.status == "Filled":
+            self._activate_children(so)
+
+    def _book_execution(
+        self,
+        so: SimOrder,
+        account_id: str,
+        quantity: Decimal,
+        price: float,
+        traded: datetime,
+        step: int,
+        commission: float,
+        block: bool = False,
+    ) -> Fill:
+        """One execution of ``so`` for ``account_id``, booked to that account (an advisor's
+        block execution books nothing: its accounts' executions do), with its report."""
+        self._exec_seq += 1
+        exec_id = f"{self._exec_prefix}.{self._exec_seq:08x}.01.01"
         so.executions.append(exec_id)
-
-        account = self.accounts[so.order.account]
-        _, realized = account.apply_fill(so.contract, so.order.action, quantity, price, commission)
-
+        realized = None
+        if not block:
+            so.commission += commission
+            account = self.accounts[account_id]
+            _, realized = account.apply_fill(
+                so.contract, so.order.action, quantity, price, commission
+            )
         execution = Execution()
         execution.execId = exec_id
-        traded = self._moment(step if when is None else math.floor(when))
         execution.time = f"{traded.strftime(EXEC_TIME_FORMAT)} {TWS_TIME_ZONE}"
-        execution.acctNumber = so.order.account
+        execution.acctNumber = account_id
         execution.exchange = self._venue(so)
         execution.side = "BOT" if so.order.action == "BUY" else "SLD"
         execution.shares = quantity
@@ -205,24 +267,13 @@ class Matching(WorkingOrders):
         report.yieldRedemptionDate = 0
         contract = copy.copy(so.contract)
         contract.exchange = execution.exchange
-        self.fills.append(Fill(contract, execution, report, step))
-
-        batch: list[m.Message] = [m.ExecDetails(-1, contract, execution)]
-        if so.remaining <= 0:
-            so.status = "Filled"
-            so.done_step = step
-            batch += [self._open_order(so), self._status(so), self._open_order(so, True)]
-        else:
-            so.status = "Submitted"
-            batch.append(self._status(so))
-        batch.append(m.CommissionReport(report))
-        self._emit_order(so, batch)
-        self._after_fill(so)
-        self._one_cancels_other(so, quantity)
-        if so.status == "Filled":
-            self._activate_children(so)
+        fill = Fill(contract, execution, report, step, block)
+        self.fills.append(fill)
+        return fill
 
     def _venue(self, so: SimOrder) -> str:
+        if so.contract.exchange == OVERNIGHT:
+            return OVERNIGHT
         details = so.instrument.details
         if details.contract.secType in ("CASH", "FUT"):
             return details.contract.exchange

@@ -263,6 +263,55 @@ class ReqHistoricalTicks(Request):
     ignore_size: bool = False
 
 
+# --------------------------------------------------------------------------- advisor accounts (in)
+
+
+@dataclass
+class ReqFA(Request):
+    """requestFA: 1 groups, 2 profiles (retired), 3 aliases. No reqId: TWS answers receiveFA."""
+
+    fa_data_type: int
+
+
+@dataclass
+class ReplaceFA(Request):
+    req_id: int
+    fa_data_type: int
+    xml: str
+
+
+@dataclass
+class ReqAccountUpdatesMulti(Request):
+    req_id: int
+    account: str  # an account, an FA group, "All" or ""
+    model_code: str = ""
+    ledger_and_nlv: bool = False
+
+
+@dataclass
+class CancelAccountUpdatesMulti(Request):
+    req_id: int
+
+
+@dataclass
+class ReqPositionsMulti(Request):
+    req_id: int
+    account: str
+    model_code: str = ""
+
+
+@dataclass
+class CancelPositionsMulti(Request):
+    req_id: int
+
+
+@dataclass
+class CancelHistoricalTicks(Request):
+    """Sent by ibapi as protobuf only (from server version 215)."""
+
+    req_id: int
+
+
 @dataclass
 class Unsupported(Request):
     """A request the simulator decodes only far enough to answer with an error."""
@@ -632,3 +681,48 @@ class HistoricalTicksLast(Message):
     req_id: int
     ticks: list[HistoricalTickLast]
     done: bool = True
+
+
+# --------------------------------------------------------------------------- advisor accounts (out)
+
+
+@dataclass
+class ReceiveFA(Message):
+    fa_data_type: int
+    xml: str
+
+
+@dataclass
+class ReplaceFAEnd(Message):
+    req_id: int
+    text: str
+
+
+@dataclass
+class PositionMulti(Message):
+    req_id: int
+    account: str
+    model_code: str
+    contract: Contract
+    position: Decimal
+    avg_cost: float
+
+
+@dataclass
+class PositionMultiEnd(Message):
+    req_id: int
+
+
+@dataclass
+class AccountUpdateMulti(Message):
+    req_id: int
+    account: str
+    model_code: str
+    key: str
+    value: str
+    currency: str
+
+
+@dataclass
+class AccountUpdateMultiEnd(Message):
+    req_id: int

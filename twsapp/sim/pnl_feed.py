@@ -170,7 +170,9 @@ class PnLFeed(ExchangeState):
         today = [
             f
             for f in self._fills_since(day.session.start)
-            if f.contract.conId == con_id and f.execution.acctNumber == account.account_id
+            if f.contract.conId == con_id
+            and f.execution.acctNumber == account.account_id
+            and not f.block  # an advisor's block execution: its accounts' fills hold it
         ]
         if holding.quantity == 0 and not today:
             return None

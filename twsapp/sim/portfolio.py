@@ -7,11 +7,12 @@ A mixin of ``Exchange``; the bookkeeping itself (holdings, cash, P&L) is ``accou
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 
 from ibapi.contract import Contract
 
 from . import messages as m
-from .accounts import SUMMARY_TAGS, Account, summary_currency
+from .accounts import SUMMARY_TAGS, Account, Holding, summary_currency
 from .records import SimOrder
 from .state import ExchangeState
 
@@ -19,9 +20,15 @@ from .state import ExchangeState
 class Portfolio(ExchangeState):
     """Mixin of ``Exchange``: uses its accounts, subscriptions and ``_emit``."""
 
-    def _after_fill(self, so: SimOrder) -> None:
-        account = self.accounts[so.order.account]
-        holding = account.holdings[so.contract.conId]
+    def _after_fill(self, so: SimOrder, accounts: Sequence[str] = ()) -> None:
+        """Tell the subscribers of each account a fill booked to (the order's own account, or
+        a group order's accounts) its new position and values."""
+        for booked in dict.fromkeys(accounts or [so.order.account]):
+            account = self.accounts[booked]
+            holding = account.holdings[so.contract.conId]
+            self._after_fill_of(account, holding)
+
+    def _after_fill_of(self, account: Account, holding: Holding) -> None:
         for client_id in sorted(self._position_subs):
             self._emit(
                 client_id,
@@ -37,6 +44,7 @@ class Portfolio(ExchangeState):
         for client_id, account_id in sorted(self._account_subs.items()):
             if account_id in ("", account.account_id):
                 self._emit(client_id, self._account_batch(account, with_end=False))
+        self._multi_after_fill(account, holding)
 
     @staticmethod
     def _pos_contract(contract: Contract) -> Contract:
@@ -84,7 +92,11 @@ class Portfolio(ExchangeState):
             wanted = list(SUMMARY_TAGS)
         marks = self._marks()
         batch: list[m.Message] = []
-        for account in self.accounts.values():
+        # "All", or an advisor's group: then its accounts, each on its own rows (IB's API
+        # reference, reqAccountSummary's group parameter).
+        group = self.fa_groups.get(req.group)
+        covered = group.accounts if group is not None else tuple(self.accounts)
+        for account in (self.accounts[a] for a in covered):
             values = account.values(marks)
             batch.extend(
                 m.AccountSummary(
@@ -109,7 +121,10 @@ class Portfolio(ExchangeState):
 
     def _account_batch(self, account: Account, with_end: bool) -> list[m.Message]:
         marks = self._marks()
-        batch: list[m.Message] = []
+        # AccountCode first, with no currency (a paper Gateway at 225: ibkr-go transcript
+        # account_updates.txt).
+        batch: list[m.Message] = [m.AccountValue("AccountCode", account.account_id, "",
+                                                 account.account_id)]  # fmt: skip
         for key, value in account.values(marks).items():
             batch.append(m.AccountValue(key, value, summary_currency(key), account.account_id))
         for con_id, holding in account.holdings.items():

@@ -18,6 +18,7 @@ The inbound side (requests EClient sends as protobuf) is ``proto_requests``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -35,6 +36,10 @@ from ibapi.order_state import OrderState
 from ibapi.protobuf.AccountDataEnd_pb2 import AccountDataEnd as AccountDataEndProto
 from ibapi.protobuf.AccountSummary_pb2 import AccountSummary as AccountSummaryProto
 from ibapi.protobuf.AccountSummaryEnd_pb2 import AccountSummaryEnd as AccountSummaryEndProto
+from ibapi.protobuf.AccountUpdateMulti_pb2 import AccountUpdateMulti as AccountUpdateMultiProto
+from ibapi.protobuf.AccountUpdateMultiEnd_pb2 import (
+    AccountUpdateMultiEnd as AccountUpdateMultiEndProto,
+)
 from ibapi.protobuf.AccountUpdateTime_pb2 import AccountUpdateTime as AccountUpdateTimeProto
 from ibapi.protobuf.AccountValue_pb2 import AccountValue as AccountValueProto
 from ibapi.protobuf.CommissionAndFeesReport_pb2 import (
@@ -77,7 +82,11 @@ from ibapi.protobuf.PnLSingle_pb2 import PnLSingle as PnLSingleProto
 from ibapi.protobuf.PortfolioValue_pb2 import PortfolioValue as PortfolioValueProto
 from ibapi.protobuf.Position_pb2 import Position as PositionProto
 from ibapi.protobuf.PositionEnd_pb2 import PositionEnd as PositionEndProto
+from ibapi.protobuf.PositionMulti_pb2 import PositionMulti as PositionMultiProto
+from ibapi.protobuf.PositionMultiEnd_pb2 import PositionMultiEnd as PositionMultiEndProto
 from ibapi.protobuf.RealTimeBarTick_pb2 import RealTimeBarTick as RealTimeBarTickProto
+from ibapi.protobuf.ReceiveFA_pb2 import ReceiveFA as ReceiveFAProto
+from ibapi.protobuf.ReplaceFAEnd_pb2 import ReplaceFAEnd as ReplaceFAEndProto
 from ibapi.protobuf.TickByTickData_pb2 import TickByTickData as TickByTickDataProto
 from ibapi.protobuf.TickGeneric_pb2 import TickGeneric as TickGenericProto
 from ibapi.protobuf.TickPrice_pb2 import TickPrice as TickPriceProto
@@ -178,11 +187,21 @@ _PROTOBUF_FROM: dict[type[m.Message], int] = {
     m.PortfolioValue: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
     m.AccountUpdateTime: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
     m.AccountDownloadEnd: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
+    # 207: REQ_ACCOUNT_UPDATES_MULTI / REQ_POSITIONS_MULTI move with the family (b); a paper
+    # Gateway at 225 sends accountUpdateMulti and its end as protobuf (ibkr-go transcript
+    # account_updates_multi.txt).
+    m.AccountUpdateMulti: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
+    m.AccountUpdateMultiEnd: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
+    m.PositionMulti: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
+    m.PositionMultiEnd: MIN_SERVER_VER_PROTOBUF_ACCOUNTS_POSITIONS,
     # 210: REQ_PNL, REQ_PNL_SINGLE and their cancels move with the scanner family (b), (c).
     m.PnL: MIN_SERVER_VER_PROTOBUF_SCAN_DATA,
     m.PnLSingle: MIN_SERVER_VER_PROTOBUF_SCAN_DATA,
     # 211: inconclusive, see above.
     m.CommissionReport: MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_1,
+    # 211: REQ_FA / REPLACE_FA move (b), (c).
+    m.ReceiveFA: MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_1,
+    m.ReplaceFAEnd: MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_1,
     # 212: REQ_MARKET_RULE moves (b), (c).
     m.MarketRule: MIN_SERVER_VER_PROTOBUF_REST_MESSAGES_2,
     # 213: REQ_IDS, REQ_CURRENT_TIME, REQ_CURRENT_TIME_IN_MILLIS, START_API move (b), (c).
@@ -553,8 +572,14 @@ def _position(msg: m.Position) -> Built:
 
 
 def _portfolio_value(msg: m.PortfolioValue) -> Built:
+    """The listing exchange travels as the contract's exchange, with no primaryExch (a paper
+    Gateway at 225: ibkr-go transcript account_updates.txt, a KRX stock with exchange KRX);
+    the text form carries it as primaryExchange."""
     proto = PortfolioValueProto()
-    proto.contract.CopyFrom(contract_proto(msg.contract))
+    contract = copy.copy(msg.contract)
+    contract.exchange = contract.primaryExchange or contract.exchange
+    contract.primaryExchange = ""
+    proto.contract.CopyFrom(contract_proto(contract))
     proto.contract.SetInParent()
     put(proto, "accountName", msg.account)
     put(proto, "position", decimal_text(msg.position))
@@ -591,6 +616,42 @@ def _account_value(msg: m.AccountValue) -> Built:
     ):
         put(proto, name, value)
     return IN.ACCT_VALUE, proto
+
+
+def _account_update_multi(msg: m.AccountUpdateMulti) -> Built:
+    proto = AccountUpdateMultiProto(reqId=msg.req_id)
+    for name, value in (
+        ("account", msg.account),
+        ("modelCode", msg.model_code),
+        ("key", msg.key),
+        ("value", msg.value),
+        ("currency", msg.currency),
+    ):
+        put(proto, name, value)
+    return IN.ACCOUNT_UPDATE_MULTI, proto
+
+
+def _position_multi(msg: m.PositionMulti) -> Built:
+    proto = PositionMultiProto(reqId=msg.req_id)
+    proto.contract.CopyFrom(contract_proto(msg.contract))
+    proto.contract.SetInParent()
+    put(proto, "account", msg.account)
+    put(proto, "modelCode", msg.model_code)
+    put(proto, "position", decimal_text(msg.position))
+    put(proto, "avgCost", msg.avg_cost)
+    return IN.POSITION_MULTI, proto
+
+
+def _receive_fa(msg: m.ReceiveFA) -> Built:
+    proto = ReceiveFAProto(faDataType=msg.fa_data_type)
+    put(proto, "xml", msg.xml)
+    return IN.RECEIVE_FA, proto
+
+
+def _replace_fa_end(msg: m.ReplaceFAEnd) -> Built:
+    proto = ReplaceFAEndProto(reqId=msg.req_id)
+    put(proto, "text", msg.text)
+    return IN.REPLACE_FA_END, proto
 
 
 # --------------------------------------------------------------------------- market data
@@ -810,6 +871,18 @@ def _builders() -> dict[type[m.Message], Callable[..., Built]]:
         m.HistoricalTicksLast: _historical_ticks_last,
         m.PnL: _pnl,
         m.PnLSingle: _pnl_single,
+        m.AccountUpdateMulti: _account_update_multi,
+        m.AccountUpdateMultiEnd: lambda msg: (
+            IN.ACCOUNT_UPDATE_MULTI_END,
+            AccountUpdateMultiEndProto(reqId=msg.req_id),
+        ),
+        m.PositionMulti: _position_multi,
+        m.PositionMultiEnd: lambda msg: (
+            IN.POSITION_MULTI_END,
+            PositionMultiEndProto(reqId=msg.req_id),
+        ),
+        m.ReceiveFA: _receive_fa,
+        m.ReplaceFAEnd: _replace_fa_end,
     }
 
 

@@ -8,7 +8,8 @@ True, and the client leaves it out exactly when it is False.
 
 ibapi's own ``decoder_utils.decodeOrder`` / ``decodeContract`` read the *response* field sets (no
 transmit, secId, includeExpired, algoId, mifid2*, ...), so the request objects are rebuilt here;
-only the order conditions and the soft-dollar tier use ibapi's helpers, whose field sets match.
+only the soft-dollar tier uses ibapi's helper, whose field set matches (the conditions are read
+by ``condition_wire``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TypeVar
 from google.protobuf.message import DecodeError
 from google.protobuf.message import Message as ProtoMessage
 from ibapi.contract import ComboLeg, Contract, DeltaNeutralContract
-from ibapi.decoder_utils import decodeConditions, decodeSoftDollarTier
+from ibapi.decoder_utils import decodeSoftDollarTier
 from ibapi.execution import ExecutionFilter
 from ibapi.message import OUT
 from ibapi.order import Order, OrderComboLeg
@@ -29,6 +30,7 @@ from ibapi.order_cancel import OrderCancel
 from ibapi.tag_value import TagValue
 
 from twsapp.sim import messages as m
+from twsapp.sim.condition_wire import conditions_from_proto
 from twsapp.sim.wire import ProtocolError
 
 T = TypeVar("T")
@@ -264,7 +266,7 @@ def order_from_proto(proto: ProtoMessage, attached: ProtoMessage | None = None) 
             setattr(order, name, bool(getattr(proto, name)))
     for name in _ORDER_TAG_LISTS:
         setattr(order, name, _tags(getattr(proto, name)))
-    order.conditions = decodeConditions(proto)
+    order.conditions = conditions_from_proto(proto.conditions)
     if proto.HasField("softDollarTier"):
         order.softDollarTier = decodeSoftDollarTier(proto.softDollarTier)
     if attached is not None:
@@ -429,6 +431,30 @@ def _historical_ticks(data: bytes) -> m.Request:
     )
 
 
+def _replace_fa(data: bytes) -> m.Request:
+    proto = _parse("FAReplace", data)
+    return m.ReplaceFA(
+        _get(proto, "reqId", -1), _get(proto, "faDataType", 0), _get(proto, "xml", "")
+    )
+
+
+def _account_updates_multi(data: bytes) -> m.Request:
+    proto = _parse("AccountUpdatesMultiRequest", data)
+    return m.ReqAccountUpdatesMulti(
+        _get(proto, "reqId", -1),
+        _get(proto, "account", ""),
+        _get(proto, "modelCode", ""),
+        _get(proto, "ledgerAndNLV", False),
+    )
+
+
+def _positions_multi(data: bytes) -> m.Request:
+    proto = _parse("PositionsMultiRequest", data)
+    return m.ReqPositionsMulti(
+        _get(proto, "reqId", -1), _get(proto, "account", ""), _get(proto, "modelCode", "")
+    )
+
+
 def _start_api(data: bytes) -> m.Request:
     proto = _parse("StartApiRequest", data)
     return m.StartApi(_get(proto, "clientId", 0), _get(proto, "optionalCapabilities", ""))
@@ -490,6 +516,18 @@ PROTO_DECODERS: dict[int, Callable[[bytes], m.Request]] = {
     OUT.CANCEL_PNL: _one("CancelPnL", "reqId", -1, m.CancelPnL),
     OUT.REQ_PNL_SINGLE: _pnl_single,
     OUT.CANCEL_PNL_SINGLE: _one("CancelPnLSingle", "reqId", -1, m.CancelPnLSingle),
+    OUT.REQ_FA: _one("FARequest", "faDataType", 0, m.ReqFA),
+    OUT.REPLACE_FA: _replace_fa,
+    OUT.REQ_ACCOUNT_UPDATES_MULTI: _account_updates_multi,
+    OUT.CANCEL_ACCOUNT_UPDATES_MULTI: _one(
+        "CancelAccountUpdatesMulti", "reqId", -1, m.CancelAccountUpdatesMulti
+    ),
+    OUT.REQ_POSITIONS_MULTI: _positions_multi,
+    OUT.CANCEL_POSITIONS_MULTI: _one("CancelPositionsMulti", "reqId", -1, m.CancelPositionsMulti),
+    # sent as protobuf only: there is no text form to mirror
+    OUT.CANCEL_HISTORICAL_TICKS: _one(
+        "CancelHistoricalTicks", "reqId", -1, m.CancelHistoricalTicks
+    ),
 }
 
 # The other protobuf requests, by the proto EClient sends: enough to name the request id that an
@@ -503,14 +541,8 @@ PROTO_REQ_ID_CARRIERS: dict[int, tuple[str, str]] = {
     OUT.REQ_CALC_OPTION_PRICE: ("CalculateOptionPriceRequest", "reqId"),
     OUT.CANCEL_CALC_OPTION_PRICE: ("CancelCalculateOptionPrice", "reqId"),
     OUT.EXERCISE_OPTIONS: ("ExerciseOptionsRequest", "orderId"),
-    OUT.REQ_POSITIONS_MULTI: ("PositionsMultiRequest", "reqId"),
-    OUT.CANCEL_POSITIONS_MULTI: ("CancelPositionsMulti", "reqId"),
-    OUT.REQ_ACCOUNT_UPDATES_MULTI: ("AccountUpdatesMultiRequest", "reqId"),
-    OUT.CANCEL_ACCOUNT_UPDATES_MULTI: ("CancelAccountUpdatesMulti", "reqId"),
-    OUT.REPLACE_FA: ("FAReplace", "reqId"),
     OUT.REQ_HISTOGRAM_DATA: ("HistogramDataRequest", "reqId"),
     OUT.CANCEL_HISTOGRAM_DATA: ("CancelHistogramData", "reqId"),
-    OUT.CANCEL_HISTORICAL_TICKS: ("CancelHistoricalTicks", "reqId"),
     OUT.REQ_SCANNER_SUBSCRIPTION: ("ScannerSubscriptionRequest", "reqId"),
     OUT.CANCEL_SCANNER_SUBSCRIPTION: ("CancelScannerSubscription", "reqId"),
     OUT.REQ_FUNDAMENTAL_DATA: ("FundamentalsDataRequest", "reqId"),

@@ -17,6 +17,7 @@ from ibapi.order import Order
 
 from . import messages as m
 from . import rules
+from .fa import Allocation
 from .instruments import Instrument
 from .triggers import Work
 from .wire import UNSET_DOUBLE, UNSET_INT, UNSET_LONG
@@ -50,6 +51,7 @@ class SimOrder:
     held: bool = False  # placed with transmit=False: kept, never reported or matched, until sent
     last_match: int | None = None  # the simulated second this order last looked at the market
     work: Work = field(default_factory=Work)  # trigger memory, trailing limit, auction, OCA
+    allocation: Allocation | None = None  # an FA group order's split across its accounts
 
     @property
     def remaining(self) -> Decimal:
@@ -66,6 +68,7 @@ class Fill:
     execution: Execution
     report: CommissionAndFeesReport
     step: int
+    block: bool = False  # an advisor's block execution of a group order: books no position
 
 
 def apply_tws_defaults(order: Order) -> None:
@@ -147,3 +150,14 @@ class PnLStream:
     account: str  # an account id, or "All" for every account of an advisor login
     con_id: int | None = None
     shown: m.Message | None = None
+
+
+@dataclass
+class MultiSub:
+    """One reqAccountUpdatesMulti or reqPositionsMulti subscription: the accounts it covers
+    (one, an FA group's, or every one) and, for account values, whether it asked for the
+    ledger and net liquidation value only."""
+
+    req_id: int
+    accounts: tuple[str, ...]
+    ledger_only: bool = False

@@ -25,10 +25,11 @@ from ibapi.contract import Contract
 from ibapi.order import Order
 from ibapi.server_versions import MAX_CLIENT_VER
 
+from . import calendar, rules
 from . import messages as m
-from . import rules
 from .clock import SimClock, default_start
 from .exchange import Exchange
+from .fa import EQUAL, FaError, FaGroup, make_group
 from .faults import FaultInjector, Faults
 from .inputs import SimInputError
 from .instruments import Catalog
@@ -84,6 +85,10 @@ class SimSettings:
     # then it is closed, so a client that connects and stalls cannot hold a thread for ever.
     # About the network, not the market: measured on the wall clock whatever the speed.
     handshake_timeout: float = HANDSHAKE_TIMEOUT
+    # An advisor's allocation groups: name -> its accounts (of ``accounts``, in order), and a
+    # group's method where not EqualQuantity (fa.py lists the methods); replaceFA changes them.
+    fa_groups: dict[str, list[str]] = field(default_factory=dict)
+    fa_methods: dict[str, str] = field(default_factory=dict)
 
 
 def check_settings(s: SimSettings) -> None:
@@ -96,6 +101,8 @@ def check_settings(s: SimSettings) -> None:
         raise SimInputError.about(
             "host", s.host, "the simulator binds loopback only", "use 127.0.0.1, localhost or ::1"
         )
+    if isinstance(s.start, datetime) and (beyond := calendar.start_problem(s.start.date())):
+        raise SimInputError.about("start", s.start.isoformat(), *beyond)
     if not _is_int(s.port) or not 0 <= s.port <= 65535:
         raise SimInputError.about(
             "port", s.port, "not a port number", "use 1..65535, or 0 for any free port"
@@ -168,6 +175,32 @@ def check_settings(s: SimSettings) -> None:
             "not a finite number of seconds > 0",
             f"use e.g. {HANDSHAKE_TIMEOUT:g}",
         )
+    fa_groups_of(s)
+
+
+def fa_groups_of(s: SimSettings) -> list[FaGroup]:
+    """The configured groups, checked against the accounts; SimInputError naming the group."""
+    if not isinstance(s.fa_groups, dict) or not isinstance(s.fa_methods, dict):
+        raise SimInputError.about(
+            "fa_groups", s.fa_groups, "not a mapping", "map each group name to its accounts"
+        )
+    unknown = sorted(set(s.fa_methods) - set(s.fa_groups))
+    if unknown:
+        raise SimInputError.about(
+            "fa_methods", unknown, "names no group", "give methods to groups of fa_groups only"
+        )
+    groups = []
+    for name, members in s.fa_groups.items():
+        method = s.fa_methods.get(name, EQUAL)
+        try:
+            if isinstance(members, str) or not isinstance(members, list | tuple):
+                raise FaError(f"group {name!r}: expected a list of accounts")
+            groups.append(make_group(name, list(members), method, s.accounts))
+        except FaError as exc:
+            raise SimInputError.about(
+                "fa_groups", {name: members}, str(exc), "write NAME=ACCOUNT,ACCOUNT[:METHOD]"
+            ) from None
+    return groups
 
 
 def _is_int(value: object) -> bool:
@@ -212,6 +245,7 @@ class SimServer:
             seed=settings.seed,
             display_size=settings.display_size,
             master_client_id=settings.master_client_id,
+            fa_groups=fa_groups_of(settings),
         )
         self._sock: socket.socket | None = None
         self._stop = threading.Event()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -23,12 +23,13 @@ from ibapi.contract import Contract
 from ibapi.order import Order
 
 from . import messages as m
-from .accounts import Account
+from .accounts import Account, Holding
 from .clock import SimClock
+from .fa import Allocation, FaGroup
 from .hist_stream import HistoryBook
 from .instruments import Catalog, Instrument
 from .prices import PriceModel
-from .records import BarStream, Fill, PnLStream, QuoteLine, SimOrder, TickStream
+from .records import BarStream, Fill, MultiSub, PnLStream, QuoteLine, SimOrder, TickStream
 from .rules import Refusal
 from .tape import Tape
 from .triggers import Look
@@ -78,6 +79,11 @@ class ExchangeState(ABC):
     # What triggers see of a second, by (conId, second, trades too): one computation per
     # instrument and second however many orders watch it (working.py; bounded, cleared).
     _looks: dict[tuple[int, int, bool], Look]
+    fa_groups: dict[str, FaGroup]  # an advisor login's allocation groups, by name (advisor.py)
+    fa_aliases: dict[str, str]  # account -> alias (requestFA 3)
+    # (client id, reqId) -> reqAccountUpdatesMulti / reqPositionsMulti subscription (multi.py)
+    _account_multi: dict[tuple[int, int], MultiSub]
+    _position_multi: dict[tuple[int, int], MultiSub]
 
     def __init__(
         self,
@@ -88,6 +94,7 @@ class ExchangeState(ABC):
         seed: int = 42,
         display_size: Decimal | None = None,
         master_client_id: int | None = None,
+        fa_groups: Iterable[FaGroup] = (),
     ) -> None:
         self.catalog = catalog
         self.prices = prices
@@ -122,6 +129,10 @@ class ExchangeState(ABC):
         self._pnl_streams = {}
         self._history = HistoryBook()
         self._looks = {}
+        self.fa_groups = {g.name: g for g in fa_groups}
+        self.fa_aliases = {}
+        self._account_multi = {}
+        self._position_multi = {}
 
     # ------------------------------------------------------------------ helpers on state alone
 
@@ -215,6 +226,38 @@ class ExchangeState(ABC):
     @abstractmethod
     def _match(self, so: SimOrder, step: int, first: bool) -> None: ...
 
+    @abstractmethod
+    def _book_execution(
+        self,
+        so: SimOrder,
+        account_id: str,
+        quantity: Decimal,
+        price: float,
+        traded: datetime,
+        step: int,
+        commission: float,
+        block: bool = False,
+    ) -> Fill: ...
+
+    # ------------------------------------------------------------------ advisor accounts
+
+    @abstractmethod
+    def _allocate(self, order: Order, instrument: Instrument) -> Allocation | None: ...
+
+    @abstractmethod
+    def _reallocated(self, so: SimOrder, order: Order) -> Allocation | None: ...
+
+    @abstractmethod
+    def _fa_preview_account(self, order: Order) -> str: ...
+
+    @abstractmethod
+    def _allocated_fill(
+        self, so: SimOrder, quantity: Decimal, price: float, traded: datetime, step: int
+    ) -> tuple[list[Fill], list[Fill]]: ...
+
+    @abstractmethod
+    def _multi_after_fill(self, account: Account, holding: Holding) -> None: ...
+
     # ------------------------------------------------------------------ groups
 
     @abstractmethod
@@ -249,10 +292,23 @@ class ExchangeState(ABC):
     @abstractmethod
     def _cancel_refusal(self, so: SimOrder) -> Refusal | None: ...
 
+    # ------------------------------------------------------------------ time in force, conditions
+
+    @abstractmethod
+    def _check_tif(
+        self, instrument: Instrument, order: Order, exchange: str, modifying: bool
+    ) -> None: ...
+
+    @abstractmethod
+    def _check_conditions(self, order: Order) -> None: ...
+
+    @abstractmethod
+    def _gated(self, so: SimOrder) -> bool: ...
+
     # ------------------------------------------------------------------ portfolio
 
     @abstractmethod
-    def _after_fill(self, so: SimOrder) -> None: ...
+    def _after_fill(self, so: SimOrder, accounts: Sequence[str] = ()) -> None: ...
 
     @abstractmethod
     def _marks(self) -> dict[int, float]: ...

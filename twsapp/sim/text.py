@@ -193,6 +193,64 @@ def _account_download_end(_v: int, msg: m.AccountDownloadEnd) -> list[str]:
     return [str(IN.ACCT_DOWNLOAD_END), SIMPLE_VERSION, escaped(msg.account)]
 
 
+# --------------------------------------------------------------------------- advisor accounts
+# receiveFA and the multi messages keep a version field ("1") that ibapi skips; replaceFAEnd
+# has none. Signature-decoded ones (receiveFA, accountUpdateMulti, the Ends) are escaped.
+
+
+def _receive_fa(_v: int, msg: m.ReceiveFA) -> list[str]:
+    return [str(IN.RECEIVE_FA), SIMPLE_VERSION, int_text(msg.fa_data_type), escaped(msg.xml)]
+
+
+def _replace_fa_end(_v: int, msg: m.ReplaceFAEnd) -> list[str]:
+    return [str(IN.REPLACE_FA_END), int_text(msg.req_id), text(msg.text)]
+
+
+def _position_multi(_v: int, msg: m.PositionMulti) -> list[str]:
+    contract = msg.contract
+    return [
+        str(IN.POSITION_MULTI),
+        SIMPLE_VERSION,
+        int_text(msg.req_id),
+        text(msg.account),
+        int_text(contract.conId),
+        text(contract.symbol),
+        text(contract.secType),
+        text(contract.lastTradeDateOrContractMonth),
+        dbl_zero(contract.strike),
+        text(contract.right),
+        text(contract.multiplier),
+        text(contract.exchange),
+        text(contract.currency),
+        text(contract.localSymbol),
+        text(contract.tradingClass),
+        dec(msg.position),
+        dbl(msg.avg_cost),
+        text(msg.model_code),
+    ]
+
+
+def _position_multi_end(_v: int, msg: m.PositionMultiEnd) -> list[str]:
+    return [str(IN.POSITION_MULTI_END), SIMPLE_VERSION, int_text(msg.req_id)]
+
+
+def _account_update_multi(_v: int, msg: m.AccountUpdateMulti) -> list[str]:
+    return [
+        str(IN.ACCOUNT_UPDATE_MULTI),
+        SIMPLE_VERSION,
+        int_text(msg.req_id),
+        escaped(msg.account),
+        escaped(msg.model_code),
+        escaped(msg.key),
+        escaped(msg.value),
+        escaped(msg.currency),
+    ]
+
+
+def _account_update_multi_end(_v: int, msg: m.AccountUpdateMultiEnd) -> list[str]:
+    return [str(IN.ACCOUNT_UPDATE_MULTI_END), SIMPLE_VERSION, int_text(msg.req_id)]
+
+
 # --------------------------------------------------------------------------- contract-bearing
 
 
@@ -633,6 +691,12 @@ _encodes(m.AccountValue, _account_value)
 _encodes(m.PortfolioValue, _portfolio_value)
 _encodes(m.AccountUpdateTime, _account_update_time)
 _encodes(m.AccountDownloadEnd, _account_download_end)
+_encodes(m.ReceiveFA, _receive_fa)
+_encodes(m.ReplaceFAEnd, _replace_fa_end)
+_encodes(m.PositionMulti, _position_multi)
+_encodes(m.PositionMultiEnd, _position_multi_end)
+_encodes(m.AccountUpdateMulti, _account_update_multi)
+_encodes(m.AccountUpdateMultiEnd, _account_update_multi_end)
 _encodes(m.TickPrice, _tick_price)
 _encodes(m.TickSize, _tick_size)
 _encodes(m.TickString, _tick_string)

@@ -45,8 +45,10 @@ from ibapi.softdollartier import SoftDollarTier
 from ibapi.tag_value import TagValue
 from ibapi.utils import isPegBenchOrder, isPegBestOrder, isPegMidOrder
 
+from twsapp.sim.condition_wire import normalize
 from twsapp.sim.messages import (
     CancelAccountSummary,
+    CancelAccountUpdatesMulti,
     CancelHeadTimeStamp,
     CancelHistoricalData,
     CancelMktData,
@@ -54,11 +56,14 @@ from twsapp.sim.messages import (
     CancelPnL,
     CancelPnLSingle,
     CancelPositions,
+    CancelPositionsMulti,
     CancelRealTimeBars,
     CancelTickByTickData,
     PlaceOrder,
+    ReplaceFA,
     ReqAccountSummary,
     ReqAccountUpdates,
+    ReqAccountUpdatesMulti,
     ReqAllOpenOrders,
     ReqAutoOpenOrders,
     ReqCompletedOrders,
@@ -66,6 +71,7 @@ from twsapp.sim.messages import (
     ReqCurrentTime,
     ReqCurrentTimeInMillis,
     ReqExecutions,
+    ReqFA,
     ReqGlobalCancel,
     ReqHeadTimeStamp,
     ReqHistoricalData,
@@ -79,6 +85,7 @@ from twsapp.sim.messages import (
     ReqPnL,
     ReqPnLSingle,
     ReqPositions,
+    ReqPositionsMulti,
     ReqRealTimeBars,
     ReqTickByTickData,
     Request,
@@ -130,7 +137,6 @@ def decode_text_request(version: int, msg_id: int, body: bytes, strict: bool = T
 UNSUPPORTED_REQ_ID_INDEX: dict[int, int] = {
     OUT.REQ_MKT_DEPTH: 1,
     OUT.CANCEL_MKT_DEPTH: 1,
-    OUT.REPLACE_FA: 3,  # VERSION, faDataType, cxml, reqId (from REPLACE_FA_END = 157)
     OUT.EXERCISE_OPTIONS: 1,
     OUT.REQ_SCANNER_SUBSCRIPTION: 0,
     OUT.CANCEL_SCANNER_SUBSCRIPTION: 1,
@@ -144,10 +150,6 @@ UNSUPPORTED_REQ_ID_INDEX: dict[int, int] = {
     OUT.SUBSCRIBE_TO_GROUP_EVENTS: 1,
     OUT.UPDATE_DISPLAY_GROUP: 1,
     OUT.UNSUBSCRIBE_FROM_GROUP_EVENTS: 1,
-    OUT.REQ_POSITIONS_MULTI: 1,
-    OUT.CANCEL_POSITIONS_MULTI: 1,
-    OUT.REQ_ACCOUNT_UPDATES_MULTI: 1,
-    OUT.CANCEL_ACCOUNT_UPDATES_MULTI: 1,
     OUT.REQ_SEC_DEF_OPT_PARAMS: 0,
     OUT.REQ_SOFT_DOLLAR_TIERS: 0,
     OUT.REQ_MATCHING_SYMBOLS: 0,
@@ -171,7 +173,6 @@ REQUESTS_WITHOUT_REQ_ID: frozenset[int] = frozenset(
         OUT.REQ_NEWS_BULLETINS,
         OUT.CANCEL_NEWS_BULLETINS,
         OUT.SET_SERVER_LOGLEVEL,
-        OUT.REQ_FA,
         OUT.REQ_SCANNER_PARAMETERS,
         OUT.VERIFY_REQUEST,
         OUT.VERIFY_MESSAGE,
@@ -527,6 +528,47 @@ def _cancel_pnl_single(f: Fields, version: int) -> CancelPnLSingle:
     return CancelPnLSingle(req_id=f.int())
 
 
+# --------------------------------------------------------------------------- advisor accounts
+# Each still writes a VERSION field first; the models gate (103) is open from 157, and so is
+# REPLACE_FA_END (157), which appends replaceFA's reqId.
+
+
+def _req_fa(f: Fields, version: int) -> ReqFA:
+    _version(f)
+    return ReqFA(fa_data_type=f.int())
+
+
+def _replace_fa(f: Fields, version: int) -> ReplaceFA:
+    _version(f)
+    fa_data_type = f.int()
+    xml = f.str()
+    return ReplaceFA(req_id=f.int(), fa_data_type=fa_data_type, xml=xml)
+
+
+def _req_account_updates_multi(f: Fields, version: int) -> ReqAccountUpdatesMulti:
+    _version(f)
+    req_id = f.int()
+    account, model_code = f.str(), f.str()
+    return ReqAccountUpdatesMulti(req_id, account, model_code, f.bool())
+
+
+def _cancel_account_updates_multi(f: Fields, version: int) -> CancelAccountUpdatesMulti:
+    _version(f)
+    return CancelAccountUpdatesMulti(req_id=f.int())
+
+
+def _req_positions_multi(f: Fields, version: int) -> ReqPositionsMulti:
+    _version(f)
+    req_id = f.int()
+    account = f.str()
+    return ReqPositionsMulti(req_id, account, f.str())
+
+
+def _cancel_positions_multi(f: Fields, version: int) -> CancelPositionsMulti:
+    _version(f)
+    return CancelPositionsMulti(req_id=f.int())
+
+
 # --------------------------------------------------------------------------- placeOrder
 
 
@@ -768,6 +810,7 @@ def _read_condition(f: Fields) -> order_condition.OrderCondition:
         cond.exchange = f.str()
     if isinstance(cond, order_condition.PriceCondition):
         cond.triggerMethod = f.int()
+    normalize(cond)
     return cond
 
 
@@ -874,4 +917,10 @@ TEXT_DECODERS: dict[int, Decoder] = {
     OUT.CANCEL_PNL: _cancel_pnl,
     OUT.REQ_PNL_SINGLE: _req_pnl_single,
     OUT.CANCEL_PNL_SINGLE: _cancel_pnl_single,
+    OUT.REQ_FA: _req_fa,
+    OUT.REPLACE_FA: _replace_fa,
+    OUT.REQ_ACCOUNT_UPDATES_MULTI: _req_account_updates_multi,
+    OUT.CANCEL_ACCOUNT_UPDATES_MULTI: _cancel_account_updates_multi,
+    OUT.REQ_POSITIONS_MULTI: _req_positions_multi,
+    OUT.CANCEL_POSITIONS_MULTI: _cancel_positions_multi,
 }

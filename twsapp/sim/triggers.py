@@ -73,6 +73,19 @@ class Work:
     auction_close: int | None = None  # MOC / LOC: the second of the close it trades at
     oca_owed: Decimal = Decimal(0)  # OCA type 3: reductions due after this second's own look
     oca_blocked: int | None = None  # OCA with block: the second another member filled in
+    expires: int | None = None  # DAY / GTD: the second it is cancelled at (tif.py)
+    opening: int | None = None  # OPG: the second of the opening auction it waits for
+    gate: Gate | None = None  # an order with conditions: what they have seen (conditions.py)
+
+
+@dataclass
+class Gate:
+    """An order's conditions until they hold: their trigger memories and what was seen."""
+
+    works: list[Work]  # one per condition: the double trigger methods' memory (price)
+    fills_seen: int  # the exchange's fills before the order went live (execution conditions)
+    executed: list[bool]  # execution conditions already met (an execution is an event)
+    met: bool = False
 
 
 def method_for(method: int, has_trades: bool) -> int:

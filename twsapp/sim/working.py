@@ -28,7 +28,7 @@ from .instruments import Instrument, Rule
 from .prices import midpoint
 from .records import SimOrder
 from .rules import Refusal, refuse
-from .state import ExchangeState
+from .tif import TimesInForce
 from .triggers import (
     AUCTION_TYPES,
     PEGGED_TYPES,
@@ -51,8 +51,9 @@ _CHANGE_CUTOFF = timedelta(minutes=10)
 _LOOKS_KEPT = 256  # seconds x instruments: the few a step's orders read
 
 
-class WorkingOrders(ExchangeState):
-    """Mixin of ``Exchange``: uses its state, tape and message helpers."""
+class WorkingOrders(TimesInForce):
+    """Mixin of ``Exchange``: uses its state, tape and message helpers; what the time in force
+    and the conditions allow is ``tif``'s and ``conditions``'."""
 
     # ------------------------------------------------------------------ acceptance
 
@@ -79,20 +80,24 @@ class WorkingOrders(ExchangeState):
             raise refuse(rules.REJECTED, reason=reason)
 
     def _cancel_refusal(self, so: SimOrder) -> Refusal | None:
-        """A MOC or LOC cannot be cancelled in the last ten minutes before its close."""
+        """A MOC or LOC cannot be cancelled in the last ten minutes before its close, nor an
+        OPG order after its auction's cut-off."""
         close = so.work.auction_close
         if close is None or self._step < close - int(_CHANGE_CUTOFF.total_seconds()):
-            return None
+            return self._tif_cancel_refusal(so)
         return refuse(rules.CANCEL_DONE, order_id=so.order_id, state=so.status)
 
     def _start_working(self, so: SimOrder, fresh: bool = True) -> None:
         """Set up what the order needs to work, as it goes live (``fresh``) or is modified:
-        a trailing stop's initial stop and limit offset, an auction order's close."""
+        a trailing stop's initial stop and limit offset, an auction order's close, its expiry
+        or opening auction, its conditions."""
         order, kind = so.order, so.order.orderType
         if fresh:
             so.work = Work()
+            self._start_conditions(so)
         else:
             so.work.run, so.work.last_size, so.work.quote_size = 0, None, None
+        self._start_tif(so)
         if kind in AUCTION_TYPES:
             so.work.auction_close = self._closing_auction(so.instrument)
         if kind not in TRAILING_TYPES:
