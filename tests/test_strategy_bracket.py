@@ -260,3 +260,86 @@ def test_no_order_with_this_id_rejects_the_pending_modify_not_a_cancel():
     assert effect(ErrorKind.CANCEL_REJECT, slot) is Effect.MODIFY_REJECTED
     book.request_cancel(7, client_id=1)
     assert effect(ErrorKind.CANCEL_REJECT, slot) is Effect.CANCEL_REJECTED
+
+
+WINDOW = 1800  # simulated seconds a path test looks ahead on the seeded path
+
+
+def _reach(sim, side_up: bool) -> float:
+    """A price the seeded path reaches within WINDOW: near its high (side_up) or low."""
+    start = sim.exchange.step
+    lasts = [sim.exchange.prices.quote(AAPL, float(s)).last for s in range(start, start + WINDOW)]
+    return _cents(max(lasts) - 0.05) if side_up else _cents(min(lasts) + 0.05, up=True)
+
+
+@pytest.mark.parametrize(
+    ("side", "exit_by"),
+    [("BUY", "take_profit"), ("BUY", "stop_loss"), ("SELL", "take_profit"), ("SELL", "stop_loss")],
+)
+def test_each_side_exits_by_either_child_and_the_other_is_cancelled(app, sim, side, exit_by):
+    """The entry fills at once (a marketable limit); the child the test aims at is set where
+    the seeded path goes, the other far away: that child fills, its sibling is cancelled."""
+    events = Events(app)
+    ctx = _ctx(app)
+    q = quote(sim)
+    buy = side == "BUY"
+    entry = _cents(q.ask + 0.05, up=True) if buy else _cents(q.bid - 0.05)
+    far = 30.0
+    if exit_by == "take_profit":
+        profit = _reach(sim, side_up=buy)
+        stop = _cents(q.bid - far) if buy else _cents(q.ask + far)
+    else:
+        profit = _cents(q.ask + far) if buy else _cents(q.bid - far)
+        stop = _reach(sim, side_up=not buy)
+    if (buy and profit <= entry) or (not buy and profit >= entry):
+        pytest.skip("the seeded path does not get beyond the entry in the window")
+    if (buy and stop >= entry) or (not buy and stop <= entry):
+        pytest.skip("the seeded path does not get back beyond the entry in the window")
+    placed = ctx.bracket("AAPL", side, 5, entry, profit, stop)
+    events.status(placed.parent.order_id, "Filled")
+    hit = placed.take_profit if exit_by == "take_profit" else placed.stop_loss
+    other = placed.stop_loss if exit_by == "take_profit" else placed.take_profit
+    _advance_until(sim, app, lambda: hit.status == "Filled", f"the {exit_by}", step=120)
+    events.status(other.order_id, "Cancelled")
+    assert ctx.open_orders() == [] and ctx.position("AAPL").quantity == 0
+    price = hit.avg_fill_price
+    assert price is not None
+    if exit_by == "take_profit":  # a limit: at its price or better
+        assert price >= profit if buy else price <= profit
+    else:  # a stop: once the last traded through it, at the touch
+        assert price <= stop if buy else price >= stop
+
+
+@pytest.mark.parametrize("side", ["BUY", "SELL"])
+def test_cancelling_the_parent_cancels_its_children(app, sim, side):
+    events = Events(app)
+    ctx = _ctx(app)
+    q = quote(sim)
+    if side == "BUY":
+        placed = ctx.bracket(
+            "AAPL", side, 5, _cents(q.bid - 5), _cents(q.ask + 5), _cents(q.bid - 10)
+        )
+    else:
+        placed = ctx.bracket(
+            "AAPL", side, 5, _cents(q.ask + 5), _cents(q.bid - 5), _cents(q.ask + 10)
+        )
+    events.status(placed.stop_loss.order_id, "PreSubmitted")
+    ctx.cancel(placed.parent.order_id)
+    for record in placed:
+        events.status(record.order_id, "Cancelled")
+    barrier(app)
+    assert sim.exchange._working(1) == []
+    assert [r.order_id for r in _placed(sim)] == [r.order_id for r in placed]  # nothing re-sent
+
+
+@pytest.mark.parametrize("side", ["BUY", "SELL"])
+def test_a_wrong_sided_bracket_is_refused_before_any_byte(app, sim, side):
+    q = quote(sim)
+    ctx = _ctx(app)
+    with pytest.raises(OrderValidationError):
+        if side == "BUY":  # a take-profit below the entry
+            ctx.bracket("AAPL", side, 5, _cents(q.bid), _cents(q.bid - 1), _cents(q.bid - 2))
+        else:  # a stop below the entry of a SELL
+            ctx.bracket("AAPL", side, 5, _cents(q.ask), _cents(q.ask - 1), _cents(q.ask - 2))
+    barrier(app)
+    assert _placed(sim) == []
