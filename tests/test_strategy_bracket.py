@@ -343,3 +343,21 @@ def test_a_wrong_sided_bracket_is_refused_before_any_byte(app, sim, side):
             ctx.bracket("AAPL", side, 5, _cents(q.ask), _cents(q.ask - 1), _cents(q.ask - 2))
     barrier(app)
     assert _placed(sim) == []
+
+
+def test_a_childs_stop_moves_before_the_entry_filled_and_keeps_its_parent(app, sim):
+    events = Events(app)
+    ctx = _ctx(app)
+    q = quote(sim)
+    stop = _cents(q.bid - 10)
+    placed = ctx.bracket("AAPL", "BUY", 10, _cents(q.bid - 5), _cents(q.ask + 5), stop)
+    stop_id, parent_id = placed.stop_loss.order_id, placed.parent.order_id
+    events.status(stop_id, "PreSubmitted")
+    ctx.modify(stop_id, stop_price=stop + 1)
+    events.wait(lambda: events.of(stop_id, ModifyApplied), "the stop's modify to apply")
+    barrier(app)
+    resent = _placed(sim)[-1]
+    assert (resent.order_id, resent.order.parentId, resent.order.auxPrice) == (
+        stop_id, parent_id, pytest.approx(stop + 1)
+    )  # fmt: skip
+    assert placed.parent.status == "Submitted" and placed.stop_loss.why_held.startswith("child")
