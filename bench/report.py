@@ -152,7 +152,7 @@ def figure(results: dict[str, Any], path: Path) -> None:
             continue
         xs, ys = [], []
         for (t0, n0), (t1, n1) in itertools.pairwise(timeline):
-            if t1 > t0:
+            if t1 > t0 and n1 > n0:
                 xs.append(t1)
                 ys.append((n1 - n0) / (t1 - t0) / 1000)
         right.plot(xs, ys, label=program)
