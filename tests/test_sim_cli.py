@@ -124,3 +124,23 @@ def test_sim_command_serves_ipv6_loopback(run_sim):
     process.proc.send_signal(signal.SIGTERM)
     code, err = process.finish()
     assert code == 0, err
+
+
+def test_sim_command_arms_faults_and_refuses_a_bad_one_in_one_line(run_sim):
+    process = run_sim("--port", "0", "--fault", "refuse-connect", "--fault", "drop:what=ack")
+    match = READY.fullmatch(process.ready_line())
+    assert match, "the ready line names host, port and version"
+    client = SimClient().start(int(match[1]), client_id=1, wait_ready=False)
+    try:
+        assert client.wait_error(326).reqId == -1  # the fault plan's 326, then the hang-up
+        client.wait_closed()
+    finally:
+        client.stop()
+    process.proc.send_signal(signal.SIGTERM)
+    code, err = process.finish()
+    assert code == 0, err
+
+    process = run_sim("--port", "0", "--fault", "freeze:seconds=3")
+    code, err = process.finish()
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("twsapp sim: --fault 'freeze:seconds=3': needs after — write KIND")

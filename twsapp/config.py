@@ -95,6 +95,8 @@ class SimConfig:
     # symbol (or conId) -> CSV of bars replayed instead of the seeded walk
     bars: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
     pacing: bool = True  # False: no 50 messages/s check (raw-speed benchmarks only)
+    # faults the simulator injects, as `twsapp sim --fault` writes them (checked by the simulator)
+    fault_plan: tuple[str, ...] = ()
 
     @property
     def effective_server_version(self) -> int:
@@ -297,6 +299,7 @@ def _sim(t: _Table, base: Path) -> SimConfig:
         "port",
         "bars",
         "pacing",
+        "fault_plan",
     )
     d = SimConfig()
     version = t.integer(
@@ -328,6 +331,9 @@ def _sim(t: _Table, base: Path) -> SimConfig:
         path = bars_table.path(name, None, base, must_exist=True)
         assert path is not None  # the key is there and the file exists
         bars[name] = path
+    fault_plan = t.data.get("fault_plan", [])
+    if not isinstance(fault_plan, list) or not all(isinstance(f, str) for f in fault_plan):
+        raise t._bad("fault_plan", "an array of strings", 'write e.g. ["drop:what=ack"]')
     return SimConfig(
         version,
         seed,
@@ -341,6 +347,7 @@ def _sim(t: _Table, base: Path) -> SimConfig:
         port,
         MappingProxyType(bars),
         pacing,
+        tuple(fault_plan),
     )
 
 

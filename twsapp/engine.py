@@ -29,6 +29,7 @@ from .config import Config, StrategyConfig
 from .control import ControlServer
 from .events import Disconnected
 from .exceptions import ConfigError, StrategyError, TwsAppError
+from .journal import Journal
 from .marketdata import MarketData
 from .pnl import LastFillPrices, pnl_df
 from .session import TwsApp
@@ -55,9 +56,13 @@ class Engine:
         # FA groups come from TWS (or the embedded simulator, [sim.fa_groups]) at connect:
         # requestFA, when the login manages several accounts (TwsApp).
         self.prices = LastFillPrices()  # unrealized P&L's prices: the last fill, quote or bar
+        # [journal]: every order intent and callback, before it is acted on (journal.py)
+        self.journal = Journal(config.journal.path)
         self.app = TwsApp(
             self.book, default_account=config.tws.account,
             risk=config.risk, prices=self.prices,  # [risk] guards every order, from anywhere
+            max_messages_per_second=config.pacing.max_messages_per_second,  # [pacing]
+            journal=self.journal,
         )  # fmt: skip
         self.sim: Any = None
         self.runners: list[StrategyRunner] = []
@@ -173,6 +178,10 @@ class Engine:
             host, port = cfg.sim.host, self.sim.port
         if self.stop_requested:
             return
+        if self.sim is not None:  # a new simulated world: an earlier one's orders never existed
+            self.journal.clear()
+        else:  # the last run's book, then TWS's word on it (sync)
+            self.app.replay_journal(cfg.tws.client_id)
         log.info("connecting to %s:%d as client %d", host, port, cfg.tws.client_id)
         self.app.start(
             host, port, cfg.tws.client_id, timeout=cfg.tws.connect_timeout, live=cfg.tws.live
@@ -181,6 +190,7 @@ class Engine:
         if cfg.tws.market_data_type != 1:  # TWS's default for a new session is live
             self.market.set_data_type(cfg.tws.market_data_type)
         self.app.sync()
+        self.app.resolve_unsent()  # journaled, never received by TWS: rejected, not re-sent
         self.synced = True
         log.info(
             "synced: %d orders, %d fills, %d positions",
@@ -207,6 +217,7 @@ class Engine:
             instruments_file=str(s.instruments_file) if s.instruments_file else None,
             bars={name: str(path) for name, path in s.bars.items()},
             pacing=s.pacing,
+            fault_plan=list(s.fault_plan),
             fa_groups={name: list(members) for name, members in s.fa_groups.items()},
         )
         try:
@@ -286,6 +297,7 @@ class Engine:
             if summary_path is not None:
                 self.write_summary(summary_path)
             self.app.stop()
+            self.journal.close()
             if self.sim is not None:
                 self.sim.stop()
             log.info("stopped")
@@ -385,6 +397,7 @@ class Engine:
             "fills": records(self.book.fills_df()),
             "positions": records(self.book.positions_df()),
             "strategies": self.strategies(),
+            "efficiency": self.app.efficiency.summary(),  # per day: IB's order-efficiency ratio
             "synced": self.synced,
             "failed": self.failed or self.connect_error,
         }

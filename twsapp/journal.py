@@ -99,6 +99,11 @@ class Journal:
             count += 1
         return count
 
+    def clear(self) -> None:
+        """Forget every entry (a run against a new simulated world starts from nothing)."""
+        with self._lock:
+            self._db.execute("DELETE FROM entries")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -21,16 +21,18 @@ from ibapi.client import EClient
 from ibapi.contract import Contract, ContractDetails
 from ibapi.order import Order
 
-from ..book import OrderBook, OrderRecord, Position
+from ..book import FillReceived, OrderBook, OrderRecord, Position
 from ..book.selection import select
 from ..config import LIVE_PORTS, RiskConfig, is_loopback_host
 from ..events import Connected, Disconnected, EventBus
 from ..exceptions import ClientIdInUse, ConnectError, OrderRefused
+from ..journal import Journal
 from ..risk import RiskGuard
 from ..whatif import WhatIf
 from .accounts import FaGroup, load_groups, orders_for, positions_for
 from .contracts import ContractService
 from .ids import OrderIdAllocator
+from .pacing import DEFAULT_RATE, Efficiency, Pacer
 from .requests import RequestTracker
 from .risk_facts import PriceSource, SessionFacts, modified_order
 from .router import Link, Router
@@ -143,7 +145,11 @@ class TwsApp:
     ``fa_groups``: the FA group names orders may use. None (the default): learned from TWS at
     connect when the login manages several accounts (requestFA; ``fa_group_info`` then holds
     each group's accounts and method); while unknown (TWS says the login is no advisor's, or
-    does not answer) any faGroup passes and TWS decides.
+    does not answer) any faGroup passes and TWS decides. ``max_messages_per_second``: every
+    message to TWS is queued and sent at most that fast (session/pacing.py; TWS refuses more
+    than 50 with error 100); None sends at once, unpaced. ``journal``: every order intent and
+    order callback is recorded there before it is acted on; ``replay_journal`` rebuilds the
+    book from it before connecting.
     """
 
     def __init__(
@@ -155,6 +161,8 @@ class TwsApp:
         fa_groups: Collection[str] | None = None,
         risk: RiskConfig | None = None,
         prices: PriceSource | None = None,
+        max_messages_per_second: float | None = DEFAULT_RATE,
+        journal: Journal | None = None,
     ) -> None:
         self.book = book or OrderBook()
         self.bus: EventBus = self.book.bus
@@ -170,12 +178,20 @@ class TwsApp:
         self._now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._requests = RequestTracker()
         self._link = _SessionLink(self)
-        self._router = Router(self.book, self.bus, self._ids, self._requests, self._link)
+        self.journal = journal
+        self._router = Router(
+            self.book, self.bus, self._ids, self._requests, self._link, journal=journal
+        )
         self._wire = Wire(self._router)
+        self.pacer = self._wire.pacer = Pacer(max_messages_per_second)
+        # submits, modifies and cancels sent, fills received: per day, for the summary
+        self.efficiency = Efficiency(lambda: self._now().date())
+        self.bus.subscribe(self._count_fill, FillReceived)
         self.contracts = ContractService(self._requests, self._wire, request_timeout)
         self._orders = OrderApi(
-            self, self._wire, self.book, self._ids, self.contracts, self._requests
-        )
+            self, self._wire, self.book, self._ids, self.contracts, self._requests,
+            self.pacer, self.efficiency, journal,
+        )  # fmt: skip
         # [risk] in force (None: no pre-trade checks); ``prices``: the run's last prices.
         self.risk: RiskGuard | None = None
         if risk is not None:
@@ -187,6 +203,10 @@ class TwsApp:
         self._used = False  # start() got past its checks: this object cannot connect again
         self._started = False  # start() succeeded
         self._stopping = False
+
+    def _count_fill(self, event: FillReceived) -> None:
+        if event.replaces is None:  # a correction is the same fill
+            self.efficiency.count("fills")
 
     @property
     def ids(self) -> OrderIdAllocator:
@@ -319,6 +339,37 @@ class TwsApp:
                 log.info("cancel_where: order %d not cancelled: %s", record.order_id, exc)
         return chosen
 
+    def replay_journal(self, client_id: int) -> int:
+        """Rebuild the book from the journal (before ``start``): what the last run sent and
+        heard. Order ids are then allotted past every id it holds, whatever TWS's nextValidId
+        says. Returns how many entries were applied."""
+        if self.journal is None:
+            return 0
+        self.book.client_id = client_id
+        count = self.journal.replay(self.book)
+        for record in self.book.records():
+            if record.client_id == client_id and record.order_id:
+                self._ids.observe(record.order_id)
+        log.info("journal %s: %d entries replayed, %d orders", self.journal.path, count,
+                 len(self.book.records()))  # fmt: skip
+        return count
+
+    def resolve_unsent(self) -> list[OrderRecord]:
+        """After ``sync``: an order of this client still unacknowledged (the last run ended
+        between journaling it and TWS receiving it) never reached TWS, or TWS would have
+        reported it. It is rejected (504: nothing was sent), never sent again."""
+        text = "never reached TWS: the run that placed it ended first (journal replay)"
+        lost = []
+        for record in self.book.records():
+            if record.client_id != self.client_id or record.acknowledged or record.done:
+                continue
+            if self.journal is not None:
+                self.journal.record("error", record.order_id, 504, text, "", 0)
+            self.book.on_error(record.order_id, 504, text, "", 0)
+            log.warning("order %d %s", record.order_id, text)
+            lost.append(record)
+        return lost
+
     def close_orders(self, why: str = "the app is stopping") -> None:
         """Refuse every place / modify / cancel from now on; once this returns, an order
         message in progress is on the socket and no other can follow (a run shutting down)."""
@@ -364,11 +415,13 @@ class TwsApp:
             self._stopping = True
             self._abort_connect()
             handshake.join(5)
+            self.pacer.close()
             raise ConnectError(
                 f"{where} accepted the connection but did not answer the API handshake within "
                 f"{timeout:g}s (is it TWS / IB Gateway, and is the API ready?): {CONNECT_HINT}"
             )
         if wire.connState != EClient.CONNECTED:  # ibapi reset itself: no socket, no handshake
+            self.pacer.close()
             raise ConnectError(f"could not connect to TWS at {where} (refused): {CONNECT_HINT}")
         self._reader_thread = wire.reader
         # Even when TWS has closed the socket already (326 is sent, then the socket closed), its
@@ -489,16 +542,21 @@ class TwsApp:
     def stop(self) -> None:
         """Disconnect and wait for the threads; orders already sent stay at TWS.
 
-        Messages not yet handled are dropped. The api thread ends its loop and disconnects
+        Messages already queued for TWS (the pacer) are sent first, within their backlog's
+        time and 5 s more; messages not yet handled are dropped. The api thread ends its loop and disconnects
         (connectionClosed, ibapi's reset) itself, so nothing resets the client under it.
         """
-        self._stopping = True
         wire = self._wire
+        if wire.isConnected() and threading.current_thread() is not self._api_thread:
+            # what place() / modify() / cancel() took is sent before the socket closes
+            self.pacer.drain(self.pacer.backlog() + 5.0)
+        self._stopping = True
         conn = wire.conn
         if conn is not None:
             self._shutdown_socket()
             conn.disconnect()  # the reader ends; isConnected() is False from here on
         wire.msg_queue.close()
+        self.pacer.close()
         api = self._api_thread
         if api is not None and api.is_alive():
             if api is threading.current_thread():
@@ -512,7 +570,7 @@ class TwsApp:
 
     def threads(self) -> list[threading.Thread]:
         """The threads this app started that are still running (none after stop())."""
-        mine = (self._handshake, self._reader_thread, self._api_thread)
+        mine = (self._handshake, self._reader_thread, self._api_thread, self.pacer.thread)
         return [t for t in mine if isinstance(t, threading.Thread) and t.is_alive()]
 
     def request(
@@ -532,7 +590,7 @@ class TwsApp:
         sent before it has been processed.
         """
         wire = self._wire
-        wait = timeout or self.request_timeout
+        wait = (timeout or self.request_timeout) + self.pacer.backlog()
         return self._requests.call("currentTime", "reqCurrentTime", wire.reqCurrentTime, wait)[0]
 
     @property

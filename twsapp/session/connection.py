@@ -9,12 +9,26 @@ read and returns what arrived.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ibapi.connection import Connection
+
+if TYPE_CHECKING:
+    from .pacing import Pacer
 
 CHUNK = 4096
 
 
 class ResilientConnection(Connection):
+    pacer: Pacer | None = None
+
+    def sendMsg(self, msg: bytes) -> Any:  # noqa: N802 (ibapi's name)
+        """The one place ibapi writes to the socket: every frame passes the pacer (pacing.py)."""
+        if self.pacer is None:
+            return super().sendMsg(msg)
+        self.pacer.send(msg, super().sendMsg)
+        return len(msg)
+
     def _recvAllMsg(self) -> bytes:  # noqa: N802 (ibapi's name)
         chunks: list[bytes] = []
         while self.isConnected():
@@ -30,7 +44,10 @@ class ResilientConnection(Connection):
         return b"".join(chunks)
 
 
-def make_resilient(conn: Connection | None) -> None:
-    """Swap a freshly made ibapi Connection to the fixed reader (before any byte is read)."""
+def make_resilient(conn: Connection | None, pacer: Pacer | None = None) -> None:
+    """Swap a freshly made ibapi Connection to the fixed reader (before any byte is read) and
+    to the pacer's writer (before any byte is written)."""
     if conn is not None and type(conn) is Connection:
         conn.__class__ = ResilientConnection
+    if isinstance(conn, ResilientConnection):
+        conn.pacer = pacer

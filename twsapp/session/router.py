@@ -36,6 +36,7 @@ from ..events import (
     TwsLinkLost,
     TwsLinkRestored,
 )
+from ..journal import Journal
 from .ids import OrderIdAllocator
 from .requests import RequestTracker
 from .subscriptions import SubscriptionRegistry
@@ -69,8 +70,12 @@ class Router:
         requests: RequestTracker,
         link: Link,
         clock: Callable[[], datetime] | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.book = book
+        # Every order callback is journaled before the book applies it (journal.py): a crash
+        # between the two replays it, and the book deduplicates what TWS then resends.
+        self.journal = journal
         self.bus = bus
         self.ids = ids
         self.requests = requests
@@ -131,23 +136,32 @@ class Router:
         if order.whatIf and self.requests.add(order_id, state):  # a preview: no order exists
             self.requests.finish(order_id)
             return
+        self._journal("openOrder", order_id, contract, order, state)
         self.book.on_open_order(order_id, contract, order, state)
 
     def order_status(self, order_id: int, *args: Any) -> None:
         self.ids.observe(order_id)
+        self._journal("orderStatus", order_id, *args)
         self.book.on_order_status(order_id, *args)
 
     def completed_order(self, contract: Any, order: Any, state: Any) -> None:
         if order.clientId == self.book.client_id:  # text completedOrder carries no ids: 0
             self.ids.observe(order.orderId)
+        self._journal("completedOrder", contract, order, state)
         self.book.on_completed_order(contract, order, state)
 
     def exec_details(self, req_id: int, contract: Any, execution: Any) -> None:
         self.ids.observe(execution.orderId)
+        self._journal("execDetails", req_id, contract, execution)
         self.book.on_exec_details(req_id, contract, execution)
 
     def commission(self, report: Any) -> None:
+        self._journal("commissionReport", report)
         self.book.on_commission(report)
+
+    def _journal(self, kind: str, *args: Any) -> None:
+        if self.journal is not None:
+            self.journal.record(kind, *args)
 
     def position(self, account: str, contract: Any, position: Any, avg_cost: float) -> None:
         self.book.on_position(account, contract, position, avg_cost)
@@ -187,6 +201,8 @@ class Router:
         if self.subscriptions.error(req_id, code, text):
             self._log(kind, "TWS %d for subscription %d: %s", code, req_id, text)
             return
+        if self.book.get(req_id) is not None:
+            self._journal("error", req_id, code, text, advanced, error_time)
         if self.book.on_error(req_id, code, text, advanced, error_time) is not None:
             return
         self._notice(*notice)

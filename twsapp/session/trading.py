@@ -3,7 +3,8 @@
 Every check happens before a byte is sent. Two locks, always taken in this order:
 
 - the send lock, held from allocating an id (or recording a modify / cancel) until the message
-  is on the socket: TWS answers 103 to an id lower than one it already received from this client,
+  is queued for the socket (the pacer, pacing.py, writes new orders in the order queued, and a
+  cancel never ahead of its own order's message): TWS answers 103 to an id lower than one it already received from this client,
   so allocation and sending must be atomic with respect to every other sender; and the book's
   record of pending modifies / cancels must be in the order they reach the wire;
 - the book lock, held only to register the record (PendingSubmit) or the pending modify /
@@ -12,7 +13,8 @@ Every check happens before a byte is sent. Two locks, always taken in this order
   registered before it is sent, and TWS cannot answer what it has not received.
 
 A modify re-sends the order as this app sent it (the book keeps it), with only the changed
-fields: never TWS's echo of it. What a modify may change is the order type's row in
+fields: never TWS's echo of it. With a journal, each intent is recorded before its message
+is queued, so a crashed run knows what it may have sent. What a modify may change is the order type's row in
 order_types.py.
 """
 
@@ -41,10 +43,12 @@ from ..exceptions import (
     OrderRefused,
     OrderValidationError,
 )
+from ..journal import Journal
 from ..order_types import attr_for
 from ..orders import PriceRules, check_bracket, validate_order
 from .contracts import ContractService
 from .ids import OrderIdAllocator
+from .pacing import Efficiency, Pacer
 from .requests import RequestTracker
 
 if TYPE_CHECKING:
@@ -120,8 +124,14 @@ class OrderApi:
         ids: OrderIdAllocator,
         contracts: ContractService,
         requests: RequestTracker,
+        pacer: Pacer | None = None,
+        efficiency: Efficiency | None = None,
+        journal: Journal | None = None,
     ) -> None:
+        self.journal = journal  # every intent recorded before its message is sent
         self._session = session
+        self._pacer = pacer or Pacer(None)
+        self._efficiency = efficiency
         self._client = client
         self._book = book
         self.ids = ids
@@ -209,8 +219,12 @@ class OrderApi:
                             self._session.client_id, order_id, details.contract, order
                         )
                     )  # takes and releases the book lock: never held across the send
+                    self._journal("place", self._session.client_id, order_id, details.contract,
+                                  order)  # fmt: skip
                 for order_id, order in zip(ids, orders, strict=True):
-                    self._client.placeOrder(order_id, details.contract, order)
+                    with self._pacer.tagged("place", order_id):
+                        self._client.placeOrder(order_id, details.contract, order)
+                self._count("submits", len(orders))
                 return records
 
     def _fill_default_account(self, order: Order) -> None:
@@ -261,6 +275,7 @@ class OrderApi:
                         "totalQuantity",
                     )
                 mod = self._book.request_modify(order_id, changes)
+                self._journal("modify", self._session.client_id, order_id, changes)
             assert mod.order is not None
             with self._lock:
                 if record.key in self._grouped:
@@ -268,7 +283,9 @@ class OrderApi:
             if mod.order.parentId and self._parent_done(record, mod.order.parentId):
                 # TWS forgets a filled parent: a child re-sent with its id is refused (135).
                 mod.order.parentId = 0
-            self._client.placeOrder(order_id, contract, mod.order)
+            with self._pacer.tagged("modify", order_id):
+                self._client.placeOrder(order_id, contract, mod.order)
+            self._count("modifies")
         return record
 
     def _parent_done(self, child: OrderRecord, parent_id: int) -> bool:
@@ -293,7 +310,10 @@ class OrderApi:
                 self._book.request_cancel(order_id)  # the book lock, only while it records
             except BookError as exc:  # it became done meanwhile
                 raise OrderRefused(str(exc)) from exc
-            self._client.cancelOrder(order_id, OrderCancel())
+            self._journal("cancel", self._session.client_id, order_id)
+            with self._pacer.tagged("cancel", order_id):
+                self._client.cancelOrder(order_id, OrderCancel())
+            self._count("cancels")
         return record
 
     def what_if(
@@ -318,14 +338,23 @@ class OrderApi:
                 raise OrderRefused(f"{exc}; nothing was sent") from exc
             what = f"what-if of {checked.action} {checked.totalQuantity} {checked.orderType}"
             pending = self._requests.open(order_id, what)
-            self._client.placeOrder(order_id, details.contract, checked)
-        return pending.wait(timeout)[0]
+            with self._pacer.tagged("place", order_id):
+                self._client.placeOrder(order_id, details.contract, checked)
+        return pending.wait(timeout + self._pacer.backlog())[0]
 
     def cancel_all(self) -> None:
         """reqGlobalCancel: TWS cancels every open order of the account, whoever placed it."""
         with self.send_lock:
             self._require_ready()
             self._client.reqGlobalCancel(OrderCancel())
+
+    def _journal(self, kind: str, *args: Any) -> None:
+        if self.journal is not None:
+            self.journal.record(kind, *args)
+
+    def _count(self, kind: str, n: int = 1) -> None:
+        if self._efficiency is not None:
+            self._efficiency.count(kind, n)
 
     # ------------------------------------------------------------------ checks
 
@@ -398,7 +427,7 @@ class OrderApi:
         client.reqAccountSummary(summary_id, "All", "All")
         try:
             for pending in waits:
-                pending.wait(timeout)
+                pending.wait(timeout + self._pacer.backlog())
         finally:
             if client.isConnected():
                 client.cancelAccountSummary(summary_id)

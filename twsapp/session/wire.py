@@ -23,6 +23,7 @@ from ibapi.order_state import OrderState
 from ibapi.wrapper import EWrapper
 
 from .connection import make_resilient
+from .pacing import Pacer
 
 if TYPE_CHECKING:
     from .router import Router
@@ -66,6 +67,7 @@ class Wire(EWrapper, EClient):
     """ibapi's client and wrapper in one; every callback goes to the router."""
 
     def __init__(self, router: Router) -> None:
+        self.pacer = Pacer(None)  # the app sets its own before connecting
         EWrapper.__init__(self)
         EClient.__init__(self, wrapper=self)
         self.msg_queue = Inbox()
@@ -73,7 +75,7 @@ class Wire(EWrapper, EClient):
 
     def setConnState(self, connState: int) -> None:
         """ibapi calls this right after opening its socket: the moment to fix its reader."""
-        make_resilient(self.conn)
+        make_resilient(self.conn, self.pacer)
         super().setConnState(connState)
 
     # ------------------------------------------------------------------ session

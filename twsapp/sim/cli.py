@@ -38,6 +38,7 @@ OPTION_OF = {
     "handshake_timeout": "--handshake-timeout",
     "fa_groups": "--fa-group",
     "fa_methods": "--fa-group",
+    "fault_plan": "--fault",
 }
 
 
@@ -93,6 +94,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=str(HANDSHAKE_TIMEOUT),
         help="seconds a new connection has to complete the handshake and startApi",
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:KEY=VALUE,...]",
+        help="arm a fault (repeatable): drop:what=placeOrder|ack|execDetails, "
+        "restart:down=S,after=REQUEST, freeze:seconds=S,after=REQUEST, "
+        "notice:code=1100|1101|1102|2103|2104,after=REQUEST, duplicate:callback=NAME, reorder, "
+        "delay-commission:seconds=S, withhold-commission, reject:code=103|201, refuse-connect; "
+        "each fires once unless given times=N (0 = every time)",
+    )
     parser.add_argument("--duplicate-status", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--shuffle-order-events", action="store_true", help=argparse.SUPPRESS)
 
@@ -132,6 +144,7 @@ def settings_from(args: argparse.Namespace) -> SimSettings:
         faults=Faults(args.duplicate_status, args.shuffle_order_events, _seed(args.seed)),
         fa_groups=groups,
         fa_methods=methods,
+        fault_plan=list(args.fault),
     )
 
 

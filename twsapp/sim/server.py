@@ -30,6 +30,8 @@ from . import messages as m
 from .clock import SimClock, default_start
 from .exchange import Exchange
 from .fa import EQUAL, FaError, FaGroup, make_group
+from .fault_plan import Fault, FaultPlan, Timed, Verdict
+from .fault_spec import check_fault, parse_fault
 from .faults import FaultInjector, Faults
 from .inputs import SimInputError
 from .instruments import Catalog
@@ -89,6 +91,9 @@ class SimSettings:
     # group's method where not EqualQuantity (fa.py lists the methods); replaceFA changes them.
     fa_groups: dict[str, list[str]] = field(default_factory=dict)
     fa_methods: dict[str, str] = field(default_factory=dict)
+    # Faults armed from the start (fault_plan.py), as objects or as text (fault_spec.py); each
+    # timed one needs its ``after``. More can be armed while running: ``server.faults.arm``.
+    fault_plan: list[Fault | str] = field(default_factory=list)
 
 
 def check_settings(s: SimSettings) -> None:
@@ -176,6 +181,24 @@ def check_settings(s: SimSettings) -> None:
             f"use e.g. {HANDSHAKE_TIMEOUT:g}",
         )
     fa_groups_of(s)
+    faults_of(s)
+
+
+def faults_of(s: SimSettings) -> list[Fault]:
+    """The configured faults, parsed and checked; SimInputError naming the bad one."""
+    if isinstance(s.fault_plan, str) or not isinstance(s.fault_plan, list | tuple):
+        raise SimInputError.about(
+            "fault_plan", s.fault_plan, "not a list", "give a list, e.g. ['drop:what=ack']"
+        )
+    faults = []
+    for item in s.fault_plan:
+        fault = check_fault(item, repr(item)) if isinstance(item, Fault) else parse_fault(item)
+        if isinstance(fault, Timed) and fault.after is None:
+            raise SimInputError.about(
+                "fault_plan", repr(fault), "fires before anyone connects", "give it an after"
+            )
+        faults.append(fault)
+    return faults
 
 
 def fa_groups_of(s: SimSettings) -> list[FaGroup]:
@@ -254,7 +277,9 @@ class SimServer:
         self._lock = threading.Lock()
         self._sessions_changed = threading.Condition(self._lock)
         self._received: list[tuple[int | None, m.Request]] = []
+        self._listening = threading.Event()
         self.port = 0
+        self.faults = FaultPlan(self, settings.seed, self.clock.now).arm(*faults_of(settings))
 
     @staticmethod
     def _price_model(settings: SimSettings, catalog: Catalog) -> PriceModel:
@@ -273,32 +298,58 @@ class SimServer:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> SimServer:
-        family = socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET  # ::1 = IPv6
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.settings.host, self.settings.port))
-        sock.listen(16)
-        sock.settimeout(0.2)
-        self._sock = sock
-        self.port = sock.getsockname()[1]
-        self._spawn(self._accept_loop, "sim-accept")
+        self._listen(self.settings.port)
         if self.settings.speed > 0:
             self._spawn(self._tick_loop, "sim-ticker")
         log.info("simulator listening on %s:%d", self.settings.host, self.port)
         return self
 
-    def stop(self) -> None:
-        self._stop.set()
-        with self._lock:
-            sessions = list(self._sessions)
-        for session in sessions:
-            session.close()
+    def _listen(self, port: int) -> None:
+        family = socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET  # ::1 = IPv6
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.settings.host, port))
+        sock.listen(16)
+        sock.settimeout(0.2)
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        self._spawn(lambda: self._accept_loop(sock), "sim-accept")
+        self._listening.set()
+
+    def _close_listener(self) -> None:
+        self._listening.clear()
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)  # wakes the acceptor at once
             self._sock.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.faults.thaw()
+        with self._lock:
+            sessions = list(self._sessions)
+        for session in sessions:
+            session.close()
+        self._close_listener()
         for thread in self._threads:
             thread.join(timeout=2)
+
+    def restart(self, down: float) -> None:
+        """TWS's restart: close every connection, refuse new ones for ``down`` seconds, then
+        listen on the same port again. The exchange is untouched: orders, executions and ids
+        are kept, as TWS keeps them across its daily restart. Returns once listening again."""
+        log.info("simulator restarting: port %d refuses connections for %g s", self.port, down)
+        self._close_listener()
+        for session in self.sessions():
+            session.close()
+        self.wait_idle()
+        if not self._stop.wait(down):
+            self._listen(self.port)
+            log.info("simulator listening again on %s:%d", self.settings.host, self.port)
+
+    def wait_listening(self, timeout: float = 10.0) -> bool:
+        """Wait until the port accepts connections (again, after a restart)."""
+        return self._listening.wait(timeout)
 
     def __enter__(self) -> SimServer:
         return self.start()
@@ -310,6 +361,7 @@ class SimServer:
         """Move simulated time forward and process it (the way tests let a day pass)."""
         self.clock.advance(seconds)
         self.exchange.on_clock()
+        self.faults.on_clock()
 
     def place_manual_order(self, contract: Contract, order: Order) -> int:
         """An order typed into the TWS window (no API client): returns its permId.
@@ -329,11 +381,10 @@ class SimServer:
         thread.start()
         self._threads.append(thread)
 
-    def _accept_loop(self) -> None:
-        assert self._sock is not None
+    def _accept_loop(self, sock: socket.socket) -> None:
         while not self._stop.is_set():
             try:
-                conn, addr = self._sock.accept()
+                conn, addr = sock.accept()
             except TimeoutError:
                 continue
             except OSError:
@@ -350,6 +401,7 @@ class SimServer:
         while not self._stop.wait(TICK_SECONDS):
             try:
                 self.exchange.on_clock()
+                self.faults.on_clock()
             except Exception:  # a bug in matching must not kill the clock silently
                 log.exception("simulator clock step failed")
 
@@ -414,11 +466,14 @@ class Session:
         A batch is what TWS sends in one go (openOrder + orderStatus, fill + report, ...): it is
         queued whole, so it leaves in one write.
         """
-        payloads = [self.encode(msg) for msg in self._faults.apply(batch)]
+        planned, cut = self.server.faults.outgoing(self, self._faults.apply(batch))
+        payloads = [self.encode(msg) for msg in planned]
         # An empty payload: the negotiated version folds that message into another one.
         frames = [frame(payload) for payload in payloads if payload]
         if frames:
             self._out.put(frames)
+        if cut:  # a fault ends the connection right after this batch
+            self.close(flush=True)
 
     def _writer(self) -> None:
         stop = False
@@ -435,6 +490,7 @@ class Session:
                     stop = True
                     break
                 frames += more
+            self.server.faults.wait_thawed()  # a frozen TWS writes nothing
             try:
                 if self.server.settings.spare_ibapi_reader:
                     head, tail = _split_for_ibapi(frames)
@@ -516,6 +572,7 @@ class Session:
         self.version = version
         now = self.server.clock.now()
         stamp = now.strftime("%Y%m%d %H:%M:%S") + " " + _zone_name(now)
+        self.server.faults.wait_thawed()
         self.conn.sendall(frame(f"{version}\0{stamp}\0".encode()))
         self._awaiting = "startApi"
         return True
@@ -532,6 +589,7 @@ class Session:
             payload = reader.read_frame()
             if payload is None:
                 return
+            self.server.faults.wait_thawed()  # a frozen TWS handles nothing
             request = self._decode(payload)
             self.server.record(self.client_id, request)
             if self.client_id is None:
@@ -541,11 +599,17 @@ class Session:
                 self.conn.settimeout(None)
                 if not self._start(request):
                     return
+                self.server.faults.after(request)
                 continue
             if not self._pace():
                 continue
             if self._closed.is_set():
                 return
+            verdict = self.server.faults.before(self, request)
+            if verdict in (Verdict.DROP, Verdict.LOSE):
+                self.close()
+            if verdict in (Verdict.ANSWERED, Verdict.LOSE):
+                continue
             try:
                 exchange.handle(self.client_id, request)
             except Exception:  # a simulator bug: say so, keep the session (TWS would)
@@ -554,10 +618,17 @@ class Session:
                     m.ErrorMsg(getattr(request, "req_id", -1), 321,
                                "Error validating request.-'bS' : cause - simulator fault")
                 )  # fmt: skip
+            self.server.faults.after(request)
 
     def _start(self, request: m.StartApi) -> bool:
         exchange = self.server.exchange
         self.client_id = request.client_id
+        if not self.server.faults.connect():
+            log.info("fault plan: refusing client id %d with 326", request.client_id)
+            text = rules.text(rules.CLIENT_ID_IN_USE)
+            self.send_now(m.ErrorMsg(-1, rules.CLIENT_ID_IN_USE, text, "", exchange.millis()))
+            self.close(flush=True)
+            return False
         if not exchange.attach(request.client_id, self.deliver):
             log.info("client id %d already in use: refusing %s", request.client_id, self.addr)
             text = rules.text(rules.CLIENT_ID_IN_USE)
