@@ -11,6 +11,7 @@ import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from . import journal_export
 from .config import ConfigError, load_config
 from .control import commands as control_commands
 from .sim import cli as sim_cli
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     sim.set_defaults(func=sim_cli.run)
     # accounts | orders | place | modify | cancel | positions | trades: a running run's API
     control_commands.add_commands(sub)
+    journal_export.add_command(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
