@@ -41,6 +41,9 @@ class NoNetwork:
             def send(self, data: bytes) -> int:
                 raise BrokenPipeError("test: not connected")
 
+            def recv(self, size: int) -> bytes:
+                raise ConnectionResetError("test: not connected")
+
             def shutdown(self, how: int) -> None:
                 raise OSError("test: not connected")
 
