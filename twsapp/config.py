@@ -76,6 +76,8 @@ class TwsConfig:
     live: bool = False
     # reqMarketDataType for the run: 1 live, 2 frozen, 3 delayed, 4 delayed-frozen.
     market_data_type: int = 1
+    # Seconds between heartbeats (reqCurrentTime) that notice a frozen TWS; 0 = none.
+    heartbeat_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -252,7 +254,8 @@ _TWS_PORT_FIX = "set it to the API port configured in TWS (7497 paper, 7496 live
 
 
 def _tws(t: _Table, mode: str, notes: list[str]) -> TwsConfig:
-    t.known("host", "port", "client_id", "account", "connect_timeout", "live", "market_data_type")
+    t.known("host", "port", "client_id", "account", "connect_timeout", "live", "market_data_type",
+            "heartbeat_seconds")  # fmt: skip
     d = TwsConfig()
     host = t.host("host", d.host)
     port = t.integer("port", d.port, 1, 65535, _TWS_PORT_FIX)
@@ -282,7 +285,12 @@ def _tws(t: _Table, mode: str, notes: list[str]) -> TwsConfig:
             f"tws.live = true but tws.port {port} is a paper port: allowed, "
             "the account TWS reports decides what is traded"
         )
-    return TwsConfig(host, port, client_id, account, timeout, live, data_type)
+    heartbeat = t.number("heartbeat_seconds", d.heartbeat_seconds,
+                         "use seconds between heartbeats, e.g. 10, or 0 for none")  # fmt: skip
+    if heartbeat < 0:
+        raise ConfigError(t.key("heartbeat_seconds"), f"{heartbeat:g} is negative",
+                          "use seconds between heartbeats, e.g. 10, or 0 for none")  # fmt: skip
+    return TwsConfig(host, port, client_id, account, timeout, live, data_type, heartbeat)
 
 
 def _sim(t: _Table, base: Path) -> SimConfig:

@@ -33,6 +33,7 @@ from .journal import Journal
 from .marketdata import MarketData
 from .pnl import LastFillPrices, pnl_df
 from .session import TwsApp
+from .session.heartbeat import Heartbeat
 from .strategy import Context, ParamError, StrategyRunner, load_strategy, report
 
 log = logging.getLogger("twsapp.engine")
@@ -67,6 +68,7 @@ class Engine:
         self.sim: Any = None
         self.runners: list[StrategyRunner] = []
         self.market = MarketData(self.app, prices=self.prices)
+        self.heartbeat: Heartbeat | None = None
         self.control: ControlServer | None = None  # the control API ([control]), once bound
         self.failed: str | None = None  # why the run ended early (connection lost), else None
         self.connect_error: str | None = None  # why it could not connect, else None
@@ -134,6 +136,8 @@ class Engine:
         if not self._connect_unless_stopped():
             log.info("stop requested while connecting: connection abandoned, no strategy started")
             return self
+        if self.config.tws.heartbeat_seconds > 0:  # notices a frozen TWS, resyncs after it
+            self.heartbeat = Heartbeat(self.app, self.config.tws.heartbeat_seconds).start()
         if self.control is not None:  # after the sync: its views start complete
             names = [runner.name for runner in self.runners]
             self.control.serve(self.app, prices=self.prices, strategies=lambda: names)
@@ -288,6 +292,8 @@ class Engine:
             self._shut_down = self._shutting_down = True
             if self.control is not None:
                 self.control.close()  # first: no order from outside while the run winds down
+            if self.heartbeat is not None:
+                self.heartbeat.stop()
             self._stop_strategies()
             self.app.close_orders("the run is shutting down")
             if self.app.ready:
