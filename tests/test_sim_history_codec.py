@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import pytest
 from capture_client import CaptureSession
+from decode_harness import CountingFields, plain, recording
 from ibapi import comm
 from ibapi.common import (
     PROTOBUF_MSG_IDS,
@@ -32,7 +33,6 @@ from ibapi.server_versions import (
     MIN_SERVER_VER_HISTORICAL_DATA_END,
     MIN_SERVER_VER_PROTOBUF_HISTORICAL_DATA,
 )
-from ibapi.wrapper import EWrapper
 
 from twsapp.sim import messages as m
 from twsapp.sim.proto import decode_proto_request, encode_proto, proto_kind_version
@@ -156,36 +156,7 @@ def history_calls(version: int, msg: m.Message, protobuf: bool) -> list[tuple[st
 # --------------------------------------------------------------------------- decoding harness
 
 
-class Recorder(EWrapper):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, tuple]] = []
-
-
-def _recording(name: str):
-    def method(self: Recorder, *args: object) -> None:
-        self.calls.append((name, args))
-
-    return method
-
-
-for _name in HISTORY_CALLBACKS:
-    setattr(Recorder, _name, _recording(_name))
-
-
-class CountingFields(tuple):
-    """Counts what the decoder iterates: every field read, none left over."""
-
-    consumed: int | None = None
-
-    def __iter__(self):
-        self.consumed = 0
-        return self._counting(super().__iter__())
-
-    def _counting(self, items):
-        for item in items:
-            self.consumed += 1
-            yield item
+Recorder = recording(HISTORY_CALLBACKS)
 
 
 def decode_calls(version: int, msg: m.Message) -> list[tuple[str, tuple]]:
@@ -207,15 +178,6 @@ def decode_calls(version: int, msg: m.Message) -> list[tuple[str, tuple]]:
     decoder.interpret(fields, msg_id)
     assert fields.consumed == len(fields), f"{fields.consumed} of {len(fields)} fields read"
     return recorder.calls
-
-
-def plain(value):
-    """ibapi's bars and ticks have no __eq__: compare their attributes."""
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if hasattr(value, "__dict__"):
-        return {k: plain(v) for k, v in vars(value).items()}
-    return value
 
 
 def assert_history_round_trip(version: int, msg: m.Message) -> None:

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import pytest
 from capture_client import CaptureSession
+from decode_harness import CountingFields, plain, recording
 from ibapi import comm
 from ibapi.common import PROTOBUF_MSG_IDS, TickAttrib, TickAttribBidAsk, TickAttribLast
 from ibapi.contract import Contract
@@ -23,7 +24,6 @@ from ibapi.decoder import Decoder
 from ibapi.message import OUT
 from ibapi.server_versions import MAX_CLIENT_VER, MIN_SERVER_VER_MARKET_DATA_IN_SHARES
 from ibapi.ticktype import TickTypeEnum as T
-from ibapi.wrapper import EWrapper
 
 from twsapp.sim import messages as m
 from twsapp.sim.proto import decode_proto_request, encode_proto, proto_kind_version
@@ -148,36 +148,7 @@ def market_calls(version: int, msg: m.Message, protobuf: bool) -> list[tuple[str
 # --------------------------------------------------------------------------- decoding harness
 
 
-class Recorder(EWrapper):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, tuple]] = []
-
-
-def _recording(name: str):
-    def method(self: Recorder, *args: object) -> None:
-        self.calls.append((name, args))
-
-    return method
-
-
-for _name in MARKET_CALLBACKS:
-    setattr(Recorder, _name, _recording(_name))
-
-
-class CountingFields(tuple):
-    """Counts what the decoder iterates: every field read, none left over."""
-
-    consumed: int | None = None
-
-    def __iter__(self):
-        self.consumed = 0
-        return self._counting(super().__iter__())
-
-    def _counting(self, items):
-        for item in items:
-            self.consumed += 1
-            yield item
+Recorder = recording(MARKET_CALLBACKS)
 
 
 _DECODERS: dict[int, tuple[Decoder, Recorder]] = {}
@@ -210,15 +181,6 @@ def decode_proto_calls(version: int, payload: bytes) -> list[tuple[str, tuple]]:
     decoder, recorder = _decoder(version)
     decoder.processProtoBuf(body, msg_id)
     return recorder.calls
-
-
-def plain(value):
-    """ibapi's attribute objects have no __eq__: compare their attributes."""
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if hasattr(value, "__dict__"):
-        return {k: plain(v) for k, v in vars(value).items()}
-    return value
 
 
 def assert_market_round_trip(version: int, msg: m.Message) -> None:
