@@ -17,7 +17,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,15 +75,18 @@ _inspector_ids = iter(range(900, 2000))
 
 @dataclass
 class SimRecord:
-    """What the simulator holds: orders by permId, fills by execId (in the order it reported
-    them, with side, time, conId and the commission of its report)."""
+    """What the simulator holds: orders by permId (status, filled, orderRef), fills by execId
+    (in the order it reported them, with side, time, conId and the commission of its report),
+    positions by (account, conId)."""
 
     orders: dict[int, dict[str, Any]]
     fills: dict[str, dict[str, Any]]
+    positions: dict[tuple[str, int], float] = field(default_factory=dict)
 
 
 def sim_record(port: int) -> SimRecord:
-    """Ask the simulator, as any API client can: every open and completed order, every fill."""
+    """Ask the simulator, as any API client can: every open and completed order, every fill,
+    every position."""
     client = SimClient().start(port, next(_inspector_ids))
     try:
         since = client.mark()
@@ -93,15 +96,26 @@ def sim_record(port: int) -> SimRecord:
         client.wait("completedOrdersEnd", since)
         client.reqExecutions(1, ExecutionFilter())
         client.wait("execDetailsEnd", since)
+        client.reqPositions()
+        client.wait("positionEnd", since)
+        client.cancelPositions()
         client.sync()  # the commission reports that follow the executions
         orders: dict[int, dict[str, Any]] = {}
         for e in client.of("openOrder", since):
-            orders[e.order.permId] = {"status": e.orderState.status, "filled": None}
+            orders[e.order.permId] = {
+                "status": e.orderState.status,
+                "filled": None,
+                "order_ref": e.order.orderRef,
+            }
         for e in client.of("orderStatus", since):
             orders[e.permId].update(status=e.status, filled=float(e.filled))
         for e in client.of("completedOrder", since):
             filled = float(e.order.filledQuantity)
-            orders[e.order.permId] = {"status": e.orderState.status, "filled": filled}
+            orders[e.order.permId] = {
+                "status": e.orderState.status,
+                "filled": filled,
+                "order_ref": e.order.orderRef,
+            }
         commissions = {
             e.commissionAndFeesReport.execId: e.commissionAndFeesReport.commissionAndFees
             for e in client.of("commissionAndFeesReport", since)
@@ -118,7 +132,10 @@ def sim_record(port: int) -> SimRecord:
             }
             for e in client.of("execDetails", since)
         }
-        return SimRecord(orders, fills)
+        positions = {
+            (e.account, e.contract.conId): float(e.position) for e in client.of("position", since)
+        }
+        return SimRecord(orders, fills, positions)
     finally:
         client.stop()
 
@@ -128,9 +145,11 @@ def assert_sim_holds_nothing(port: int) -> None:
     assert record.orders == {} and record.fills == {}, f"orders reached TWS: {record}"
 
 
-def assert_summary_is_tws(summary: dict[str, Any], port: int) -> SimRecord:
+def assert_summary_is_tws(
+    summary: dict[str, Any], port: int, *, positions: bool = False
+) -> SimRecord:
     """The summary's orders and fills are exactly what the simulator holds, status for status
-    and fill for fill (commissions included)."""
+    and fill for fill (commissions included); with ``positions``, its positions too."""
     record = sim_record(port)
     ours = {o["perm_id"]: o for o in summary["orders"] if o["perm_id"] is not None}
     refused = [o for o in summary["orders"] if o["perm_id"] is None]
@@ -145,6 +164,9 @@ def assert_summary_is_tws(summary: dict[str, Any], port: int) -> SimRecord:
         ours_fill = fills[exec_id]
         keys = ("perm_id", "shares", "price", "side", "commission")
         assert [ours_fill[k] for k in keys] == [tws[k] for k in keys], (ours_fill, tws)
+    if positions:
+        held = {(p["account"], p["con_id"]): p["position"] for p in summary["positions"]}
+        assert held == record.positions, (summary["positions"], record.positions)
     return record
 
 
@@ -163,9 +185,10 @@ def write_config(
         "[risk]",
         "max_price_deviation_pct = 90.0",  # their orders rest far from the market
     ),
+    tws: Iterable[str] = (),
 ) -> Path:
     """A config.toml for mode = "tws" at 127.0.0.1:`port`, with these [[strategies]];
-    ``extra``: more lines before them."""
+    ``tws``: more lines of [tws]; ``extra``: more sections before the strategies."""
     lines = [
         'mode = "tws"',
         'log_level = "INFO"',
@@ -174,6 +197,7 @@ def write_config(
         f"port = {port}",
         f"client_id = {client_id}",
         f"connect_timeout = {connect_timeout}",
+        *tws,
         *extra,
     ]
     for entry in strategies:
@@ -233,15 +257,18 @@ class Running:
         with self._cond:
             self._cond.notify_all()
 
-    def wait_for(self, text: str, timeout: float = DEADLINE) -> None:
-        """Until a line of stderr contains `text`."""
+    def wait_for(self, text: str, timeout: float = DEADLINE, count: int = 1) -> None:
+        """Until `count` lines of stderr contain `text`."""
+
+        def found() -> int:
+            return sum(text in line for line in self.lines)
 
         def seen() -> bool:
-            return any(text in line for line in self.lines) or not self._reader.is_alive()
+            return found() >= count or not self._reader.is_alive()
 
         with self._cond:
             self._cond.wait_for(seen, timeout)
-        assert any(text in line for line in self.lines), f"no {text!r} in:\n{self.stderr}"
+            assert found() >= count, f"not {count} x {text!r} in:\n{''.join(self.lines)}"
 
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)

@@ -130,8 +130,8 @@ def _run_in_thread(engine, duration: float = 600.0) -> tuple[threading.Thread, l
     return thread, outcome
 
 
-def test_engine_run_ends_with_exit_code_4_when_tws_goes_away(caplog):
-    engine = _engine()
+def test_engine_run_ends_with_exit_code_4_when_tws_goes_away_and_reconnect_is_off(caplog):
+    engine = _engine(tws={"reconnect": False})
     try:
         with caplog.at_level(logging.INFO, logger="twsapp"):
             thread, outcome = _run_in_thread(engine)
@@ -141,7 +141,7 @@ def test_engine_run_ends_with_exit_code_4_when_tws_goes_away(caplog):
         assert outcome == [4]
         assert engine.failed is not None and "lost" in engine.failed
         errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-        assert len(errors) == 1 and "does not reconnect" in errors[0].getMessage()
+        assert len(errors) == 1 and "[tws] reconnect is false" in errors[0].getMessage()
         assert engine.summary()["failed"] == engine.failed
     finally:
         engine.shutdown()
@@ -205,11 +205,13 @@ def test_engine_refuses_a_live_account_unless_tws_live():
 
 
 def test_run_exits_4_with_an_error_line_when_tws_goes_away(tmp_path, sim_factory):
-    """`twsapp run` against a "TWS" (a simulator of the test's) that then goes away."""
+    """`twsapp run` against a "TWS" (a simulator of the test's) that then goes away, with
+    [tws] reconnect = false."""
     sim = sim_factory()
     path = tmp_path / "config.toml"
     path.write_text(
-        f'mode = "tws"\n[tws]\nhost = "127.0.0.1"\nport = {sim.port}\n[control]\nenabled = false\n'
+        f'mode = "tws"\n[tws]\nhost = "127.0.0.1"\nport = {sim.port}\nreconnect = false\n'
+        "[control]\nenabled = false\n"
     )
     summary = tmp_path / "summary.json"
     proc = subprocess.Popen(

@@ -100,8 +100,8 @@ def folder(tmp_path):
     return tmp_path
 
 
-def _start(folder, sim, *strategies, args=()):
-    config = write_config(folder, sim.port, 7, strategies)
+def _start(folder, sim, *strategies, args=(), tws=()):
+    config = write_config(folder, sim.port, 7, strategies, tws=tws)
     summary = folder / "summary.json"
     return Running(folder, config, "--summary-json", str(summary), *args), summary
 
@@ -197,7 +197,8 @@ def test_each_strategy_sees_its_own_orders_through_typed_hooks(folder, sim):
 
 def test_strategies_see_the_connection_lost_and_the_run_exits_4(folder, sim):
     out = folder / "calls.json"
-    running, summary = _start(folder, sim, {"module": "recorder", "out": str(out)})
+    running, summary = _start(folder, sim, {"module": "recorder", "out": str(out)},
+                              tws=["reconnect = false"])  # fmt: skip
     running.wait_for("fill for order")
     sim.stop()  # TWS goes away
     assert running.wait(timeout=30) == 4, running.stderr

@@ -78,6 +78,15 @@ class TwsConfig:
     market_data_type: int = 1
     # Seconds between heartbeats (reqCurrentTime) that notice a frozen TWS; 0 = none.
     heartbeat_seconds: float = 10.0
+    # Reconnect after a lost connection (backoff with jitter, capped at reconnect_max_seconds),
+    # for ever; false: a lost connection ends the run (exit 4).
+    reconnect: bool = True
+    reconnect_max_seconds: float = 60.0
+    # On 326 (client id in use) while reconnecting, try client_id + 1, + 2 ...
+    next_client_id: bool = False
+    # An order asked for while TWS is unreachable: "refuse" (OrderRefused at once) or "queue"
+    # (held, sent once after the resync).
+    while_disconnected: str = "refuse"
 
 
 @dataclass(frozen=True)
@@ -255,7 +264,8 @@ _TWS_PORT_FIX = "set it to the API port configured in TWS (7497 paper, 7496 live
 
 def _tws(t: _Table, mode: str, notes: list[str]) -> TwsConfig:
     t.known("host", "port", "client_id", "account", "connect_timeout", "live", "market_data_type",
-            "heartbeat_seconds")  # fmt: skip
+            "heartbeat_seconds", "reconnect", "reconnect_max_seconds", "next_client_id",
+            "while_disconnected")  # fmt: skip
     d = TwsConfig()
     host = t.host("host", d.host)
     port = t.integer("port", d.port, 1, 65535, _TWS_PORT_FIX)
@@ -290,7 +300,26 @@ def _tws(t: _Table, mode: str, notes: list[str]) -> TwsConfig:
     if heartbeat < 0:
         raise ConfigError(t.key("heartbeat_seconds"), f"{heartbeat:g} is negative",
                           "use seconds between heartbeats, e.g. 10, or 0 for none")  # fmt: skip
-    return TwsConfig(host, port, client_id, account, timeout, live, data_type, heartbeat)
+    reconnect = t.boolean(
+        "reconnect",
+        d.reconnect,
+        "write true (reconnect for ever) or false (a lost connection ends the run)",
+    )
+    cap = t.number(
+        "reconnect_max_seconds",
+        d.reconnect_max_seconds,
+        "use the longest wait between reconnect attempts in seconds, e.g. 60",
+        positive=True,
+    )
+    next_id = t.boolean("next_client_id", d.next_client_id, "write true or false")
+    waiting = t.choice(
+        "while_disconnected",
+        ("refuse", "queue"),
+        d.while_disconnected,
+        'write "refuse" (refused at once) or "queue" (sent after the resync)',
+    )
+    return TwsConfig(host, port, client_id, account, timeout, live, data_type, heartbeat,
+                     reconnect, cap, next_id, waiting)  # fmt: skip
 
 
 def _sim(t: _Table, base: Path) -> SimConfig:

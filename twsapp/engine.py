@@ -34,6 +34,7 @@ from .marketdata import MarketData
 from .pnl import LastFillPrices, pnl_df
 from .session import TwsApp
 from .session.heartbeat import Heartbeat
+from .session.reconnect import Backoff
 from .strategy import Context, ParamError, StrategyRunner, load_strategy, report
 
 log = logging.getLogger("twsapp.engine")
@@ -64,6 +65,8 @@ class Engine:
             risk=config.risk, prices=self.prices,  # [risk] guards every order, from anywhere
             max_messages_per_second=config.pacing.max_messages_per_second,  # [pacing]
             journal=self.journal,
+            reconnect=_backoff(config),  # [tws] reconnect: the nightly restart is survived
+            while_disconnected=config.tws.while_disconnected,
         )  # fmt: skip
         self.sim: Any = None
         self.runners: list[StrategyRunner] = []
@@ -193,8 +196,8 @@ class Engine:
         self._connected = True
         if cfg.tws.market_data_type != 1:  # TWS's default for a new session is live
             self.market.set_data_type(cfg.tws.market_data_type)
-        self.app.sync()
-        self.app.resolve_unsent()  # journaled, never received by TWS: rejected, not re-sent
+        # TWS's word on the book; a journaled order TWS never received is rejected, not re-sent
+        self.app.resync("start")
         self.synced = True
         log.info(
             "synced: %d orders, %d fills, %d positions",
@@ -296,6 +299,7 @@ class Engine:
                 self.heartbeat.stop()
             self._stop_strategies()
             self.app.close_orders("the run is shutting down")
+            self._await_tws()
             if self.app.ready:
                 self._settle()
                 self._barrier()
@@ -319,6 +323,20 @@ class Engine:
         for runner in self.runners:
             if not runner.ctx.close(max(0.0, deadline - time.monotonic())):
                 log.warning("strategy %s is still sending as the run stops", runner.name)
+
+    def _await_tws(self) -> None:
+        """A stop while reconnecting or resyncing waits for that to end (bounded), so that the
+        summary is still what TWS holds."""
+        why = self.app.unreachable
+        if not why:
+            return
+        log.info("TWS is unreachable (%s): waiting up to %gs before the summary", why,
+                 SETTLE_TIMEOUT)  # fmt: skip
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while self.app.unreachable and time.monotonic() < deadline:
+            time.sleep(SIGNAL_POLL)
+        if not self.app.ready:
+            log.warning("TWS is still unreachable: the summary shows the book as it is")
 
     def _unsettled(self) -> list[int]:
         """Ids of the strategies' orders still waiting for TWS's answer."""
@@ -369,11 +387,13 @@ class Engine:
         """On the api thread: only records and wakes ``run``, never blocks."""
         if self._shutting_down or event.requested or not self._connected:
             return  # our own stop, or a failed start (start() raises the reason)
-        # No reconnect yet (a later issue, reliability): a lost connection ends the run with a
-        # non-zero exit code, so that whatever supervises the process can restart it.
+        if event.reconnecting:
+            return  # the session reconnects and resyncs ([tws] reconnect); the run goes on
+        # [tws] reconnect = false: a lost connection ends the run with a non-zero exit code, so
+        # that whatever supervises the process can restart it.
         where = f"{self.app.host}:{self.app.port}"
         self.failed = f"connection to TWS at {where} lost"
-        log.error("%s: stopping (twsapp does not reconnect yet)", self.failed)
+        log.error("%s: stopping ([tws] reconnect is false)", self.failed)
         self._stop.set()
 
     # ------------------------------------------------------------------ summary
@@ -405,6 +425,8 @@ class Engine:
             "strategies": self.strategies(),
             "efficiency": self.app.efficiency.summary(),  # per day: IB's order-efficiency ratio
             "synced": self.synced,
+            "reconnects": self.app.reconnects,  # connections made again after a loss
+            "resyncs": self.app.resyncs,
             "failed": self.failed or self.connect_error,
         }
 
@@ -413,6 +435,15 @@ class Engine:
             Path(path).write_text(json.dumps(self.summary(), indent=2, default=str) + "\n")
         except OSError as exc:
             log.error("cannot write the summary to %s: %s", path, exc)
+
+
+def _backoff(config: Config) -> Backoff | None:
+    """[tws] reconnect's waits: 1 s, 2 s, 4 s ... up to reconnect_max_seconds; None when off."""
+    tws = config.tws
+    if not tws.reconnect:
+        return None
+    cap = tws.reconnect_max_seconds
+    return Backoff(first=min(1.0, cap), cap=cap, next_client_id=tws.next_client_id)
 
 
 def _unique_names(modules: list[str]) -> list[str]:

@@ -62,9 +62,31 @@ class Connected(ConnectionEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class Disconnected(ConnectionEvent):
-    """The socket to TWS closed; `requested` when this app asked for it (stop)."""
+    """The socket to TWS closed; `requested` when this app asked for it (stop);
+    `reconnecting` when the app is about to reconnect ([tws] reconnect)."""
 
     requested: bool = False
+    reconnecting: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reconnecting(ConnectionEvent):
+    """The next attempt to reconnect, ``delay`` seconds from now (attempt 1, 2 ...)."""
+
+    attempt: int
+    delay: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resynced(ConnectionEvent):
+    """The book was brought back in line with TWS (at start, after a reconnect, a freeze or a
+    restored link); ``corrections``: how many orders it changed, ``resolved``: how many of
+    this app's requests TWS never received (rejected, not sent again). Orders are accepted
+    again from this event on."""
+
+    reason: str
+    corrections: int = 0
+    resolved: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

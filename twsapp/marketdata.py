@@ -256,6 +256,8 @@ class HistoryBarStream(Stream):
             self._market.saw_price(self.con_id, bar.close)
 
     def _emit(self, bar: Bar, historical: bool) -> None:
+        if self.last_bar is not None and bar.time <= self.last_bar.time:
+            return  # asked for again after a reconnect: its history repeats what was shown
         self.last_bar = bar
         if self._on_bar is not None:
             self._on_bar(bar, historical)
@@ -278,6 +280,7 @@ class MarketData:
         if data_type not in (1, 2, 3, 4):
             raise ValueError(f"market data type {data_type!r}: use 1 live, 2 frozen, 3 delayed "
                              "or 4 delayed frozen")  # fmt: skip
+        self.app.market_data_type = data_type  # asked again after every reconnect
         self.app.ibapi.reqMarketDataType(data_type)
 
     def quotes(

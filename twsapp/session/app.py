@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import socket
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ibapi.client import EClient
@@ -23,9 +24,18 @@ from ibapi.order import Order
 
 from ..book import FillReceived, OrderBook, OrderRecord, Position
 from ..book.selection import select
+from ..book.status import Status
 from ..config import LIVE_PORTS, RiskConfig, is_loopback_host
-from ..events import Connected, Disconnected, EventBus
-from ..exceptions import ClientIdInUse, ConnectError, OrderRefused
+from ..events import (
+    Connected,
+    Disconnected,
+    EventBus,
+    Reconnecting,
+    Resynced,
+    TwsLinkLost,
+    TwsLinkRestored,
+)
+from ..exceptions import ClientIdInUse, ConnectError, OrderRefused, TwsAppError
 from ..journal import Journal
 from ..risk import RiskGuard
 from ..whatif import WhatIf
@@ -33,12 +43,21 @@ from .accounts import FaGroup, load_groups, orders_for, positions_for
 from .contracts import ContractService
 from .ids import OrderIdAllocator
 from .pacing import DEFAULT_RATE, Efficiency, Pacer
+from .reconnect import Backoff
 from .requests import RequestTracker
+from .resync import (
+    OpenIntents,
+    corrections,
+    executions_since,
+    open_intents,
+    overdue,
+    snapshot,
+)
 from .risk_facts import PriceSource, SessionFacts, modified_order
 from .router import Link, Router
 from .subscriptions import SubscriptionRegistry
 from .trading import OrderApi
-from .wire import Wire
+from .wire import Inbox, Wire
 
 log = logging.getLogger("twsapp.session")
 
@@ -47,6 +66,14 @@ CONNECT_HINT = (
     "(Global Configuration > API > Settings), that the socket port matches, and that "
     "127.0.0.1 is a trusted IP"
 )
+
+# Why a request TWS never received was lost, by the resync's reason (TwsApp._resolve).
+_LOST = {
+    "start": "the run that placed it ended first (journal replay)",
+    "reconnect": "the connection was lost first",
+    "error 100": "TWS dropped it (error 100: more than 50 messages a second)",
+}
+PACING_QUIET = 1.0  # seconds without error 100 before the resync that finds what TWS dropped
 
 LIVE_HOW_TO = "set live = true in [tws] of the config (TwsApp.start(..., live=True))"
 
@@ -65,6 +92,10 @@ class _SessionLink(Link):
 
     def __init__(self, app: TwsApp) -> None:
         self.app = app
+        self.reset()
+
+    def reset(self) -> None:
+        """A new connection attempt: nothing of it seen yet."""
         self.ready = threading.Event()
         self.accounts_seen = threading.Event()
         self.id_seen = threading.Event()
@@ -91,24 +122,31 @@ class _SessionLink(Link):
         if self.id_seen.is_set() and self.accounts_seen.is_set():
             self.ready.set()
 
-    def on_closed(self) -> None:
+    def on_closed(self) -> bool:
         app = self.app
         where = f"{app.host}:{app.port}"
-        if not app._started:  # closed during start(): wake it; start() raises the reason
+        if app._attempting:  # closed while connecting: wake it; the attempt raises the reason
             self.connect_error = self.connect_error or ConnectError(
                 f"{where} closed the connection before the session was ready. TWS does this "
                 f"when client id {app.client_id} is already in use (try another), or when it "
                 f"refuses API clients: {CONNECT_HINT}"
             )
             self.ready.set()
-            log.debug("connection to %s closed during start", where)
-            return
+            log.debug("connection to %s closed while connecting", where)
+            return app.backoff is not None and app._started
+        reconnecting = app.backoff is not None and not app._stopping
         if app._stopping:
             log.info("disconnected from %s", where)
+        elif reconnecting:
+            log.warning("connection to %s closed: reconnecting ([tws] reconnect)", where)
         else:
             log.warning("connection to %s closed", where)
         text = "closed by this app" if app._stopping else "closed by TWS or the network"
-        app.bus.publish(Disconnected(time=app._now(), text=text, requested=app._stopping))
+        app.bus.publish(Disconnected(time=app._now(), text=text, requested=app._stopping,
+                                     reconnecting=reconnecting))  # fmt: skip
+        if reconnecting:
+            app._schedule_reconnect()
+        return reconnecting
 
     def on_client_id_in_use(self) -> None:
         app = self.app
@@ -119,6 +157,9 @@ class _SessionLink(Link):
             "other one"
         )
         self.ready.set()
+
+    def on_pacing_violation(self) -> None:
+        self.app._resync_after_pacing()
 
     def on_duplicate_id(self, order_id: int) -> None:
         """Error 103: TWS has seen this id. Stop handing out ids until reqIds answers."""
@@ -132,7 +173,7 @@ class _SessionLink(Link):
             wire.reqIds(-1)
 
     def quiet(self) -> bool:
-        return not self.app._started
+        return self.app._attempting
 
 
 class TwsApp:
@@ -149,7 +190,10 @@ class TwsApp:
     message to TWS is queued and sent at most that fast (session/pacing.py; TWS refuses more
     than 50 with error 100); None sends at once, unpaced. ``journal``: every order intent and
     order callback is recorded there before it is acted on; ``replay_journal`` rebuilds the
-    book from it before connecting.
+    book from it before connecting. ``reconnect``: after a lost connection, connect again
+    with these waits, resync, renew the market data, and go on (None: a lost connection is
+    final). ``while_disconnected``: an order asked for while TWS is unreachable is refused
+    ("refuse") or held and sent after the resync ("queue").
     """
 
     def __init__(
@@ -163,7 +207,11 @@ class TwsApp:
         prices: PriceSource | None = None,
         max_messages_per_second: float | None = DEFAULT_RATE,
         journal: Journal | None = None,
+        reconnect: Backoff | None = None,
+        while_disconnected: str = "refuse",
     ) -> None:
+        if while_disconnected not in ("refuse", "queue"):
+            raise ValueError(f"while_disconnected={while_disconnected!r}: use refuse or queue")
         self.book = book or OrderBook()
         self.bus: EventBus = self.book.bus
         self._ids = OrderIdAllocator()
@@ -200,9 +248,29 @@ class TwsApp:
         self._api_thread: threading.Thread | None = None
         self._handshake: threading.Thread | None = None
         self._reader_thread: threading.Thread | None = None
+        self._orders.while_disconnected = while_disconnected
         self._used = False  # start() got past its checks: this object cannot connect again
         self._started = False  # start() succeeded
         self._stopping = False
+        # Reconnecting ([tws] reconnect): the waits, and what the session is doing meanwhile.
+        self.backoff = reconnect
+        self.reconnects = 0  # connections made again after a loss
+        self.resyncs = 0
+        self._live = False
+        self._connect_timeout = 10.0
+        self._attempting = False  # a connect attempt is under way (start or reconnect)
+        self._reconnecting = False
+        self._resyncing = False
+        self._link_lost = False  # TWS lost its own link to IB (1100) and has not said 1101/1102
+        self._halt = threading.Event()  # set by stop(): wakes a reconnect's wait
+        self._state_lock = threading.Lock()
+        self._resync_lock = threading.Lock()
+        self._reconnect_thread: threading.Thread | None = None
+        self.market_data_type = 1  # reqMarketDataType in force (MarketData.set_data_type)
+        self._pacing_resync = False  # a resync after error 100 is waiting for quiet
+        self._last_pacing = 0.0
+        self._rng = random.Random()
+        self.bus.subscribe(self._on_link, TwsLinkLost, TwsLinkRestored)
 
     def _count_fill(self, event: FillReceived) -> None:
         if event.replaces is None:  # a correction is the same fill
@@ -358,17 +426,89 @@ class TwsApp:
         """After ``sync``: an order of this client still unacknowledged (the last run ended
         between journaling it and TWS receiving it) never reached TWS, or TWS would have
         reported it. It is rejected (504: nothing was sent), never sent again."""
-        text = "never reached TWS: the run that placed it ended first (journal replay)"
-        lost = []
-        for record in self.book.records():
-            if record.client_id != self.client_id or record.acknowledged or record.done:
+        intents = open_intents(self.book.records(), self.client_id, self._orders.held_keys())
+        intents.modifies.clear()
+        intents.cancels.clear()
+        before = set(intents.places)
+        self._resolve(intents, "start")
+        return [r for r in self.book.records() if r.key in before]
+
+    def resync(self, reason: str, timeout: float | None = None, renew: bool = False) -> int:
+        """Bring the book in line with TWS before anything new is sent: at start, after a
+        reconnect, a freeze or a restored link. Asks for open and completed orders,
+        executions since a little before the newest one known, positions and account; each
+        order this changed is logged at WARNING; a placeOrder, modify or cancel TWS never
+        received is settled (resync.py): an order is rejected, never sent again; a modify
+        rejected; a cancel sent again. ``renew``: ask again for every market data
+        subscription (TWS lost them). Orders held meanwhile ([tws] while_disconnected =
+        "queue") are sent last. Returns how many orders were corrected; raises what the sync
+        raises (RequestTimeout ...)."""
+        with self._resync_lock:
+            self._resyncing = True
+            try:
+                records = self.book.records()
+                before = snapshot(records)
+                intents = open_intents(records, self.client_id, self._orders.held_keys())
+                self._orders.sync(timeout, executions_since(records))
+                recancel = self._resolve(intents, reason)
+                lines = corrections(before, self.book.records())
+                for line in lines:
+                    log.warning("resync (%s) corrected %s", reason, line)
+                if renew:
+                    if self.market_data_type != 1:  # a new session starts with live data
+                        self._wire.reqMarketDataType(self.market_data_type)
+                    renewed = self.subscriptions.renew_all()
+                    if renewed:
+                        log.info("resync (%s): %d market data subscription(s) asked for again",
+                                 reason, renewed)  # fmt: skip
+                self.resyncs += 1
+                self._orders.release_held()  # first: others still see "resyncing"
+            finally:
+                self._resyncing = False
+            self._orders.release_held()  # any held while the first batch went out
+        for order_id in recancel:
+            try:
+                self._orders.cancel(order_id)
+            except OrderRefused as exc:
+                log.warning("order %d: its cancel could not be sent again: %s", order_id, exc)
+        log.info("resynced (%s): %d order(s) corrected, %d request(s) TWS never received",
+                 reason, len(lines), len(intents))  # fmt: skip
+        self.bus.publish(Resynced(time=self._now(), reason=reason, corrections=len(lines),
+                                  resolved=len(intents)))  # fmt: skip
+        return len(lines)
+
+    def _resolve(self, intents: OpenIntents, reason: str) -> list[int]:
+        """Settle the requests TWS never received (see ``resync``); returns the orders whose
+        cancel is to be sent again."""
+        lost = _LOST.get(reason, "TWS never answered it, and it answers in order")
+        for _, order_id in intents.places:
+            record = self.book.get(order_id, self.client_id)
+            if record is None or record.acknowledged or record.done:
                 continue
-            if self.journal is not None:
-                self.journal.record("error", record.order_id, 504, text, "", 0)
-            self.book.on_error(record.order_id, 504, text, "", 0)
-            log.warning("order %d %s", record.order_id, text)
-            lost.append(record)
-        return lost
+            self._settle(order_id, f"never reached TWS: {lost}; not sent again")
+        for (_, order_id), count in intents.modifies.items():
+            record = self.book.get(order_id, self.client_id)
+            while record is not None and count > 0 and record.pending_modifications:
+                seq = record.pending_modifications[0].seq
+                self._settle(order_id, f"modify #{seq} never reached TWS ({lost}): the order "
+                             "works on with its terms before it; modify it again if still "
+                             "wanted")  # fmt: skip
+                count -= 1
+        recancel = []
+        for _, order_id in intents.cancels:
+            record = self.book.get(order_id, self.client_id)
+            if record is None or record.done or record.status != Status.PENDING_CANCEL:
+                continue
+            self._settle(order_id, f"cancel never reached TWS ({lost}): sending it again")
+            recancel.append(order_id)
+        return recancel
+
+    def _settle(self, order_id: int, text: str) -> None:
+        """504 (nothing was sent) for one of this app's requests, journaled like TWS's own."""
+        if self.journal is not None:
+            self.journal.record("error", order_id, 504, text, "", 0)
+        self.book.on_error(order_id, 504, text, "", 0, client_id=self.client_id)
+        log.warning("order %d: %s", order_id, text)
 
     def close_orders(self, why: str = "the app is stopping") -> None:
         """Refuse every place / modify / cancel from now on; once this returns, an order
@@ -402,38 +542,58 @@ class TwsApp:
         self._check_target(host, port, live)
         self._used = True
         self.host, self.port, self.client_id = host, port, client_id
-        self.book.client_id = client_id
-        deadline = time.monotonic() + timeout
-        where = f"{host}:{port}"
-        wire = self._wire
-        handshake = self._handshake = threading.Thread(
-            target=wire.connect, args=(host, port, client_id), name="tws-handshake", daemon=True
-        )
-        handshake.start()
-        handshake.join(timeout)
-        if handshake.is_alive():
-            self._stopping = True
-            self._abort_connect()
-            handshake.join(5)
-            self.pacer.close()
-            raise ConnectError(
-                f"{where} accepted the connection but did not answer the API handshake within "
-                f"{timeout:g}s (is it TWS / IB Gateway, and is the API ready?): {CONNECT_HINT}"
-            )
-        if wire.connState != EClient.CONNECTED:  # ibapi reset itself: no socket, no handshake
-            self.pacer.close()
-            raise ConnectError(f"could not connect to TWS at {where} (refused): {CONNECT_HINT}")
-        self._reader_thread = wire.reader
-        # Even when TWS has closed the socket already (326 is sent, then the socket closed), its
-        # last messages are queued: the api thread decodes them, then reports the close.
-        self._api_thread = threading.Thread(target=wire.run, name="tws-api", daemon=True)
-        self._api_thread.start()
-        ready = self._link.ready.wait(max(0.0, deadline - time.monotonic()))
-        failure = self._link.connect_error
-        if failure is None and ready:
-            failure = self._check_session(live, deadline)
-        if failure is not None or not ready:
+        self._live, self._connect_timeout = live, timeout
+        try:
+            self._open(timeout)
+        except BaseException:
             self.stop()
+            raise
+        self._started = True
+        log.info("connected to %s:%d as client %d, accounts %s", host, port, client_id,
+                 self.accounts)  # fmt: skip
+        self.bus.publish(Connected(time=self._now(), host=host, port=port, client_id=client_id))
+        return self
+
+    def _open(self, timeout: float) -> None:
+        """One connection attempt (start, or a reconnect): the handshake, the api thread, and
+        the wait for nextValidId and managedAccounts. On failure it raises ConnectError or
+        ClientIdInUse with this attempt's socket closed and its api thread ended."""
+        self._link.reset()
+        self.book.client_id = self.client_id
+        wire = self._wire
+        wire.msg_queue = Inbox()  # the last connection's was closed with it
+        where = f"{self.host}:{self.port}"
+        deadline = time.monotonic() + timeout
+        self._attempting = True
+        try:
+            handshake = self._handshake = threading.Thread(
+                target=wire.connect, args=(self.host, self.port, self.client_id),
+                name="tws-handshake", daemon=True,
+            )  # fmt: skip
+            handshake.start()
+            handshake.join(timeout)
+            if handshake.is_alive():
+                self._abort_connect()
+                handshake.join(5)
+                raise ConnectError(
+                    f"{where} accepted the connection but did not answer the API handshake "
+                    f"within {timeout:g}s (is it TWS / IB Gateway, and is the API ready?): "
+                    f"{CONNECT_HINT}"
+                )
+            if wire.connState != EClient.CONNECTED:  # ibapi reset itself: no socket
+                raise ConnectError(f"could not connect to TWS at {where} (refused): {CONNECT_HINT}")
+            self._reader_thread = wire.reader
+            # Even when TWS has closed the socket already (326 is sent, then the socket closed),
+            # its last messages are queued: the api thread decodes them, then reports the close.
+            self._api_thread = threading.Thread(target=wire.run, name="tws-api", daemon=True)
+            self._api_thread.start()
+            ready = self._link.ready.wait(max(0.0, deadline - time.monotonic()))
+            failure = self._link.connect_error
+            if failure is None and ready:
+                failure = self._check_session(self._live, deadline)
+            if failure is None and ready:
+                return
+            self._close_attempt()
             if failure is not None:
                 raise failure
             missing = [
@@ -448,10 +608,176 @@ class TwsApp:
                 f"{where} accepted the connection but sent no {' / '.join(missing)} within "
                 f"{timeout:g}s: {CONNECT_HINT}"
             )
-        self._started = True
-        log.info("connected to %s as client %d, accounts %s", where, client_id, self.accounts)
-        self.bus.publish(Connected(time=self._now(), host=host, port=port, client_id=client_id))
-        return self
+        finally:
+            self._attempting = False
+
+    def _close_attempt(self) -> None:
+        """Close a failed attempt's socket and wait for its api thread to report the close."""
+        wire = self._wire
+        conn = wire.conn
+        if conn is not None:
+            self._shutdown_socket()
+            conn.disconnect()
+        wire.msg_queue.close()
+        api = self._api_thread
+        if api is not None and api.is_alive() and api is not threading.current_thread():
+            api.join(timeout=5)
+        if wire.conn is not None:
+            wire.disconnect()
+
+    # ------------------------------------------------------------------ reconnecting
+
+    def _schedule_reconnect(self) -> None:
+        """On the api thread, as the socket closes: reconnect on a thread of its own."""
+        with self._state_lock:
+            if self._reconnecting or self._stopping:
+                return
+            self._reconnecting = True
+            lost_api = self._api_thread
+            thread = self._reconnect_thread = threading.Thread(
+                target=self._reconnect, args=(lost_api,), name="tws-reconnect", daemon=True
+            )
+        thread.start()
+
+    def _reconnect(self, lost_api: threading.Thread | None) -> None:
+        """Wait, try, wait longer ... (reconnect.py) until connected or stopped; then resync."""
+        backoff = self.backoff
+        assert backoff is not None
+        if lost_api is not None and lost_api is not threading.current_thread():
+            lost_api.join(10)  # its disconnect has reset the client: now it may connect again
+        dropped = self.pacer.discard()
+        if dropped:
+            log.info("%d message(s) queued for the lost connection dropped: the resync settles "
+                     "their orders", dropped)  # fmt: skip
+        where = f"{self.host}:{self.port}"
+        attempt = 0
+        connected = False
+        try:
+            while not self._stopping:
+                attempt += 1
+                if backoff.gives_up(attempt):
+                    log.error("could not reconnect to %s in %d attempts: giving up", where,
+                              attempt - 1)  # fmt: skip
+                    return
+                delay = backoff.delay(attempt, self._rng)
+                log.info("reconnecting to %s in %.1fs (attempt %d)", where, delay, attempt)
+                self.bus.publish(Reconnecting(time=self._now(), attempt=attempt, delay=delay))
+                if self._halt.wait(delay):
+                    return
+                try:
+                    self._open(self._connect_timeout)
+                except ClientIdInUse as exc:
+                    if backoff.next_client_id:
+                        self.client_id += 1
+                        log.warning("client id %d is in use: trying client id %d "
+                                    "([tws] next_client_id)", self.client_id - 1,
+                                    self.client_id)  # fmt: skip
+                    else:
+                        log.warning("reconnect attempt %d failed: %s", attempt, exc)
+                    continue
+                except ConnectError as exc:
+                    log.warning("reconnect attempt %d failed: %s", attempt, exc)
+                    continue
+                connected = True
+                break
+        finally:
+            with self._state_lock:
+                self._reconnecting = False
+                if connected:
+                    self._resyncing = True  # no order slips in before the resync begins
+        if not connected:
+            return
+        if self._stopping:
+            self._resyncing = False
+            return
+        self.reconnects += 1
+        log.warning("reconnected to %s as client %d (attempt %d): resyncing", where,
+                    self.client_id, attempt)  # fmt: skip
+        self.bus.publish(Connected(time=self._now(), host=self.host, port=self.port,
+                                   client_id=self.client_id, text="reconnected"))  # fmt: skip
+        self._resync_or_drop("reconnect", renew=True)
+
+    def _resync_or_drop(self, reason: str, renew: bool = False) -> None:
+        """A resync that fails (TWS does not answer) ends the connection: the next one
+        resyncs again, rather than trading on a book not known to match TWS."""
+        try:
+            self.resync(reason, renew=renew)
+        except TwsAppError as exc:
+            if self._stopping:
+                return
+            log.warning("resync (%s) failed: %s", reason, exc)
+            if self.backoff is not None and self.connected:
+                self.drop_connection(f"resync ({reason}) failed")
+
+    def drop_connection(self, why: str) -> None:
+        """Close the socket as if TWS had (a half-open connection, a resync that failed): the
+        loss is then handled like any other, with a reconnect when configured."""
+        log.warning("closing the connection to %s:%d: %s", self.host, self.port, why)
+        self._shutdown_socket()
+
+    def _on_link(self, event: TwsLinkLost | TwsLinkRestored) -> None:
+        """TWS's own link to IB (1100, 1101 / 1102): orders wait while it is down; once it is
+        back, a resync (on a thread of its own: this runs on the api thread), with the market
+        data asked for again on 1101 (TWS lost it)."""
+        if isinstance(event, TwsLinkLost):
+            self._link_lost = True
+            return
+        self._link_lost = False
+        if not self._started or self._stopping:
+            return
+        reason = f"TWS {event.code}"
+        threading.Thread(target=self._resync_or_drop, args=(reason, event.data_lost),
+                         name="tws-resync", daemon=True).start()  # fmt: skip
+
+    def overdue(self, seconds: float) -> list[OrderRecord]:
+        """This app's orders with a request TWS has not answered for ``seconds`` (a placeOrder,
+        modify or cancel): lost, since TWS answers in order; a resync settles them."""
+        since = self._now() - timedelta(seconds=seconds)
+        held = self._orders.held_keys()
+        return overdue(self.book.records(), self.client_id, since, held)
+
+    def _resync_after_pacing(self) -> None:
+        """Error 100 (on the api thread): TWS dropped messages. Once it has been quiet for a
+        moment, a resync finds the orders it dropped (none stays pending)."""
+        with self._state_lock:
+            self._last_pacing = time.monotonic()
+            if self._pacing_resync or not self._started or self._stopping:
+                return
+            self._pacing_resync = True
+
+        def later() -> None:
+            try:
+                while not self._halt.wait(PACING_QUIET):
+                    with self._state_lock:
+                        quiet = time.monotonic() - self._last_pacing >= PACING_QUIET
+                    if quiet and not self.pacer.backlog():
+                        break
+                if not self._halt.is_set():
+                    self._resync_or_drop("error 100")
+            finally:
+                with self._state_lock:
+                    self._pacing_resync = False
+
+        threading.Thread(target=later, name="tws-resync", daemon=True).start()
+
+    @property
+    def will_reconnect(self) -> bool:
+        """A lost connection is followed by a reconnect ([tws] reconnect, and not stopping)."""
+        return self.backoff is not None and not self._stopping
+
+    @property
+    def unreachable(self) -> str:
+        """Why TWS cannot take orders for now though the session goes on ("" when it can, or
+        when the session is not started, stopping, or lost without reconnecting)."""
+        if not self._started or self._stopping:
+            return ""
+        if self._reconnecting or (self.backoff is not None and not self._wire.isConnected()):
+            return "reconnecting"
+        if self._resyncing:
+            return "resyncing with TWS"
+        if self._link_lost:
+            return "TWS has lost its connection to IB (1100)"
+        return ""
 
     @staticmethod
     def _check_target(host: str, port: int, live: bool) -> None:
@@ -551,10 +877,12 @@ class TwsApp:
             # what place() / modify() / cancel() took is sent before the socket closes
             self.pacer.drain(self.pacer.backlog() + 5.0)
         self._stopping = True
-        conn = wire.conn
-        if conn is not None:
-            self._shutdown_socket()
-            conn.disconnect()  # the reader ends; isConnected() is False from here on
+        self._halt.set()
+        reconnect = self._reconnect_thread
+        if reconnect is not None and reconnect is not threading.current_thread():
+            self._close_attempt_socket()
+            reconnect.join(timeout=self._connect_timeout + 5)  # an attempt under way ends
+        self._close_attempt_socket()
         wire.msg_queue.close()
         self.pacer.close()
         api = self._api_thread
@@ -568,9 +896,16 @@ class TwsApp:
             if thread is not threading.current_thread():
                 thread.join(timeout=5)
 
+    def _close_attempt_socket(self) -> None:
+        conn = self._wire.conn
+        if conn is not None:
+            self._shutdown_socket()
+            conn.disconnect()  # the reader ends; isConnected() is False from here on
+
     def threads(self) -> list[threading.Thread]:
         """The threads this app started that are still running (none after stop())."""
-        mine = (self._handshake, self._reader_thread, self._api_thread, self.pacer.thread)
+        mine = (self._handshake, self._reader_thread, self._api_thread, self.pacer.thread,
+                self._reconnect_thread)  # fmt: skip
         return [t for t in mine if isinstance(t, threading.Thread) and t.is_alive()]
 
     def request(
@@ -595,7 +930,15 @@ class TwsApp:
 
     @property
     def ready(self) -> bool:
-        return self._started and not self._stopping and self._wire.isConnected()
+        """The session can trade: connected, resynced, and TWS linked to IB."""
+        return (
+            self._started
+            and not self._stopping
+            and self._wire.isConnected()
+            and not self._reconnecting
+            and not self._resyncing
+            and not self._link_lost
+        )
 
 
 def _filters(**given: str | None) -> str:

@@ -89,6 +89,17 @@ class OrderIdAllocator:
             self._next += 1
             return order_id
 
+    def next_held(self) -> int:
+        """A fresh id while TWS is unreachable, for an order held until the resync
+        ([tws] while_disconnected = "queue"): above every id handed out or seen, which is all
+        TWS asks of a new order's id; ``seed`` after the reconnect never moves below it."""
+        with self._lock:
+            if self._next > MAX_ORDER_ID:
+                raise IdsExhausted("order ids exhausted for this clientId; use another client_id")
+            order_id = max(self._next, 1)
+            self._next = order_id + 1
+            return order_id
+
     def peek(self) -> int | None:
         """The id ``next()`` would return, or None when not ready."""
         with self._lock:

@@ -111,6 +111,17 @@ class Pacer:
                 timeout,
             )
 
+    def discard(self) -> int:
+        """Drop what is queued and go on: the socket it was meant for is gone (a reconnect
+        follows); returns how many frames were dropped."""
+        with self._cond:
+            dropped = len(self._cancels) + len(self._normal)
+            self._cancels.clear()
+            self._normal.clear()
+            self._queued_orders.clear()
+            self._cond.notify_all()
+        return dropped
+
     def close(self, timeout: float = 5.0) -> None:
         """Drop what is queued and end the thread (the socket is closing)."""
         with self._cond:

@@ -53,9 +53,16 @@ class Link:
 
     def on_next_valid_id(self, order_id: int) -> None: ...
     def on_accounts(self, accounts: list[str]) -> None: ...
-    def on_closed(self) -> None: ...
+    def on_closed(self) -> bool | None:
+        """The socket closed; True when the session will reconnect (subscriptions are then
+        kept, to be renewed)."""
+        return None
+
     def on_client_id_in_use(self) -> None: ...
     def on_duplicate_id(self, order_id: int) -> None: ...
+    def on_pacing_violation(self) -> None:
+        """Error 100: TWS dropped a message of ours; which one, only a resync can tell."""
+
     def quiet(self) -> bool:
         """True while connecting: connectivity errors are then explained by start() itself."""
         return False
@@ -100,9 +107,10 @@ class Router:
 
     def connection_closed(self) -> None:
         self.ids.invalidate("not connected to TWS")
-        self.link.on_closed()
+        renew = self.link.on_closed()  # True: the session reconnects and renews them
         self.requests.fail_all(errors.NOT_CONNECTED, "connection closed")
-        self.subscriptions.fail_all(errors.NOT_CONNECTED, "connection closed")
+        if not renew:
+            self.subscriptions.fail_all(errors.NOT_CONNECTED, "connection closed")
 
     # ------------------------------------------------------------------ requests
 
@@ -183,6 +191,7 @@ class Router:
         notice = (req_id, code, kind, text, advanced, error_time)
         if kind is ErrorKind.PACING:
             self._notice(*notice)
+            self.link.on_pacing_violation()
             return
         if req_id in (-1, 0) and (code in errors.LINK_CODES or code in errors.FARM_CODES):
             self._connection(code, text)

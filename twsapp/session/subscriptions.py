@@ -44,6 +44,9 @@ class Subscription:
     error: tuple[int, str] | None = None  # the failure that ended it
     warnings: list[tuple[int, str]] = field(default_factory=list)
     last: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    # how to ask TWS for it again (after a reconnect, or 1101: TWS lost its market data)
+    send: Callable[[int], None] | None = field(default=None, repr=False)
+    renewed: int = 0  # how many times it was asked for again
 
     @property
     def active(self) -> bool:
@@ -66,7 +69,7 @@ class SubscriptionRegistry:
         on_error: ErrorHandler | None = None,
     ) -> Subscription:
         """Register a subscription under a new reqId, then `send(reqId)` the request."""
-        sub = Subscription(self._new_id(), what, on_data, on_error)
+        sub = Subscription(self._new_id(), what, on_data, on_error, send=send)
         with self._lock:
             self._subs[sub.req_id] = sub
         send(sub.req_id)
@@ -113,6 +116,22 @@ class SubscriptionRegistry:
         if sub.on_error is not None:
             sub.on_error(code, text)
         return True
+
+    def renew_all(self) -> int:
+        """Ask TWS again for every active subscription, each under a new reqId (the old one's
+        late data is then dropped): after a reconnect, or 1101 (TWS lost its market data).
+        Returns how many were sent."""
+        with self._lock:
+            subs = [s for s in self._subs.values() if s.active and s.send is not None]
+            for sub in subs:
+                del self._subs[sub.req_id]
+                sub.req_id = self._new_id()
+                sub.renewed += 1
+                self._subs[sub.req_id] = sub
+        for sub in subs:
+            assert sub.send is not None
+            sub.send(sub.req_id)
+        return len(subs)
 
     def fail_all(self, code: int, text: str) -> None:
         """The connection closed: every subscription is gone at TWS."""

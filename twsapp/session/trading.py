@@ -21,6 +21,7 @@ order_types.py.
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -42,6 +43,7 @@ from ..exceptions import (
     NotReadyError,
     OrderRefused,
     OrderValidationError,
+    TwsAppError,
 )
 from ..journal import Journal
 from ..order_types import attr_for
@@ -53,6 +55,8 @@ from .requests import RequestTracker
 
 if TYPE_CHECKING:
     from ibapi.client import EClient
+
+log = logging.getLogger("twsapp.session")
 
 
 class SendLock:
@@ -112,6 +116,12 @@ class SessionView(Protocol):
     @property
     def ready(self) -> bool: ...
 
+    @property
+    def unreachable(self) -> str:
+        """Why TWS cannot take orders for now (reconnecting, resyncing, TWS's link to IB
+        lost), "" when it can or when the session is simply not started or stopped."""
+        ...
+
 
 class OrderApi:
     """place / modify / cancel / sync, over the wire the session owns."""
@@ -145,9 +155,15 @@ class OrderApi:
         self._grouped: set[tuple[int, int]] = set()
         # [risk]'s check (risk.RiskGuard.check), set by the app: raises to hold an order back.
         self.risk_check: Callable[[ContractDetails, Order], None] | None = None
+        # [tws] while_disconnected: "refuse" an order while TWS is unreachable, or "queue" it
+        # (registered and journaled at once, sent after the resync: release_held).
+        self.while_disconnected = "refuse"
+        self._held: list[tuple[ContractDetails, list[Order]]] = []
 
     def place(self, contract: Contract | ContractDetails | str, order: Order) -> OrderRecord:
         """Validate, register and send a new order; returns its (live) record."""
+        if self._holding():
+            return self._hold(contract, [order])[0]
         self._require_ready()
         details = self._contracts.resolve(contract)
         return self._send_new(details, [self._checked(details, order)])[0]
@@ -158,8 +174,17 @@ class OrderApi:
         """A parent and its children (``orders.bracket``), all validated before any is sent;
         ids allocated together under the send lock, ``parentId`` set on the children, only the
         last one transmitted (TWS holds the others until it arrives), sent in that order."""
+        if self._holding():
+            return self._hold(contract, orders, bracket=True)
         self._require_ready()
         details = self._contracts.resolve(contract)
+        checked = self._checked_bracket(details, orders)
+        records = self._send_new(details, checked, bracket=True)
+        with self._lock:
+            self._grouped.update(record.key for record in records)
+        return records
+
+    def _checked_bracket(self, details: ContractDetails, orders: Sequence[Order]) -> list[Order]:
         checked = [self._checked(details, order) for order in orders]
         try:
             check_bracket(checked)
@@ -167,10 +192,88 @@ class OrderApi:
             raise OrderValidationError(exc.field, f"{exc}; nothing was sent") from exc
         for order in checked:
             order.transmit = order is checked[-1]
-        records = self._send_new(details, checked, bracket=True)
-        with self._lock:
-            self._grouped.update(record.key for record in records)
+        return checked
+
+    # ------------------------------------------------------------------ held orders
+
+    def _holding(self) -> bool:
+        return (
+            self.while_disconnected == "queue"
+            and not self._closed
+            and bool(self._session.unreachable)
+        )
+
+    def _hold(
+        self,
+        contract: Contract | ContractDetails | str,
+        orders: Sequence[Order],
+        bracket: bool = False,
+    ) -> list[OrderRecord]:
+        """[tws] while_disconnected = "queue": validated now, registered (PendingSubmit) and
+        journaled with an id now, sent once after the resync (``release_held``), in order."""
+        why = self._session.unreachable
+        try:
+            details = self._contracts.resolve(contract)
+        except TwsAppError as exc:
+            raise OrderRefused(
+                f"TWS is unreachable ({why}) and the contract is not known yet ({exc}): the "
+                "order was neither held nor sent; place it again once connected"
+            ) from exc
+        checked = self._checked_bracket(details, orders) if bracket else [
+            self._checked(details, orders[0])]  # fmt: skip
+        with self._book.bus.held(), self.send_lock:
+            if self._closed:
+                raise OrderRefused(f"orders are closed ({self._closed}): nothing was sent")
+            try:
+                ids = [self.ids.next_held() for _ in checked]
+            except IdsExhausted as exc:
+                raise OrderRefused(f"{exc}; nothing was sent") from exc
+            records = self._register(details, checked, ids, bracket)
+            self._held.append((details, checked))
+        log.warning("TWS is unreachable (%s): order(s) %s held, to be sent after the resync "
+                    "([tws] while_disconnected = \"queue\")", why,
+                    ", ".join(map(str, ids)))  # fmt: skip
+        if bracket:
+            with self._lock:
+                self._grouped.update(record.key for record in records)
         return records
+
+    def held_keys(self) -> set[tuple[int, int]]:
+        """The orders held for the reconnect, not sent yet."""
+        with self.send_lock:
+            return {(o.clientId or self._session.client_id, o.orderId)
+                    for _, orders in self._held for o in orders}  # fmt: skip
+
+    def release_held(self) -> int:
+        """Send the held orders, in the order they were placed (after the resync). A held
+        order cancelled meanwhile is not among them. Returns how many were sent."""
+        sent = 0
+        with self._book.bus.held(), self.send_lock:
+            held, self._held = self._held, []
+            for details, orders in held:
+                for order in orders:
+                    with self._pacer.tagged("place", order.orderId):
+                        self._client.placeOrder(order.orderId, details.contract, order)
+                self._count("submits", len(orders))
+                sent += len(orders)
+        if sent:
+            log.info("%d held order(s) sent after the resync", sent)
+        return sent
+
+    def _cancel_held(self, order_id: int) -> OrderRecord | None:
+        """Cancel an order still held: it never leaves; None when it is not held."""
+        with self._book.bus.held(), self.send_lock:
+            for index, (_, orders) in enumerate(self._held):
+                if any(o.orderId == order_id for o in orders):
+                    del self._held[index]
+                    break
+            else:
+                return None
+            text = "cancelled before it was sent (held while TWS was unreachable)"
+            for order in orders:
+                self._journal("error", order.orderId, 202, text, "", 0)
+                self._book.on_error(order.orderId, 202, text, "", 0)
+        return self._book.get(order_id)
 
     def _checked(self, details: ContractDetails, order: Order, risk: bool = True) -> Order:
         """A copy of the order with the default account filled in, validated (OrderRefused).
@@ -209,23 +312,29 @@ class OrderApi:
                     raise OrderRefused(f"{exc}; nothing was sent") from exc
                 except NotReadyError:
                     continue  # a 103 (or a disconnect) since the wait: wait for new ids
-                records = []
-                for order_id, order in zip(ids, orders, strict=True):
-                    order.orderId = order_id
-                    if bracket and order is not orders[0]:
-                        order.parentId = ids[0]
-                    records.append(
-                        self._book.register_pending(
-                            self._session.client_id, order_id, details.contract, order
-                        )
-                    )  # takes and releases the book lock: never held across the send
-                    self._journal("place", self._session.client_id, order_id, details.contract,
-                                  order)  # fmt: skip
+                records = self._register(details, orders, ids, bracket)
                 for order_id, order in zip(ids, orders, strict=True):
                     with self._pacer.tagged("place", order_id):
                         self._client.placeOrder(order_id, details.contract, order)
                 self._count("submits", len(orders))
                 return records
+
+    def _register(
+        self, details: ContractDetails, orders: list[Order], ids: list[int], bracket: bool
+    ) -> list[OrderRecord]:
+        """Give each order its id (a bracket's children their parent's) and register it
+        (PendingSubmit), journaled; under the send lock, before anything is sent."""
+        records = []
+        client_id = self._session.client_id
+        for order_id, order in zip(ids, orders, strict=True):
+            order.orderId = order_id
+            if bracket and order is not orders[0]:
+                order.parentId = ids[0]
+            records.append(
+                self._book.register_pending(client_id, order_id, details.contract, order)
+            )  # takes and releases the book lock: never held across the send
+            self._journal("place", client_id, order_id, details.contract, order)
+        return records
 
     def _fill_default_account(self, order: Order) -> None:
         session = self._session
@@ -293,7 +402,12 @@ class OrderApi:
         return parent is not None and parent.status in st.DONE
 
     def cancel(self, order_id: int) -> OrderRecord:
-        """Ask TWS to cancel a working (or held) order; the book shows PendingCancel meanwhile."""
+        """Ask TWS to cancel a working (or held) order; the book shows PendingCancel meanwhile.
+        An order still held for the reconnect is cancelled at once, never sent."""
+        if self._held and not self._closed:
+            held = self._cancel_held(order_id)
+            if held is not None:
+                return held
         self._require_ready()
         record = self._known(order_id, "cancel")
         if record.status in st.FINAL:
@@ -360,14 +474,28 @@ class OrderApi:
 
     def close(self, why: str) -> None:
         """Refuse every order request from now on. Taken under the send lock: once this
-        returns, a send in progress has finished and none can start."""
-        with self.send_lock:
+        returns, a send in progress has finished and none can start. Orders still held for a
+        reconnect are cancelled here, never sent."""
+        with self._book.bus.held(), self.send_lock:
             self._closed = why
+            held, self._held = self._held, []
+            text = f"cancelled before it was sent: held while TWS was unreachable, then {why}"
+            for _, orders in held:
+                for order in orders:
+                    self._journal("error", order.orderId, 202, text, "", 0)
+                    self._book.on_error(order.orderId, 202, text, "", 0)
 
     def _require_ready(self) -> None:
         if self._closed:
             raise OrderRefused(f"orders are closed ({self._closed}): nothing was sent")
         if not self._session.ready:
+            why = self._session.unreachable
+            if why:
+                raise OrderRefused(
+                    f"TWS is unreachable ({why}): nothing was sent. Try again once it is back "
+                    "(an on_connection Resynced event), or set [tws] while_disconnected = "
+                    '"queue" to hold new orders until then'
+                )
             raise OrderRefused("not connected to TWS: call start() first; nothing was sent")
 
     def _known(self, order_id: int, what: str) -> OrderRecord:
@@ -408,8 +536,9 @@ class OrderApi:
 
     # ------------------------------------------------------------------ sync
 
-    def sync(self, timeout: float | None = None) -> None:
-        """Load what TWS already knows: open and completed orders, executions, positions, account."""
+    def sync(self, timeout: float | None = None, executions_since: str = "") -> None:
+        """Load what TWS already knows: open and completed orders, executions (those from
+        ``executions_since`` on, TWS's time format; "" all of today's), positions, account."""
         timeout = timeout or self._session.request_timeout
         requests, client = self._requests, self._client
         waits = []
@@ -419,7 +548,9 @@ class OrderApi:
         client.reqCompletedOrders(False)
         exec_id = requests.new_id()
         waits.append(requests.open(exec_id, "reqExecutions"))
-        client.reqExecutions(exec_id, ExecutionFilter())
+        executions = ExecutionFilter()
+        executions.time = executions_since
+        client.reqExecutions(exec_id, executions)
         waits.append(requests.open("positions", "reqPositions"))
         client.reqPositions()
         summary_id = requests.new_id()
