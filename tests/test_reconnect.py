@@ -86,6 +86,18 @@ def resting(sim) -> object:
     return limit_order("BUY", 100, round(quote(sim).bid * 0.5, 2))
 
 
+def restarted(app: TwsApp, sim) -> None:
+    """One order working, then TWS restarts (its port refusing for a second): returns once
+    the app has seen the socket close."""
+    first = app.place("AAPL", resting(sim))
+    Events(app).status(first.order_id, "Submitted")
+    sim.faults.arm(Restart(down=1.0))
+    deadline = time.monotonic() + WAIT
+    while app.connected:  # the reader notices the close within a moment
+        assert time.monotonic() < deadline, "the restart never closed the socket"
+        time.sleep(0.01)
+
+
 def settled(app: TwsApp, sim, unsent: set[int] | None = None) -> None:
     """The end of every scenario: the book is TWS's truth, each id sent once; ``unsent``:
     orders cancelled while held, which TWS never saw."""
@@ -183,13 +195,7 @@ def test_326_on_reconnect_without_next_client_id_keeps_trying_the_same(sim, reco
 
 def test_orders_are_refused_while_reconnecting_by_default(sim, reconnecting):
     app, seen = reconnecting()
-    first = app.place("AAPL", resting(sim))
-    Events(app).status(first.order_id, "Submitted")
-    sim.faults.arm(Restart(down=1.0))
-    deadline = time.monotonic() + WAIT
-    while app.connected:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    restarted(app, sim)
     before = len(placed_ids(sim, 1))
     with pytest.raises(OrderRefused, match=r"TWS is unreachable \(reconnecting\).*nothing was"):
         app.place("AAPL", resting(sim))
@@ -200,13 +206,7 @@ def test_orders_are_refused_while_reconnecting_by_default(sim, reconnecting):
 
 def test_queued_orders_are_sent_once_after_the_resync(sim, reconnecting):
     app, seen = reconnecting(while_disconnected="queue")
-    first = app.place("AAPL", resting(sim))
-    Events(app).status(first.order_id, "Submitted")
-    sim.faults.arm(Restart(down=1.0))
-    deadline = time.monotonic() + WAIT
-    while app.connected:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    restarted(app, sim)
     held = app.place("AAPL", resting(sim))
     dropped = app.place("AAPL", resting(sim))
     assert held.status == dropped.status == "PendingSubmit"
@@ -301,13 +301,7 @@ def test_a_request_tws_never_answered_is_settled_by_the_heartbeat_resync(sim, ap
 
 def test_orders_held_when_the_app_stops_are_cancelled_never_sent(sim, reconnecting):
     app, seen = reconnecting(while_disconnected="queue")
-    first = app.place("AAPL", resting(sim))
-    Events(app).status(first.order_id, "Submitted")
-    sim.faults.arm(Restart(down=1.0))
-    deadline = time.monotonic() + WAIT
-    while app.connected:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    restarted(app, sim)
     held = app.place("AAPL", resting(sim))
     app.close_orders("the run is shutting down")
     assert held.status == "Cancelled" and "then the run is shutting down" in held.errors[-1].text

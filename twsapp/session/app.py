@@ -269,6 +269,7 @@ class TwsApp:
         self.market_data_type = 1  # reqMarketDataType in force (MarketData.set_data_type)
         self._pacing_resync = False  # a resync after error 100 is waiting for quiet
         self._last_pacing = 0.0
+        self._pacing_seen = 0  # error 100s since the last resync
         self._rng = random.Random()
         self.bus.subscribe(self._on_link, TwsLinkLost, TwsLinkRestored)
 
@@ -451,6 +452,7 @@ class TwsApp:
                 intents = open_intents(records, self.client_id, self._orders.held_keys())
                 self._orders.sync(timeout, executions_since(records))
                 recancel = self._resolve(intents, reason)
+                self._pacing_seen = 0
                 lines = corrections(before, self.book.records())
                 for line in lines:
                     log.warning("resync (%s) corrected %s", reason, line)
@@ -480,6 +482,8 @@ class TwsApp:
     def _resolve(self, intents: OpenIntents, reason: str) -> list[int]:
         """Settle the requests TWS never received (see ``resync``); returns the orders whose
         cancel is to be sent again."""
+        if self._pacing_seen:  # TWS said 100 since the last resync: that is where they went
+            reason = "error 100"
         lost = _LOST.get(reason, "TWS never answered it, and it answers in order")
         for _, order_id in intents.places:
             record = self.book.get(order_id, self.client_id)
@@ -741,6 +745,7 @@ class TwsApp:
         moment, a resync finds the orders it dropped (none stays pending)."""
         with self._state_lock:
             self._last_pacing = time.monotonic()
+            self._pacing_seen += 1
             if self._pacing_resync or not self._started or self._stopping:
                 return
             self._pacing_resync = True
