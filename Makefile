@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DURATION ?=
 CONFIG ?= config.toml
 
-.PHONY: run test lint typecheck imports format clean bench calendars
+.PHONY: run test lint typecheck imports format clean bench calendars soak
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ $(BENCH_STAMP): $(STAMP)
 # twsapp beside a bare ibapi program and ib_async against `twsapp sim`: bench/results/latest.*
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# `twsapp run` against `twsapp sim` for a simulated week with TWS's daily restart, memory
+# sampled: soak/results/latest.*. Not part of `make test` (about 6 minutes); SOAK_ARGS
+# overrides, e.g. SOAK_ARGS="--days 2 --speed 3600" (python -m soak --help).
+soak: $(BENCH_STAMP)
+	$(BIN)/python -m soak $(SOAK_ARGS)
 
 # The simulator's exchange calendars (twsapp/sim/calendars.json) from the installed
 # exchange_calendars library; tests/test_sim_calendar.py fails when the file is out of date.

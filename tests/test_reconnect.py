@@ -307,3 +307,31 @@ def test_orders_held_when_the_app_stops_are_cancelled_never_sent(sim, reconnecti
     assert held.status == "Cancelled" and "then the run is shutting down" in held.errors[-1].text
     seen.resynced()
     assert held.order_id not in placed_ids(sim, 1)
+
+
+def test_a_cancel_the_last_run_journaled_but_never_sent_leaves_the_order_working(sim, tmp_path):
+    """The last run journaled a cancel and died before sending it: the next run's resync
+    shows the order working again (TWS says so) and does not act on the dead run's intent."""
+    from twsapp.journal import Journal
+
+    path = tmp_path / "journal.sqlite"
+    first = TwsApp(request_timeout=WAIT, journal=Journal(path))
+    first.start("127.0.0.1", sim.port, 1, timeout=WAIT)
+    record = first.place("AAPL", resting(sim))
+    Events(first).status(record.order_id, "Submitted")
+    first.journal.record("cancel", 1, record.order_id)  # journaled, then the run died
+    first.book.request_cancel(record.order_id)
+    first.stop()
+    first.journal.close()
+    again = TwsApp(request_timeout=WAIT, journal=Journal(path))
+    try:
+        again.replay_journal(1)
+        assert again.book.get(record.order_id).status == "PendingCancel"
+        again.start("127.0.0.1", sim.port, 1, timeout=WAIT)
+        again.resync("start")
+        assert again.book.get(record.order_id).status == "Submitted"
+        assert sim.exchange.orders[(1, record.order_id)].status == "Submitted"  # not cancelled
+        settled(again, sim)
+    finally:
+        again.stop()
+        again.journal.close()

@@ -22,7 +22,7 @@ exit status:
   2  bad input: the config, a strategy module or its parameters, a command-line value
      (one line on stderr names it and the fix; nothing was connected)
   3  cannot connect to TWS (or TWS did not answer the start-up sync)
-  4  the connection to TWS was lost while running (twsapp does not reconnect yet)
+  4  the connection to TWS was lost while running and [tws] reconnect is false
   5  a strategy failed: it raised in a hook (e.g. an unknown symbol in on_start) or did not
      stop in time; the others ran on ("strategies" in the summary says which)
 

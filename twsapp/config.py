@@ -108,6 +108,9 @@ class SimConfig:
     pacing: bool = True  # False: no 50 messages/s check (raw-speed benchmarks only)
     # faults the simulator injects, as `twsapp sim --fault` writes them (checked by the simulator)
     fault_plan: tuple[str, ...] = ()
+    # TWS's nightly restart, "HH:MM[,down=SECONDS]" New York time (None: never); it reaches the
+    # simulator inside fault_plan, as "daily-restart:at=HH:MM,down=SECONDS"
+    daily_restart: str | None = None
 
     @property
     def effective_server_version(self) -> int:
@@ -337,6 +340,7 @@ def _sim(t: _Table, base: Path) -> SimConfig:
         "bars",
         "pacing",
         "fault_plan",
+        "daily_restart",
     )
     d = SimConfig()
     version = t.integer(
@@ -371,6 +375,9 @@ def _sim(t: _Table, base: Path) -> SimConfig:
     fault_plan = t.data.get("fault_plan", [])
     if not isinstance(fault_plan, list) or not all(isinstance(f, str) for f in fault_plan):
         raise t._bad("fault_plan", "an array of strings", 'write e.g. ["drop:what=ack"]')
+    daily_restart = t.data.get("daily_restart")
+    if daily_restart is not None:  # through fault_plan, which the embedded simulator takes as is
+        fault_plan = [*fault_plan, _daily_restart(t, daily_restart)]
     return SimConfig(
         version,
         seed,
@@ -385,7 +392,25 @@ def _sim(t: _Table, base: Path) -> SimConfig:
         MappingProxyType(bars),
         pacing,
         tuple(fault_plan),
+        daily_restart,
     )
+
+
+_DAILY_RESTART = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(?:,\s*down\s*=\s*(\d+(?:\.\d*)?))?")
+
+
+def _daily_restart(t: _Table, value: Any) -> str:
+    """sim.daily_restart as the simulator's fault text. Checked here, not by importing the
+    simulator's parser: config is read by layers that must not import the simulator."""
+    found = _DAILY_RESTART.fullmatch(value.strip()) if isinstance(value, str) else None
+    down = float(found.group(3) or 2) if found else 0.0
+    if found is None or down > 3600:
+        raise t._bad(
+            "daily_restart",
+            '"HH:MM[,down=SECONDS]" (New York time; down 0..3600, default 2)',
+            'write e.g. "23:45,down=2"',
+        )
+    return f"daily-restart:at={found.group(1)}:{found.group(2)},down={down:g}"
 
 
 def _fa_groups(t: _Table, accounts: tuple[str, ...]) -> Mapping[str, tuple[str, ...]]:

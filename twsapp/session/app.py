@@ -503,6 +503,10 @@ class TwsApp:
             record = self.book.get(order_id, self.client_id)
             if record is None or record.done or record.status != Status.PENDING_CANCEL:
                 continue
+            if reason == "start":  # the run that wanted it cancelled is gone: not acted on
+                self._settle(order_id, f"cancel never reached TWS ({lost}): the order is "
+                             "still working; cancel it again if still wanted")  # fmt: skip
+                continue
             self._settle(order_id, f"cancel never reached TWS ({lost}): sending it again")
             recancel.append(order_id)
         return recancel
@@ -638,9 +642,13 @@ class TwsApp:
                 return
             self._reconnecting = True
             lost_api = self._api_thread
+            dropped = self.pacer.discard()  # written to the dead socket, they would go nowhere
             thread = self._reconnect_thread = threading.Thread(
                 target=self._reconnect, args=(lost_api,), name="tws-reconnect", daemon=True
             )
+        if dropped:
+            log.info("%d message(s) queued for the lost connection dropped: the resync settles "
+                     "their orders", dropped)  # fmt: skip
         thread.start()
 
     def _reconnect(self, lost_api: threading.Thread | None) -> None:
@@ -649,10 +657,7 @@ class TwsApp:
         assert backoff is not None
         if lost_api is not None and lost_api is not threading.current_thread():
             lost_api.join(10)  # its disconnect has reset the client: now it may connect again
-        dropped = self.pacer.discard()
-        if dropped:
-            log.info("%d message(s) queued for the lost connection dropped: the resync settles "
-                     "their orders", dropped)  # fmt: skip
+        self.pacer.discard()  # anything queued while the api thread wound down
         where = f"{self.host}:{self.port}"
         attempt = 0
         connected = False

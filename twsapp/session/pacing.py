@@ -160,8 +160,8 @@ class Pacer:
                 self._writing = True
             try:
                 write(frame)  # outside the lock: a frozen TWS blocks only this thread
-            except OSError as exc:
-                log.warning("writing to TWS failed (%s): %s", type(exc).__name__, exc)
+            except OSError as exc:  # the socket is closing: the close is reported on its own
+                log.info("writing to TWS failed (%s): %s", type(exc).__name__, exc)
             with self._cond:
                 self._writing = False
                 self.sent += 1

@@ -39,6 +39,7 @@ OPTION_OF = {
     "fa_groups": "--fa-group",
     "fa_methods": "--fa-group",
     "fault_plan": "--fault",
+    "daily_restart": "--daily-restart",
 }
 
 
@@ -100,10 +101,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KIND[:KEY=VALUE,...]",
         help="arm a fault (repeatable): drop:what=placeOrder|ack|execDetails, "
-        "restart:down=S,after=REQUEST, freeze:seconds=S,after=REQUEST, "
+        "restart:down=S,after=REQUEST, daily-restart:at=HH:MM,down=S, "
+        "freeze:seconds=S,after=REQUEST, "
         "notice:code=1100|1101|1102|2103|2104,after=REQUEST, duplicate:callback=NAME, reorder, "
         "delay-commission:seconds=S, withhold-commission, reject:code=103|201, refuse-connect; "
         "each fires once unless given times=N (0 = every time)",
+    )
+    parser.add_argument(
+        "--daily-restart",
+        metavar="HH:MM[,down=SECONDS]",
+        help="restart like TWS every US trading day at this simulated New York time: every "
+        "connection closed, the port refused for SECONDS real seconds (default 2), orders kept",
     )
     parser.add_argument("--duplicate-status", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--shuffle-order-events", action="store_true", help=argparse.SUPPRESS)
@@ -145,6 +153,7 @@ def settings_from(args: argparse.Namespace) -> SimSettings:
         fa_groups=groups,
         fa_methods=methods,
         fault_plan=list(args.fault),
+        daily_restart=args.daily_restart,
     )
 
 

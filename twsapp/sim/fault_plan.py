@@ -8,22 +8,28 @@ callback, an error message with TWS's own code and text.
 
 The session calls ``before`` / ``after`` around each request it handles, ``outgoing`` on each
 batch it queues (under the exchange lock), ``connect`` at startApi; the server calls
-``on_clock`` after each time step. Decisions are taken under the plan's own lock and acted on
-outside it, so the plan never holds its lock while waiting for the exchange's.
+``on_clock`` after each time step (where ``DailyRestart`` watches the simulated time of day).
+Decisions are taken under the plan's own lock and acted on outside it, so the plan never holds
+its lock while waiting for the exchange's.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Protocol
 
 from . import messages as m
 from . import rules
+from .calendar import CalendarRangeError
+from .clock import NEW_YORK, is_us_trading_day
+
+log = logging.getLogger("twsapp.sim")
 
 # TWS's connectivity notices, as TWS logs them (IbcAlpha/IBC issues 143 and 251 quote 1100 and
 # 1102 from TWS's API log; 1101 has the same stem; 2103 / 2104 name the farm after a colon).
@@ -105,6 +111,52 @@ class Restart(Timed):
         super().check()
         if not isinstance(self.down, int | float) or not 0 <= self.down <= 3600:
             raise ValueError(f"down={self.down!r} is not 0..3600 seconds")
+
+
+@dataclass(frozen=True)
+class DailyRestart(Fault):
+    """TWS's nightly restart, on the simulated clock: a ``Restart(down)`` at ``at`` (HH:MM, New
+    York time) of every US trading day, so a long run meets it without anyone arming it.
+
+    ``times`` counts restarts (0 = every day). Time that jumps over several restart moments at
+    once (a manual ``advance``) restarts once, as a TWS that was off all along would.
+    """
+
+    at: str = "23:45"
+    down: float = 2.0
+    times: int = 0
+
+    def check(self) -> None:
+        super().check()
+        restart_time(self.at)
+        Restart(down=self.down).check()
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first restart moment strictly after ``moment``."""
+        at = restart_time(self.at)
+        day = moment.astimezone(NEW_YORK).date()
+        while True:  # a trading day is never more than a few days away
+            when = datetime.combine(day, at, tzinfo=NEW_YORK)
+            if when > moment and _trading(day):
+                return when
+            day += timedelta(days=1)
+
+
+def restart_time(text: str) -> time:
+    """``HH:MM`` as a time of day; ValueError (one line) otherwise."""
+    hours, sep, minutes = text.partition(":") if isinstance(text, str) else ("", "", "")
+    digits = bool(sep) and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()
+    if digits and int(hours) < 24 and int(minutes) < 60:
+        return time(int(hours), int(minutes))
+    raise ValueError(f"at={text!r} is not a time of day HH:MM")
+
+
+def _trading(day: date) -> bool:
+    """A US trading day; past the simulator's calendar, any weekday (a soak may run long)."""
+    try:
+        return is_us_trading_day(day)
+    except CalendarRangeError:
+        return day.weekday() < 5
 
 
 @dataclass(frozen=True)
@@ -234,6 +286,10 @@ class FaultPlan:
         self._held: list[tuple[datetime, Session, m.Message]] = []
         self._thawed = threading.Event()
         self._thawed.set()
+        self._daily: tuple[DailyRestart, list[int]] | None = None
+        self._next_restart: datetime | None = None
+        self._restarting: threading.Thread | None = None
+        self.daily_restarts = 0  # how many times DailyRestart has fired
 
     # ------------------------------------------------------------------ arming
 
@@ -244,17 +300,31 @@ class FaultPlan:
             if isinstance(fault, Timed) and fault.after is None:
                 self._fire(fault)
                 continue
+            if isinstance(fault, DailyRestart):  # one schedule: arming again replaces it
+                with self._lock:
+                    self._daily = (fault, [fault.times])
+                    self._next_restart = fault.next_after(self._now())
+                continue
             with self._lock:
                 self._armed.append((fault, [fault.times]))
         return self
 
     def armed(self) -> list[Fault]:
         with self._lock:
-            return [fault for fault, _ in self._armed]
+            daily = [self._daily[0]] if self._daily else []
+            return [fault for fault, _ in self._armed] + daily
 
     def clear(self) -> None:
         with self._lock:
             self._armed.clear()
+            self._daily = None
+            self._next_restart = None
+
+    @property
+    def next_restart(self) -> datetime | None:
+        """When ``DailyRestart`` fires next (simulated time), None if it is not armed."""
+        with self._lock:
+            return self._next_restart
 
     def _take(self, match: Callable[[Fault], bool]) -> Fault | None:
         """The first armed fault ``match`` accepts, counted as fired. Call with the lock held."""
@@ -314,7 +384,9 @@ class FaultPlan:
         return out, cut
 
     def on_clock(self) -> None:
-        """Send the held commission reports that are due."""
+        """Send the held commission reports that are due; restart if the day's time has come."""
+        if self._next_restart is not None:
+            self._daily_restart()
         if not self._held:
             return
         now = self._now()
@@ -330,14 +402,37 @@ class FaultPlan:
     def thaw(self) -> None:
         self._thawed.set()
 
+    def _daily_restart(self) -> None:
+        now = self._now()
+        with self._lock:
+            if self._daily is None or self._next_restart is None or now < self._next_restart:
+                return
+            fault, left = self._daily
+            due = self._next_restart
+            self._next_restart = fault.next_after(now)
+            if left[0] == 1:
+                self._daily, self._next_restart = None, None
+            elif left[0] > 1:
+                left[0] -= 1
+            busy = self._restarting is not None and self._restarting.is_alive()
+            if not busy:
+                self.daily_restarts += 1
+        if busy:  # still down from the last one: the clock runs faster than the port comes back
+            log.warning("daily restart due at %s skipped: the last restart is not over", due)
+            return
+        log.info("daily restart due at %s (simulated %s)", due, now.isoformat(timespec="seconds"))
+        self._restarting = self._fire(Restart(down=fault.down))
+
     # ------------------------------------------------------------------ the faults at work
 
-    def _fire(self, fault: Fault) -> None:
+    def _fire(self, fault: Fault) -> threading.Thread | None:
         if isinstance(fault, Restart):
-            threading.Thread(
+            thread = threading.Thread(
                 target=self._server.restart, args=(fault.down,), name="sim-restart", daemon=True
-            ).start()
-        elif isinstance(fault, Freeze):
+            )
+            thread.start()
+            return thread
+        if isinstance(fault, Freeze):
             self._thawed.clear()
             timer = threading.Timer(fault.seconds, self._thawed.set)
             timer.daemon = True
@@ -347,6 +442,7 @@ class FaultPlan:
                 if session.attached:
                     error = m.ErrorMsg(-1, fault.code, NOTICES[fault.code], "", self._millis())
                     session.send_now(error)
+        return None
 
     def _millis(self) -> int:
         return int(self._now().timestamp() * 1000)

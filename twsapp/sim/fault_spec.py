@@ -1,8 +1,10 @@
 """Faults written as text, for ``twsapp sim --fault`` and ``[sim] fault_plan``.
 
 ``KIND[:KEY=VALUE,...]``, e.g. ``drop:what=ack``, ``restart:down=5,after=placeOrder``,
-``notice:code=1100,after=reqIds``, ``reject:code=103``. A bad spec is one ``SimInputError``
-naming it, what is wrong and what to write, like every other simulator setting.
+``notice:code=1100,after=reqIds``, ``reject:code=103``, ``daily-restart:at=23:45,down=2``; and
+the daily restart on its own as ``HH:MM[,down=SECONDS]`` (``--daily-restart``). A bad spec is
+one ``SimInputError`` naming it, what is wrong and what to write, like every other simulator
+setting.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from .fault_plan import (
+    DailyRestart,
     DelayCommission,
     DropAfter,
     Duplicate,
@@ -29,6 +32,7 @@ from .inputs import SimInputError
 KINDS: dict[str, type[Fault]] = {
     "drop": DropAfter,
     "restart": Restart,
+    "daily-restart": DailyRestart,
     "freeze": Freeze,
     "notice": Notice,
     "duplicate": Duplicate,
@@ -70,6 +74,31 @@ def parse_fault(spec: str) -> Fault:
     if missing:
         raise SimInputError.about(SETTING, spec, f"needs {', '.join(missing)}", FIX)
     return check_fault(cls(**values), spec)
+
+
+DAILY_FIX = "write HH:MM[,down=SECONDS] (New York time), e.g. 23:45,down=2"
+
+
+def parse_daily_restart(text: object) -> DailyRestart:
+    """``HH:MM[,down=SECONDS]`` as a DailyRestart; ``SimInputError`` (setting ``daily_restart``)."""
+    if not isinstance(text, str):
+        raise SimInputError.about("daily_restart", text, "not text", DAILY_FIX)
+    at, _, rest = text.strip().partition(",")
+    key, sep, value = (part.strip() for part in rest.partition("="))
+    if rest and (key != "down" or not sep):
+        raise SimInputError.about("daily_restart", text, f"{rest.strip()!r} is not down=SECONDS",
+                                  DAILY_FIX)  # fmt: skip
+    try:
+        down = float(value) if rest else DailyRestart.down
+    except ValueError:
+        raise SimInputError.about("daily_restart", text, f"down={value!r} is not a number",
+                                  DAILY_FIX) from None  # fmt: skip
+    fault = DailyRestart(at=at.strip(), down=down)
+    try:
+        fault.check()
+    except ValueError as exc:
+        raise SimInputError.about("daily_restart", text, str(exc), DAILY_FIX) from None
+    return fault
 
 
 def check_fault(fault: Fault, shown: object) -> Fault:

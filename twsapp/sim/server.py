@@ -31,7 +31,7 @@ from .clock import SimClock, default_start
 from .exchange import Exchange
 from .fa import EQUAL, FaError, FaGroup, make_group
 from .fault_plan import Fault, FaultPlan, Timed, Verdict
-from .fault_spec import check_fault, parse_fault
+from .fault_spec import check_fault, parse_daily_restart, parse_fault
 from .faults import FaultInjector, Faults
 from .inputs import SimInputError
 from .instruments import Catalog
@@ -94,6 +94,10 @@ class SimSettings:
     # Faults armed from the start (fault_plan.py), as objects or as text (fault_spec.py); each
     # timed one needs its ``after``. More can be armed while running: ``server.faults.arm``.
     fault_plan: list[Fault | str] = field(default_factory=list)
+    # TWS's nightly restart: "HH:MM[,down=SECONDS]" (New York time) restarts the simulator at
+    # that simulated time of every US trading day, orders kept (fault_plan.DailyRestart).
+    # None: never, as before; tests that want one at a moment of their choosing arm Restart.
+    daily_restart: str | None = None
 
 
 def check_settings(s: SimSettings) -> None:
@@ -182,6 +186,7 @@ def check_settings(s: SimSettings) -> None:
         )
     fa_groups_of(s)
     faults_of(s)
+    daily_restart_of(s)
 
 
 def faults_of(s: SimSettings) -> list[Fault]:
@@ -199,6 +204,11 @@ def faults_of(s: SimSettings) -> list[Fault]:
             )
         faults.append(fault)
     return faults
+
+
+def daily_restart_of(s: SimSettings) -> list[Fault]:
+    """The daily restart to arm (none or one); SimInputError naming ``daily_restart``."""
+    return [] if s.daily_restart is None else [parse_daily_restart(s.daily_restart)]
 
 
 def fa_groups_of(s: SimSettings) -> list[FaGroup]:
@@ -279,7 +289,8 @@ class SimServer:
         self._received: list[tuple[int | None, m.Request]] = []
         self._listening = threading.Event()
         self.port = 0
-        self.faults = FaultPlan(self, settings.seed, self.clock.now).arm(*faults_of(settings))
+        self.faults = FaultPlan(self, settings.seed, self.clock.now)
+        self.faults.arm(*faults_of(settings), *daily_restart_of(settings))
 
     @staticmethod
     def _price_model(settings: SimSettings, catalog: Catalog) -> PriceModel:
