@@ -73,6 +73,7 @@ _LOST = {
     "reconnect": "the connection was lost first",
     "error 100": "TWS dropped it (error 100: more than 50 messages a second)",
 }
+_MAX_SETTLE_STEPS = 64  # a cancel, the place, and the modifies of one unsent order
 PACING_QUIET = 1.0  # seconds without error 100 before the resync that finds what TWS dropped
 
 LIVE_HOW_TO = "set live = true in [tws] of the config (TwsApp.start(..., live=True))"
@@ -486,10 +487,7 @@ class TwsApp:
             reason = "error 100"
         lost = _LOST.get(reason, "TWS never answered it, and it answers in order")
         for _, order_id in intents.places:
-            record = self.book.get(order_id, self.client_id)
-            if record is None or record.acknowledged or record.done:
-                continue
-            self._settle(order_id, f"never reached TWS: {lost}; not sent again")
+            self._settle_unsent(order_id, lost)
         for (_, order_id), count in intents.modifies.items():
             record = self.book.get(order_id, self.client_id)
             while record is not None and count > 0 and record.pending_modifications:
@@ -510,6 +508,24 @@ class TwsApp:
             self._settle(order_id, f"cancel never reached TWS ({lost}): sending it again")
             recancel.append(order_id)
         return recancel
+
+    def _settle_unsent(self, order_id: int, lost: str) -> None:
+        """An order TWS never received, with whatever was asked of it since (a cancel, modifies):
+        one 504 for each, in the order the error policy takes them, until nothing is pending."""
+        for _ in range(_MAX_SETTLE_STEPS):
+            record = self.book.get(order_id, self.client_id)
+            if record is None or record.acknowledged:
+                return
+            if record.status == Status.PENDING_CANCEL:
+                text = f"cancel of an order that never reached TWS ({lost}): nothing to cancel"
+            elif not record.rejected:
+                text = f"never reached TWS: {lost}; not sent again"
+            elif record.pending_modifications:
+                seq = record.pending_modifications[0].seq
+                text = f"modify #{seq} of an order that never reached TWS ({lost})"
+            else:
+                return
+            self._settle(order_id, text)
 
     def _settle(self, order_id: int, text: str) -> None:
         """504 (nothing was sent) for one of this app's requests, journaled like TWS's own."""
