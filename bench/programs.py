@@ -34,6 +34,7 @@ HOST = "127.0.0.1"
 TIMEOUT = 180.0  # bounds a hang; a loaded 2-core machine can take a minute over 10,000 orders
 PRICE = 100.0  # AAPL trades near 190 in the simulator: a BUY at 100 rests
 CLIENT_ID_IN_USE = 326
+PACING_VIOLATION = 100
 
 
 class ClientIdBusy(Exception):
@@ -273,20 +274,29 @@ def _refused(errors: list[tuple[int, int, str]]) -> bool:
 class Twsapp(Program):
     name = "twsapp"
 
-    def __init__(self) -> None:
-        from twsapp import StatusChanged, TwsApp
+    def __init__(self, rate: float | None = None) -> None:
+        """``rate``: twsapp's pacing limiter (None, unpaced, for the raw-speed scenarios,
+        where the simulator's own check is off too; the burst scenario sets it)."""
+        from twsapp import Notice, StatusChanged, TwsApp
 
-        self.app = TwsApp(request_timeout=TIMEOUT)
+        self.app = TwsApp(request_timeout=TIMEOUT, max_messages_per_second=rate)
         self.cond = threading.Condition()
         self.submitted: set[int] = set()
         self.details: Any = None
+        self.pacing_errors = 0  # TWS's error 100: a message refused for going too fast
         self.app.subscribe(self._on_status, StatusChanged)
+        self.app.subscribe(self._on_notice, Notice)
 
     def _on_status(self, event: Any) -> None:
         if event.after == "Submitted":
             with self.cond:
                 self.submitted.add(event.order_id)
                 self.cond.notify_all()
+
+    def _on_notice(self, event: Any) -> None:
+        if event.code == PACING_VIOLATION:
+            with self.cond:
+                self.pacing_errors += 1
 
     def connect(self, port: int, client_id: int) -> None:
         from twsapp import ClientIdInUse
@@ -320,6 +330,16 @@ class Twsapp(Program):
             self.app.place(self.details, self._order())
         self._wait(lambda: len(self.submitted) >= target)
 
+    def burst(self, n: int) -> float:
+        """n orders placed at once (place() only queues them for the pacer): seconds from the
+        first place until the book knows all n Submitted."""
+        target = len(self.submitted) + n
+        start = time.perf_counter()
+        for _ in range(n):
+            self.app.place(self.details, self._order())
+        self._wait(lambda: len(self.submitted) >= target)
+        return time.perf_counter() - start
+
     def sync(self) -> None:
         self.app.sync(timeout=TIMEOUT)
 
@@ -337,8 +357,8 @@ class IbAsync(Program):
         from ib_async import IB
 
         self.ib = IB()
-        # ib_async paces its own requests at 45/s; the others do not (issue 11's limiter is not
-        # built) and the simulator's check is off: the same raw speed for all three.
+        # ib_async paces its own requests at 45/s, twsapp at [pacing]; the raw-speed scenarios
+        # turn both off, as the simulator's check: the same raw speed for all three.
         self.ib.client.MaxRequests = 0
         self.contract: Any = None
 

@@ -9,8 +9,11 @@ programs request by request (A B A B ...). Commands (``op``):
 - ``round_trips`` {n}: n resting LMT orders one after another: each latency, the process CPU;
 - ``hold`` {n}: n resting LMT orders back to back until all are Submitted: memory before and
   after (after a full collection), the longest GC pause meanwhile, a full collection's time;
+  with ``traced``, the same held under tracemalloc: the bytes still allocated after it;
+- ``burst`` {port, client_id, n, rate}: twsapp only, paced at ``rate``: n orders queued at
+  once, the seconds until all are Submitted and the count of error 100;
 - ``startup`` {port, client_id}: connect and sync: seconds until ready, and until synced;
-- ``receive`` {port, client_id}: connect and sync an id whose orders are held by the
+- ``receive`` {port, client_id, traced}: connect and sync an id whose orders are held by the
   simulator: memory before and after, as ``hold``;
 - ``ingest`` {frames, version}: feed recorded frames to a fresh program (ingest.py);
 - ``quit``.
@@ -25,6 +28,7 @@ import os
 import pickle
 import sys
 import time
+import tracemalloc
 from typing import Any
 
 from . import ingest
@@ -63,6 +67,23 @@ def rss() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
+def traced_bytes(action: Any) -> int:
+    """Bytes allocated by ``action`` and still held after a full collection (tracemalloc).
+
+    Why not resident memory alone: the allocator's arenas and the heap's high-water mark move
+    RSS by more than the difference between the programs; traced bytes are the same each run.
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        action()
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return held
+
+
 def full_collect() -> float:
     began = time.perf_counter()
     gc.collect()
@@ -93,8 +114,11 @@ class Worker:
             "wall": time.perf_counter() - wall,
         }
 
-    def op_hold(self, n: int) -> dict[str, Any]:
+    def op_hold(self, n: int, traced: bool = False) -> dict[str, Any]:
         assert self.program is not None
+        program = self.program
+        if traced:
+            return {"traced": traced_bytes(lambda: program.hold(n))}
         before = rss()
         began = time.perf_counter()
         with GcTimer() as timer:
@@ -116,7 +140,14 @@ class Worker:
         self.program.sync()
         return {"ready": ready, "synced": time.perf_counter() - began}
 
-    def op_receive(self, port: int, client_id: int) -> dict[str, Any]:
+    def op_receive(self, port: int, client_id: int, traced: bool = False) -> dict[str, Any]:
+        if traced:
+
+            def receive() -> None:
+                self.program = self._connect(port, client_id)
+                self.program.sync()
+
+            return {"traced": traced_bytes(receive)}
         before = rss()
         with GcTimer() as timer:
             self.program = self._connect(port, client_id)
@@ -132,15 +163,32 @@ class Worker:
     def op_seed(self, port: int, client_id: int, open_orders: int, fills: int) -> dict[str, Any]:
         """What TWS holds before a start-up: ``fills`` executions (market orders, filled at
         once) and ``open_orders`` resting orders of ``client_id`` (the bare program only)."""
+        from twsapp.session.connection import make_resilient
+
         from .programs import Bare
 
         bare = connect_when_free(Bare, port, client_id)
         assert isinstance(bare, Bare)
+        # Seeding is no measurement: it must not lose a frame to ibapi's reader, which drops
+        # the bytes on hand when a burst ends on a 4096-byte boundary (connection.py), and
+        # then waits for a Filled that never comes.
+        make_resilient(bare.app.conn)
         began = time.perf_counter()
         bare.fill(fills)
         bare.hold(open_orders)
         bare.close()
         return {"seconds": time.perf_counter() - began}
+
+    def op_burst(self, port: int, client_id: int, n: int, rate: float) -> dict[str, Any]:
+        from .programs import Twsapp
+
+        program = connect_when_free(lambda: Twsapp(rate), port, client_id)
+        assert isinstance(program, Twsapp)
+        self.program = program
+        time.sleep(1.5)  # the connect's own requests leave TWS's one-second window
+        seconds = program.burst(n)
+        time.sleep(1.0)  # an error 100 for the last frames would arrive within this
+        return {"seconds": seconds, "error_100": program.pacing_errors}
 
     def op_ingest(self, frames: str, version: int) -> dict[str, Any]:
         with open(frames, "rb") as f:

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KEYS = {
     "round_trip": ["ratio_bare", "median_ms_bare", "median_ms_twsapp", "p99_ms_twsapp"],
     "ingest": ["ratio_bare", "msgs_per_s_bare", "msgs_per_s_twsapp"],
+    "burst": ["seconds", "ratio_theoretical"],
     "startup": ["ratio_bare", "seconds_bare", "seconds_twsapp"],
     "memory": ["ratio_bare_placed", "ratio_bare_received", "gc_pause_ms_twsapp"],
     "simulator": ["msgs_per_s", "place_ms_empty", "place_ms_held", "ratio_held_empty"],
@@ -45,5 +46,6 @@ def test_the_bench_runs_a_tiny_configuration_end_to_end(tmp_path):
     assert results["programs"] == ["bare", "twsapp"]
     assert results["ingest"]["messages"] == 1000  # 200 orders: 4 frames each, 25 % repeats
     assert "| round trip median, ms |" in proc.stdout
-    assert "not built (issue 11)" in proc.stdout  # the burst scenario says why it is missing
+    assert results["burst"]["error_100"] == 0  # the limiter at 50/s, the simulator's check on
+    assert "Burst: 50 orders through twsapp's limiter at 50/s" in proc.stdout
     assert (tmp_path / "latest.png").exists() == png

@@ -85,7 +85,8 @@ def test_the_order_as_sent_comes_back_whole_from_its_compact_form():
     assert _fields(back) == _fields(sent)
     assert back.algoParams is not sent.algoParams  # the kept lists are never handed out
     assert compact_order(Order()) == ()  # a new order keeps nothing
-    assert dict(compact_order(sent))["lmtPrice"] == 151.25
+    kept = compact_order(sent)
+    assert dict(zip(kept[::2], kept[1::2], strict=True))["lmtPrice"] == 151.25
 
 
 def _fields(order: Order) -> dict:
@@ -105,3 +106,15 @@ def test_a_record_shows_the_order_it_sent_after_the_echo_replaced_it():
     assert rec is not None and rec.order is echo
     assert rec.sent_order is not None and rec.sent_order.orderRef == "as sent"
     assert _fields(rec.sent_order) == _fields(sent)
+
+
+def test_an_order_registered_whole_is_compacted_after_the_send_into_the_same_sent_order():
+    book = OrderBook(client_id=CID, clock=Clock())
+    sent = order(1)
+    sent.orderRef = "as sent"
+    rec = book.register_pending(CID, 1, stock(), sent, compact=False)
+    whole = rec.sent_order
+    assert whole is not None and whole is not sent and _fields(whole) == _fields(sent)
+    book.compact_sent([rec])
+    assert isinstance(rec.sent_terms, tuple)
+    assert rec.sent_order is not None and _fields(rec.sent_order) == _fields(sent)

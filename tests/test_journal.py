@@ -51,9 +51,9 @@ def _journaled(app, journal: Journal) -> None:
         setattr(book, name, wrapped)
     register = book.register_pending
 
-    def place(client_id, order_id, contract, order):
+    def place(client_id, order_id, contract, order, **options):
         journal.record("place", client_id, order_id, contract, order)
-        return register(client_id, order_id, contract, order)
+        return register(client_id, order_id, contract, order, **options)
 
     book.register_pending = place
 

@@ -66,6 +66,24 @@ def clean_decimal(value: Any) -> Decimal | None:
     return number
 
 
+_SHARED: dict[Decimal, Decimal] = {}
+_SHARED_MAX = 4096
+
+
+def shared_decimal(number: Decimal | None) -> Decimal | None:
+    """One object per quantity for what the book keeps of each message (a few per order):
+    each message decodes a Decimal of its own, 104 bytes, and they repeat a few values. The
+    first of equal values is kept (Decimal("1.0") may come back as Decimal("1"): equal)."""
+    if number is None:
+        return None
+    kept = _SHARED.get(number)
+    if kept is None:
+        kept = number
+        if len(_SHARED) < _SHARED_MAX:
+            _SHARED[number] = number
+    return kept
+
+
 def clean_int(value: Any) -> int | None:
     """An id, or None when absent or unset."""
     if type(value) is int:

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -65,7 +64,10 @@ def make_fill(rec: OrderRecord, contract: Contract, execution: Any, com: Commiss
 def add_fill(slot: Slot, fill: Fill) -> list[BookEvent]:
     """Add a new execution to its order (or keep it aside when a correction superseded it)."""
     rec, exec_id = slot.rec, fill.exec_id
-    current_id = slot.families.get(fill.correction_key)
+    families = slot.families
+    if families is None:
+        families = slot.families = {}
+    current_id = families.get(fill.correction_key)
     current = rec.fills.get(current_id) if current_id else None
     if current is not None and fill.revision < current.revision:
         rec.corrected_fills = {**rec.corrected_fills, exec_id: fill}
@@ -83,7 +85,7 @@ def add_fill(slot: Slot, fill: Fill) -> list[BookEvent]:
     else:
         rec.fills = fills  # a correction took one out: the sums are recounted when read
     rec.acknowledged = True  # a fill proves TWS accepted the order
-    slot.families[fill.correction_key] = exec_id
+    families[fill.correction_key] = exec_id
     slot.log("fill", "execDetails", text)
     status_events = slot.refresh("execDetails")
     with_commission = fill.commission is not None or fill.commission_currency is not None
@@ -120,18 +122,12 @@ def join_commission(slot: Slot, com: Commission) -> list[BookEvent]:
     rec = slot.rec
     share = rec.allocations.get(com.exec_id)
     if share is not None:  # an account's share of a block execution: kept, not counted
-        joined = replace(share, commission=com.commission, commission_currency=com.currency,
-                         realized_pnl=com.realized_pnl)  # fmt: skip
+        joined = share.with_commission(com)
         rec.allocations = {**rec.allocations, com.exec_id: joined}
         return []
     corrected = com.exec_id in rec.corrected_fills  # joined, but the fill no longer counts
     kept = rec.corrected_fills if corrected else rec.fills
-    fill = replace(
-        kept[com.exec_id],
-        commission=com.commission,
-        commission_currency=com.currency,
-        realized_pnl=com.realized_pnl,
-    )
+    fill = kept[com.exec_id].with_commission(com)
     if corrected:
         rec.corrected_fills = {**kept, com.exec_id: fill}
     else:

@@ -18,6 +18,7 @@ from all of it (`Slot.refresh`), whatever the order of arrival.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +29,7 @@ from typing import Any, TypeVar
 from ibapi.order import Order
 
 from . import status as st
-from .cleaning import clean_decimal, clean_float
+from .cleaning import clean_decimal, clean_float, shared_decimal
 from .events import BookEvent, Cancelled, Filled, OrderError, Rejected, StatusChanged
 from .model import ErrorEntry, Fill, LogEntry, OrderRecord
 from .status import Status
@@ -98,6 +99,9 @@ class FillStats:
         return stats
 
 
+_NO_FILLS = FillStats(of={})
+
+
 @dataclass(slots=True)
 class Slot:
     """A record plus the bookkeeping that makes the book order-independent and deduplicated."""
@@ -108,18 +112,20 @@ class Slot:
     # Does anyone subscribe to events of this kind (EventBus.wants)? An event nobody takes is
     # not built: each carries a copy of the record.
     wants: Callable[[type], bool] = field(default=_everyone, repr=False)
-    status_sigs: set = field(default_factory=set)
-    open_sigs: set = field(default_factory=set)
+    # What each openOrder / orderStatus / completedOrder already said (their signatures: tuples
+    # of different lengths, never equal across kinds): a tuple while short (an order gets a
+    # few), a set past SIGS_IN_TUPLE so that a long life stays linear.
+    sigs: tuple | set = ()
     done_status: str | None = None  # the "most done" status TWS reported
     working_status: str | None = None  # the latest not-done status TWS reported
     inferred_reject: bool = False  # the book's own inference: error before any TWS ack
     cancel_from: str | None = None  # our cancelOrder is pending; the status before it
     obs: Observed | None = None  # the status message with the largest filled quantity
-    families: dict[tuple, str] = field(default_factory=dict)  # correction key -> current execId
+    families: dict[tuple, str] | None = None  # correction key -> current execId, once filled
     mod_seq: int = 0
     fill_stats: FillStats | None = field(default=None, repr=False)
-    # The terms (merge.terms) of rec.order, and the order they were read from: an openOrder
-    # compares its terms with the record's, and rec.order is replaced, never changed in place.
+    # rec.order and its terms, cleaned (clean_terms): an openOrder that reads the same as
+    # rec.order needs no cleaning; rec.order is replaced, never changed in place.
     order_terms: tuple[Order | None, tuple] = field(default=(None, ()), repr=False)
 
     # ------------------------------------------------------------------ log
@@ -132,8 +138,23 @@ class Slot:
         rec, now = self.rec, self.now()
         before = rec.status if before is None else before
         after = rec.status if after is None else after
+        # Texts repeat across orders ("filled 0 remaining 100"): one copy of each while in use.
+        text = sys.intern(text)
         rec.log = (*rec.log, LogEntry(now, event, before, after, source, text, code))
         rec.updated = now
+
+    def seen(self, sig: tuple) -> bool:
+        """Was a message with this signature seen before? Remembers it if not."""
+        sigs = self.sigs
+        if sig in sigs:
+            return True
+        if isinstance(sigs, set):
+            sigs.add(sig)
+        elif len(sigs) < SIGS_IN_TUPLE:
+            self.sigs = (*sigs, sig)
+        else:
+            self.sigs = {*sigs, sig}
+        return False
 
     # ------------------------------------------------------------------ observations
 
@@ -171,6 +192,8 @@ class Slot:
         changed (at most once per execDetails / commission), not on every status message."""
         stats, fills = self.fill_stats, self.rec.fills
         if stats is None or stats.of is not fills:
+            if not fills:
+                return _NO_FILLS  # most orders never fill: none of their own (read only)
             stats = self.fill_stats = FillStats.of_fills(fills)
         return stats
 
@@ -185,16 +208,17 @@ class Slot:
             if added is not None:
                 stats.add(added)
 
-    def terms_of_record(self) -> tuple | None:
-        """``terms(rec.order)``, read once per order object the record holds."""
+    def terms_of_record(self) -> tuple[tuple, tuple] | None:
+        """``rec.order``'s terms as read and as cleaned (cleaned once per order object)."""
         order = self.rec.order
         if order is None:
             return None
-        cached_for, cached = self.order_terms
+        raw = read_terms(order)  # one C call: cheaper to read again than to keep
+        cached_for, cleaned = self.order_terms
         if cached_for is not order:
-            cached = terms(order)
-            self.order_terms = (order, cached)
-        return cached
+            cleaned = clean_terms(raw)
+            self.order_terms = (order, cleaned)
+        return raw, cleaned
 
     # ------------------------------------------------------------------ derivation
 
@@ -270,7 +294,7 @@ class Slot:
         if rec.status == Status.FILLED:
             rec.remaining = Decimal(0)
         elif total is not None:
-            rec.remaining = max(total - filled, Decimal(0))
+            rec.remaining = shared_decimal(max(total - filled, _ZERO))
         else:
             rec.remaining = obs.remaining if obs and obs.filled == filled else None
         if fills and fills_qty > status_filled:
@@ -321,25 +345,37 @@ class Slot:
 # ---------------------------------------------------------------------- helpers
 
 
+SIGS_IN_TUPLE = 8
+_ZERO = Decimal(0)
 _READ_TERMS = attrgetter(*_TERMS)
 
 
-def terms(order: Order) -> tuple:
-    """The order's terms, cleaned, comparable across messages."""
+def read_terms(order: Order) -> tuple:
+    """The order's terms as the message carries them: equal ones clean to equal terms."""
     try:
-        raw = _READ_TERMS(order)  # one C call for the usual case: every attribute is there
+        return _READ_TERMS(order)  # one C call for the usual case: every attribute is there
     except AttributeError:
-        raw = tuple(getattr(order, name, None) for name in _TERMS)
+        return tuple(getattr(order, name, None) for name in _TERMS)
+
+
+def clean_terms(raw: tuple) -> tuple:
+    """Terms read by ``read_terms``, cleaned: comparable and hashable across messages (the
+    values themselves, not their text: they are the order's own objects, nothing new)."""
     return tuple(
-        str(
+        [
             clean_float(v)
             if isinstance(v, float)
             else clean_decimal(v)
             if isinstance(v, Decimal)
             else v
-        )
-        for v in raw
+            for v in raw
+        ]
     )
+
+
+def terms(order: Order) -> tuple:
+    """The order's terms, cleaned, comparable across messages."""
+    return clean_terms(read_terms(order))
 
 
 def terms_text(order: Order) -> str:

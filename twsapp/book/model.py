@@ -13,10 +13,12 @@ record may be read from any thread; `snapshot()` gives a copy that no longer cha
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, is_not
 from typing import Any, NamedTuple
 
 from ibapi.contract import Contract
@@ -65,12 +67,25 @@ class Fill:
         except ValueError:
             return (-1, last)
 
+    def with_commission(self, com: Commission) -> Fill:
+        """This fill with ``com``'s numbers (``dataclasses.replace``, without its generic cost:
+        one per commission report)."""
+        values = list(_read_fill(self))
+        values[-3:] = (com.commission, com.currency, com.realized_pnl)
+        return Fill(*values)
+
     @property
     def correction_key(self) -> tuple[str, int | None, str]:
         """Fills with the same key are versions of one execution (IB: "all parameters identical
         except the execId"); contract and side are part of it so that per-leg executions of a
         combo are never mistaken for corrections of each other."""
         return (self.family, self.con_id, self.side)
+
+
+_FILL_FIELDS = tuple(f.name for f in fields(Fill))
+_read_fill = attrgetter(*_FILL_FIELDS)
+if _FILL_FIELDS[-3:] != ("commission", "commission_currency", "realized_pnl"):
+    raise TypeError("Fill.with_commission expects the commission's fields last")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +168,16 @@ def _term(source: str, name: str) -> property:
     return property(get, doc=f"{source}.{name}, or '' while the {source} is not known")
 
 
+_NONE_YET: dict = {}  # see _empty
+
+
+def _empty() -> dict:
+    """The one empty dict every record starts with for its fills, corrections and allocations:
+    the book replaces these containers, never changes them (copy-on-write), so sharing the
+    empty one costs nothing, where three dicts each would add about 200 bytes to every order."""
+    return _NONE_YET
+
+
 @dataclass(slots=True)
 class OrderRecord:
     """Everything the book knows about one order; keyed by (client_id, order_id), or permId.
@@ -181,11 +206,11 @@ class OrderRecord:
     parent_id: int | None = None
     mkt_cap_price: float | None = None
     acknowledged: bool = False  # TWS sent a status, openOrder, completedOrder or fill for it
-    fills: dict[str, Fill] = field(default_factory=dict)
-    corrected_fills: dict[str, Fill] = field(default_factory=dict)  # replaced by a correction
+    fills: dict[str, Fill] = field(default_factory=_empty)
+    corrected_fills: dict[str, Fill] = field(default_factory=_empty)  # replaced by a correction
     # An advisor's group order: its accounts' shares of the block executions in `fills` (TWS
     # reports both; only the block ones count for the order: fills.add_allocation).
-    allocations: dict[str, Fill] = field(default_factory=dict)
+    allocations: dict[str, Fill] = field(default_factory=_empty)
     errors: tuple[ErrorEntry, ...] = ()
     modifications: tuple[Modification, ...] = ()
     log: tuple[LogEntry, ...] = ()
@@ -196,7 +221,8 @@ class OrderRecord:
     # The order is kept as what differs from a new ibapi Order (`compact_order`): a whole one
     # is 3.6 KB, nearly all defaults, and TWS's echo already holds one. `sent_order` rebuilds it.
     sent_contract: Contract | None = field(default=None, repr=False)
-    sent_terms: tuple[tuple[str, Any], ...] | None = field(default=None, repr=False)
+    # (The order itself for a moment, until the sender compacts it: `OrderBook.compact_sent`.)
+    sent_terms: tuple[Any, ...] | Order | None = field(default=None, repr=False)
     # The total quantity as the book derived it from everything TWS said (merge.Slot.total);
     # None until then. Read it through `total_quantity`.
     derived_quantity: Decimal | None = None
@@ -303,25 +329,37 @@ class OrderRecord:
         return self.__copy__()  # containers are replaced on update, never mutated
 
     def __copy__(self) -> OrderRecord:
-        # Field by field: half the time of copy.copy's generic path for a slotted class, and
-        # every event carries one.
-        clone = object.__new__(OrderRecord)
-        for name, value in zip(_RECORD_FIELDS, _read_record(self), strict=True):
-            setattr(clone, name, value)
-        return clone
+        # Every field read in one C call and passed to the generated __init__: a third of
+        # copy.copy's generic path for a slotted class, and every event carries one.
+        return OrderRecord(*_read_record(self))
 
 
 _ORDER_DEFAULTS = vars(Order())
 
 
-def compact_order(order: Order) -> tuple[tuple[str, Any], ...]:
-    """What ``order`` sets that a new ibapi Order does not: ``expand_order`` gives it back."""
-    defaults, missing = _ORDER_DEFAULTS, object()
-    return tuple(
-        (name, value)
-        for name, value in vars(order).items()
-        if not _same(value, defaults.get(name, missing))
-    )
+_DEFAULT_NAMES = tuple(_ORDER_DEFAULTS)
+_DEFAULT_VALUES = tuple(_ORDER_DEFAULTS.values())
+_MISSING = object()
+
+
+def compact_order(order: Order) -> tuple[Any, ...]:
+    """What ``order`` sets that a new ibapi Order does not, as one flat tuple of names and
+    values (name, value, name, value ...: one object per order, not one per pair);
+    ``expand_order`` gives it back. It runs on every place, so the usual order (ibapi's
+    attributes, in ibapi's order) is screened in C: only the attributes that are not the
+    default objects themselves (an Order shares them with every new one) are compared."""
+    attrs = vars(order)
+    if tuple(attrs) == _DEFAULT_NAMES:
+        names = compress(_DEFAULT_NAMES, map(is_not, attrs.values(), _DEFAULT_VALUES))
+        candidates: Iterable[tuple[str, Any]] = ((name, attrs[name]) for name in names)
+    else:
+        candidates = attrs.items()
+    defaults, kept = _ORDER_DEFAULTS, list[Any]()
+    for name, value in candidates:
+        default = defaults.get(name, _MISSING)
+        if value is not default and not _same(value, default):
+            kept += (name, value)
+    return tuple(kept)
 
 
 def _same(value: Any, default: Any) -> bool:
@@ -333,10 +371,13 @@ def _same(value: Any, default: Any) -> bool:
     )
 
 
-def expand_order(terms: tuple[tuple[str, Any], ...]) -> Order:
-    """A new Order with ``terms`` set (lists copied: the kept terms never change)."""
+def expand_order(terms: tuple[Any, ...] | Order) -> Order:
+    """A new Order with ``terms`` (``compact_order``'s, or a whole order not compacted yet)
+    set; lists copied: the kept terms never change."""
+    if isinstance(terms, Order):
+        terms = tuple(item for pair in vars(terms).items() for item in pair)
     order = Order()
-    for name, value in terms:
+    for name, value in zip(terms[::2], terms[1::2], strict=True):
         setattr(order, name, list(value) if isinstance(value, list) else value)
     return order
 

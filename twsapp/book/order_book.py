@@ -38,7 +38,7 @@ from ..events import EventBus
 from ..exceptions import BookError
 from . import frames
 from . import status as st
-from .cleaning import clean_decimal, clean_float, clean_id, clean_int
+from .cleaning import clean_decimal, clean_float, clean_id, clean_int, shared_decimal
 from .error_policy import apply_error
 from .events import (
     BookEvent,
@@ -52,7 +52,7 @@ from .fills import (
     make_fill,
 )
 from .lock import BookLock
-from .merge import Observed, Slot, terms, terms_text
+from .merge import Observed, Slot, clean_terms, read_terms, terms, terms_text
 from .model import (
     AccountValue,
     Commission,
@@ -85,6 +85,7 @@ class OrderBook:
         self.accounts: list[str] = []
         self.bus = bus or EventBus()
         self.lock = BookLock(self.bus)
+        self._wants = self.bus.wants  # one bound method for every slot, not one each
         self._now = clock or (lambda: datetime.now(UTC))
         self._slots: list[Slot] = []
         self._by_key: dict[tuple[int, int], Slot] = {}
@@ -166,14 +167,16 @@ class OrderBook:
     # ------------------------------------------------------------------ requests (app side)
 
     def register_pending(
-        self, client_id: int, order_id: int, contract: Contract, order: Order
+        self, client_id: int, order_id: int, contract: Contract, order: Order, compact: bool = True
     ) -> OrderRecord:
         """Record an order about to be sent (PendingSubmit). Call before placeOrder.
 
         The book keeps ``contract`` and ``order`` themselves until TWS's echo replaces them
         (no copy: the send path passes objects of its own, made once), so the caller must not
         change them afterwards; what was sent stays as ``sent_contract`` and, compacted, as
-        ``sent_order``, for modifies."""
+        ``sent_order``, for modifies. ``compact`` False leaves the compacting to
+        ``compact_sent``, which the sender calls once the message is out: it is the costliest
+        part of registering, and nothing needs it before."""
         with self.lock:
             if (client_id, order_id) in self._by_key:
                 raise BookError(
@@ -192,7 +195,7 @@ class OrderBook:
                 created=now,
                 updated=now,
                 sent_contract=contract,
-                sent_terms=compact_order(order),
+                sent_terms=compact_order(order) if compact else order,
             )
             slot = self._add(rec, Status.PENDING_SUBMIT)
             text = terms_text(order)
@@ -201,6 +204,15 @@ class OrderBook:
             if event is not None:
                 self.lock.emit([event])
             return rec
+
+    def compact_sent(self, records: list[OrderRecord]) -> None:
+        """Keep what ``register_pending(..., compact=False)`` registered as sent compactly."""
+        for rec in records:
+            sent = rec.sent_terms
+            if isinstance(sent, Order):
+                terms = compact_order(sent)
+                with self.lock:
+                    rec.sent_terms = terms
 
     def request_modify(
         self, order_id: int, changes: dict[str, Any], client_id: int | None = None
@@ -238,21 +250,26 @@ class OrderBook:
         client_id = _client(order.clientId, self.client_id)
         perm_id = clean_id(order.permId)
         status = getattr(order_state, "status", "") or ""
-        filled = str(clean_decimal(getattr(order, "filledQuantity", None)))
-        shown = terms(order)
+        filled = shared_decimal(clean_decimal(getattr(order, "filledQuantity", None)))
+        raw = read_terms(order)
         with self.lock:
             slot = self._find(client_id, order_id, perm_id, "openOrder")
             rec = slot.rec
-            held = slot.terms_of_record()
-            changed = held is not None and held != shown
-            if held is not None and not changed:
-                shown = held  # one tuple for the order's unchanged terms, not one per message
+            # Before TWS's first word the record holds only what was sent: nothing to compare
+            # (a first openOrder is never a repeat), so its terms are not even read.
+            held = slot.terms_of_record() if rec.acknowledged else None
+            if held is not None and raw == held[0]:
+                shown, changed = held[1], False  # the usual repeat: nothing to clean
+            else:
+                shown = clean_terms(raw)
+                changed = held is not None and held[1] != shown
+                if held is not None and not changed:
+                    shown = held[1]  # one tuple for the order's unchanged terms
             sig = (order_id, client_id, perm_id, status, contract.conId, shown, filled)
             # A repeat is dropped, unless it shows terms other than the current ones: a modify
             # back to earlier terms brings back an earlier message, and it is news.
-            if sig in slot.open_sigs and not changed:
+            if slot.seen(sig) and not changed:
                 return []
-            slot.open_sigs.add(sig)
             events: list[BookEvent] = []
             first = not rec.acknowledged
             rec.contract, rec.order = contract, order
@@ -287,20 +304,19 @@ class OrderBook:
     ) -> list[BookEvent]:
         cid = _client(client_id, self.client_id)
         perm = clean_id(perm_id)
-        obs = Observed(
-            filled=clean_decimal(filled) or Decimal(0),
-            remaining=clean_decimal(remaining),
+        obs = Observed(  # kept in the signature, and the most filled in the slot
+            filled=shared_decimal(clean_decimal(filled)) or _ZERO,
+            remaining=shared_decimal(clean_decimal(remaining)),
             avg=clean_float(avg_fill_price) or None,  # 0 means "no fill yet"
             last=clean_float(last_fill_price) or None,
         )
         cap = clean_float(mkt_cap_price) or None
         sig = (order_id, cid, status, perm, clean_id(parent_id), why_held or "", cap,
-               str(obs.filled), str(obs.remaining), obs.avg, obs.last)  # fmt: skip
+               obs.filled, obs.remaining, obs.avg, obs.last)  # fmt: skip
         with self.lock:
             slot = self._find(cid, order_id, perm, "orderStatus")
-            if sig in slot.status_sigs:
+            if slot.seen(sig):
                 return []
-            slot.status_sigs.add(sig)
             rec = slot.rec
             rec.acknowledged = True
             rec.parent_id = clean_id(parent_id) or rec.parent_id
@@ -364,9 +380,8 @@ class OrderBook:
         order_id = clean_int(order.orderId) or 0
         with self.lock:
             slot = self._find(client_id, order_id, perm_id, "completedOrder", bool(order_id))
-            if sig in slot.open_sigs:
+            if slot.seen(sig):
                 return []
-            slot.open_sigs.add(sig)
             rec = slot.rec
             if rec.contract is None or not rec.acknowledged:
                 rec.contract = contract
@@ -431,7 +446,7 @@ class OrderBook:
             return [s.rec.snapshot() for s in self._slots]
 
     def _add(self, rec: OrderRecord, base: str) -> Slot:
-        slot = Slot(rec=rec, base=base, now=self._now, wants=self.bus.wants)
+        slot = Slot(rec=rec, base=base, now=self._now, wants=self._wants)
         self._slots.append(slot)
         if rec.order_id:
             self._by_key[rec.key] = slot
@@ -492,6 +507,9 @@ class OrderBook:
             text = f"{ids_from} names client {client_id} order {order_id}; kept {rec.key}"
             slot.log("id_conflict", ids_from, text)
         return slot
+
+
+_ZERO = Decimal(0)
 
 
 def _client(value: Any, default: int) -> int:

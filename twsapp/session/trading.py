@@ -230,6 +230,7 @@ class OrderApi:
                 raise OrderRefused(f"{exc}; nothing was sent") from exc
             records = self._register(details, checked, ids, bracket)
             self._held.append((details, checked))
+            self._book.compact_sent(records)
         log.warning("TWS is unreachable (%s): order(s) %s held, to be sent after the resync "
                     "([tws] while_disconnected = \"queue\")", why,
                     ", ".join(map(str, ids)))  # fmt: skip
@@ -317,6 +318,7 @@ class OrderApi:
                     with self._pacer.tagged("place", order_id):
                         self._client.placeOrder(order_id, details.contract, order)
                 self._count("submits", len(orders))
+                self._book.compact_sent(records)  # once sent: off the order's way to TWS
                 return records
 
     def _register(
@@ -331,7 +333,9 @@ class OrderApi:
             if bracket and order is not orders[0]:
                 order.parentId = ids[0]
             records.append(
-                self._book.register_pending(client_id, order_id, details.contract, order)
+                self._book.register_pending(
+                    client_id, order_id, details.contract, order, compact=False
+                )
             )  # takes and releases the book lock: never held across the send
             self._journal("place", client_id, order_id, details.contract, order)
         return records
