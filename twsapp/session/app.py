@@ -704,6 +704,7 @@ class TwsApp:
                     log.warning("reconnect attempt %d failed: %s", attempt, exc)
                     continue
                 connected = True
+                self._link_lost = False  # a new session: TWS says 1100 again if still cut off
                 break
         finally:
             with self._state_lock:

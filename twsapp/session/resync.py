@@ -69,7 +69,11 @@ def open_intents(
     (never sent: waiting for the connection)."""
     intents = OpenIntents()
     for record in records:
-        if record.client_id != client_id or record.done or record.key in held:
+        if record.client_id != client_id or record.key in held:
+            continue
+        if record.done:  # a modify may still wait on an order TWS has since ended
+            if record.pending_modifications:
+                intents.modifies[record.key] = len(record.pending_modifications)
             continue
         if not record.acknowledged:
             intents.places.append(record.key)
