@@ -361,3 +361,27 @@ def test_a_modify_lost_in_a_drop_after_a_cancel_is_settled(sim, reconnecting):
     assert record.status == "Cancelled"
     assert not record.pending_modifications, record.modifications
     settled(app, sim)
+
+
+def test_a_refusal_taken_for_a_repeat_is_settled_by_the_heartbeat_resync(sim, app_factory):
+    """Two modifies of a cancelled order refused in one millisecond with the same words: the
+    book cannot tell the second refusal from a repeat of the first, keeps that modify pending,
+    and the heartbeat, seeing it unanswered while TWS answers, resyncs: nothing stays pending
+    (the second modify is rejected). Below server version 194 errors carry no time and both
+    refusals are taken as they come."""
+    from twsapp.session.heartbeat import Heartbeat
+    from twsapp.sim.fault_plan import Freeze
+
+    app = app_factory(sim)
+    record = app.place("AAPL", resting(sim))
+    Events(app).status(record.order_id, "Submitted")
+    sim.faults.arm(Freeze(seconds=0.2))
+    app.cancel(record.order_id)
+    app.modify(record.order_id, quantity=110)
+    app.modify(record.order_id, quantity=120)
+    barrier(app)
+    assert record.status == "Cancelled"
+    Heartbeat(app, every=0.2, answer_within=0.0).beat()
+    assert not record.pending_modifications, record.modifications
+    assert [m.state for m in record.modifications] == ["rejected", "rejected"]
+    settled(app, sim)

@@ -15,6 +15,7 @@ from twsapp.session.resync import (
     corrections,
     executions_since,
     open_intents,
+    overdue,
     snapshot,
 )
 
@@ -35,6 +36,19 @@ def test_open_intents_are_the_unanswered_requests_of_this_client_only():
     assert intents.modifies == {(CID, 2): 2}
     assert intents.cancels == [(CID, 3)]
     assert len(intents) == 4
+
+
+def test_overdue_are_requests_older_than_the_cutoff_even_on_orders_tws_ended():
+    book, _ = make_book()
+    book.register_pending(CID, 1, stock(), order(1))
+    placed(book, 2, perm=9002)
+    book.request_modify(2, {"lmtPrice": 1500.0})
+    book.on_error(2, 202, "Order Canceled - reason:", client_id=CID)  # ended, modify pending
+    placed(book, 3, perm=9003)  # answered: never overdue
+    cutoff = book.get(3).updated
+    assert [r.order_id for r in overdue(book.records(), CID, cutoff)] == [1, 2]
+    assert overdue(book.records(), CID, book.get(1).created) == []  # nothing older than that
+    assert overdue(book.records(), CID, cutoff, held={(CID, 1)})[0].order_id == 2
 
 
 def test_corrections_name_each_changed_field_and_skip_new_orders():

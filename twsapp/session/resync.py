@@ -93,9 +93,11 @@ def overdue(
     answered: a placeOrder not acknowledged, a modify or a cancel still pending."""
     late = []
     for record in records:
-        if record.client_id != client_id or record.done or record.key in held:
+        if record.client_id != client_id or record.key in held:
             continue
-        if not record.acknowledged:
+        if record.done and not record.pending_modifications:
+            continue
+        if not record.acknowledged and not record.done:
             asked = record.created
         elif record.pending_modifications:
             asked = record.pending_modifications[0].requested
