@@ -5,6 +5,7 @@ pending. The waits between attempts are kept tiny; the simulator's clock is manu
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -385,3 +386,30 @@ def test_a_refusal_taken_for_a_repeat_is_settled_by_the_heartbeat_resync(sim, ap
     assert not record.pending_modifications, record.modifications
     assert [m.state for m in record.modifications] == ["rejected", "rejected"]
     settled(app, sim)
+
+
+def test_a_working_order_the_new_tws_does_not_know_is_named_not_guessed(sim, caplog):
+    """TWS came back without the order (another TWS on the port, its state lost): the resync
+    cannot know what became of it, so it says so at WARNING and leaves the record alone."""
+    from twsapp.sim.server import SimServer, SimSettings
+
+    app = TwsApp(request_timeout=WAIT, reconnect=QUICK)
+    seen = Seen(app)
+    app.start("127.0.0.1", sim.port, 1, timeout=WAIT)
+    other = None
+    try:
+        record = app.place("AAPL", resting(sim))
+        Events(app).status(record.order_id, "Submitted")
+        port = sim.port
+        sim.stop()
+        other = SimServer(SimSettings(port=port, speed=0.0)).start()
+        with caplog.at_level(logging.WARNING, logger="twsapp.session"):
+            seen.resynced()
+        named = [r.getMessage() for r in caplog.records if "no longer reports" in r.getMessage()]
+        expected = (f"resync (reconnect): TWS no longer reports order {record.order_id} "
+                    "(Submitted in the book): its state is unknown; look it up in TWS")  # fmt: skip
+        assert named == [expected]
+    finally:
+        app.stop()
+        if other is not None:
+            other.stop()

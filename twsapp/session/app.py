@@ -451,7 +451,12 @@ class TwsApp:
                 records = self.book.records()
                 before = snapshot(records)
                 intents = open_intents(records, self.client_id, self._orders.held_keys())
-                self._orders.sync(timeout, executions_since(records))
+                self._router.reported = (set(), set())
+                try:
+                    self._orders.sync(timeout, executions_since(records))
+                    self._name_unreported(self._router.reported, reason)
+                finally:
+                    self._router.reported = None
                 recancel = self._resolve(intents, reason)
                 self._pacing_seen = 0
                 lines = corrections(before, self.book.records())
@@ -508,6 +513,20 @@ class TwsApp:
             self._settle(order_id, f"cancel never reached TWS ({lost}): sending it again")
             recancel.append(order_id)
         return recancel
+
+    def _name_unreported(self, reported: tuple[set[int], set[int]], reason: str) -> None:
+        """A working order TWS acknowledged but reports no more (a TWS restart that lost it, an
+        order cancelled in TWS's own window while away): its true state is unknown, so it is
+        named at WARNING rather than guessed."""
+        ids, perms = reported
+        for record in self.book.records():
+            if record.client_id != self.client_id or not record.acknowledged or record.done:
+                continue
+            if record.order_id in ids or (record.perm_id and record.perm_id in perms):
+                continue
+            log.warning("resync (%s): TWS no longer reports order %d (%s in the book): its "
+                        "state is unknown; look it up in TWS", reason, record.order_id,
+                        record.status)  # fmt: skip
 
     def _settle_unsent(self, order_id: int, lost: str) -> None:
         """An order TWS never received, with whatever was asked of it since (a cancel, modifies):

@@ -89,6 +89,9 @@ class Router:
         self.subscriptions = SubscriptionRegistry(requests.new_id)
         self.link = link
         self._now = clock or (lambda: datetime.now(UTC))
+        # While a resync runs: the order ids and permIds TWS reported (open or completed), so
+        # that a working order it no longer knows can be named (TwsApp.resync).
+        self.reported: tuple[set[int], set[int]] | None = None
 
     # ------------------------------------------------------------------ session
 
@@ -145,6 +148,7 @@ class Router:
             self.requests.finish(order_id)
             return
         self._journal("openOrder", order_id, contract, order, state)
+        self._reported(order_id, order.permId)
         self.book.on_open_order(order_id, contract, order, state)
 
     def order_status(self, order_id: int, *args: Any) -> None:
@@ -156,7 +160,14 @@ class Router:
         if order.clientId == self.book.client_id:  # text completedOrder carries no ids: 0
             self.ids.observe(order.orderId)
         self._journal("completedOrder", contract, order, state)
+        self._reported(order.orderId, order.permId)
         self.book.on_completed_order(contract, order, state)
+
+    def _reported(self, order_id: int, perm_id: int) -> None:
+        reported = self.reported
+        if reported is not None:
+            reported[0].add(order_id)
+            reported[1].add(perm_id)
 
     def exec_details(self, req_id: int, contract: Any, execution: Any) -> None:
         self.ids.observe(execution.orderId)
