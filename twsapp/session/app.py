@@ -717,10 +717,14 @@ class TwsApp:
                                     "([tws] next_client_id)", self.client_id - 1,
                                     self.client_id)  # fmt: skip
                     else:
-                        log.warning("reconnect attempt %d failed: %s", attempt, exc)
+                        log.info(
+                            "reconnect attempt %d failed: %s", attempt, exc
+                        )  # the loss was a WARNING
                     continue
                 except ConnectError as exc:
-                    log.warning("reconnect attempt %d failed: %s", attempt, exc)
+                    log.info(
+                        "reconnect attempt %d failed: %s", attempt, exc
+                    )  # the loss was a WARNING
                     continue
                 connected = True
                 self._link_lost = False  # a new session: TWS says 1100 again if still cut off
