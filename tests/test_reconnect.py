@@ -122,6 +122,7 @@ def test_a_drop_in_a_fill_is_reconnected_and_the_fill_arrives_once_with_its_comm
     assert all(f.commission is not None for f in record.fills.values())  # from the resync
     settled(app, sim)
     assert set(seen.fills.values()) == {1}, seen.fills  # no fill event twice
+    assert app.efficiency.summary()[-1]["fills"] == 1  # nor counted twice
     assert seen.kinds()[:3] == ["Connected", "Disconnected", "Reconnecting"]
     assert "Connected" in seen.kinds()[3:] and app.reconnects == 1 and app.ready
 

@@ -31,7 +31,7 @@ from ibapi.order import Order
 from . import status as st
 from .cleaning import clean_decimal, clean_float, shared_decimal
 from .events import BookEvent, Cancelled, Filled, OrderError, Rejected, StatusChanged
-from .model import ErrorEntry, Fill, LogEntry, OrderRecord
+from .model import ErrorEntry, Fill, OrderRecord
 from .status import Status
 
 E = TypeVar("E", bound=BookEvent)
@@ -138,9 +138,12 @@ class Slot:
         rec, now = self.rec, self.now()
         before = rec.status if before is None else before
         after = rec.status if after is None else after
+        # A row of plain values, which the garbage collector stops scanning (model.LogEntry):
+        # a Status is kept as its plain string.
+        before, after = _PLAIN.get(before, before), _PLAIN.get(after, after)
         # Texts repeat across orders ("filled 0 remaining 100"): one copy of each while in use.
         text = sys.intern(text)
-        rec.log = (*rec.log, LogEntry(now, event, before, after, source, text, code))
+        rec.log_rows = (*rec.log_rows, (now, event, before, after, source, text, code))
         rec.updated = now
 
     def seen(self, sig: tuple) -> bool:
@@ -346,6 +349,7 @@ class Slot:
 
 
 SIGS_IN_TUPLE = 8
+_PLAIN: dict[str, str] = {status: status.value for status in Status}
 _ZERO = Decimal(0)
 _READ_TERMS = attrgetter(*_TERMS)
 

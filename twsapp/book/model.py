@@ -101,9 +101,11 @@ class Commission:
 class LogEntry(NamedTuple):
     """One state change of an order (or a message that was deliberately ignored).
 
-    A named tuple, not a dataclass: an order gets one per change, so it is the book's most
-    numerous object; a tuple is built several times faster than a frozen dataclass, and one of
-    plain values drops out of the garbage collector's scans after its first one."""
+    A named tuple, not a dataclass: a tuple is built several times faster than a frozen
+    dataclass. The record keeps each as a plain tuple of these fields (`OrderRecord.log_rows`;
+    `log` gives them as LogEntry): a tuple subclass stays tracked by the garbage collector for
+    good, a plain tuple of plain values (no Status member either: a str with a __dict__) drops
+    out of its scans after its first one."""
 
     time: datetime
     event: str  # registered, status, fill, commission, error, modify_*, cancel_*, ignored, ...
@@ -213,7 +215,10 @@ class OrderRecord:
     allocations: dict[str, Fill] = field(default_factory=_empty)
     errors: tuple[ErrorEntry, ...] = ()
     modifications: tuple[Modification, ...] = ()
-    log: tuple[LogEntry, ...] = ()
+    # The log, as plain tuples of LogEntry's fields (read it as `log`): an order gets one per
+    # change, the book's most numerous object, and a plain tuple of plain values drops out of
+    # the garbage collector's scans after its first one, where a named tuple never does.
+    log_rows: tuple[tuple[Any, ...], ...] = ()
     created: datetime | None = None
     updated: datetime | None = None
     # The contract and order as this app sent them (placeOrder), never replaced by TWS's echo:
@@ -228,6 +233,11 @@ class OrderRecord:
     derived_quantity: Decimal | None = None
 
     # -- state
+
+    @property
+    def log(self) -> tuple[LogEntry, ...]:
+        """Every state change of the order, oldest first (a new tuple at each read)."""
+        return tuple([_new_tuple(LogEntry, row) for row in self.log_rows])
 
     @property
     def key(self) -> tuple[int, int]:
@@ -337,6 +347,7 @@ class OrderRecord:
 _ORDER_DEFAULTS = vars(Order())
 
 
+_new_tuple = tuple.__new__  # LogEntry from a row in one C call
 _DEFAULT_NAMES = tuple(_ORDER_DEFAULTS)
 _DEFAULT_VALUES = tuple(_ORDER_DEFAULTS.values())
 _MISSING = object()

@@ -94,6 +94,9 @@ class OrderBook:
         self._commissions: dict[str, Commission] = {}
         self._positions: dict[tuple[str, int | str], Position] = {}
         self._account: dict[tuple[str, str, str], AccountValue] = {}
+        # Called under the book lock for each new execution (not a correction, a repeat or an
+        # advisor's allocation): a count that needs no event (the order-efficiency ratio).
+        self.on_new_fill: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------ subscribers
 
@@ -342,7 +345,11 @@ class OrderBook:
             self._by_exec[exec_id] = slot
             if self._is_allocation(slot.rec, fill.account):
                 return self.lock.emit(add_allocation(slot, fill))
-            return self.lock.emit(add_fill(slot, fill))
+            held = len(slot.rec.fills)
+            events = add_fill(slot, fill)
+            if len(slot.rec.fills) > held and self.on_new_fill is not None:
+                self.on_new_fill()  # a new execution, not a correction of one
+            return self.lock.emit(events)
 
     def _is_allocation(self, rec: OrderRecord, account: str) -> bool:
         """One account's share of an advisor's group order, which TWS also reports as a block

@@ -22,7 +22,7 @@ from ibapi.client import EClient
 from ibapi.contract import Contract, ContractDetails
 from ibapi.order import Order
 
-from ..book import FillReceived, OrderBook, OrderRecord, Position
+from ..book import OrderBook, OrderRecord, Position
 from ..book.selection import select
 from ..book.status import Status
 from ..config import LIVE_PORTS, RiskConfig, is_loopback_host
@@ -235,7 +235,7 @@ class TwsApp:
         self.pacer = self._wire.pacer = Pacer(max_messages_per_second)
         # submits, modifies and cancels sent, fills received: per day, for the summary
         self.efficiency = Efficiency(lambda: self._now().date())
-        self.bus.subscribe(self._count_fill, FillReceived)
+        self.book.on_new_fill = lambda: self.efficiency.count("fills")  # no event needed
         self.contracts = ContractService(self._requests, self._wire, request_timeout)
         self._orders = OrderApi(
             self, self._wire, self.book, self._ids, self.contracts, self._requests,
@@ -273,10 +273,6 @@ class TwsApp:
         self._pacing_seen = 0  # error 100s since the last resync
         self._rng = random.Random()
         self.bus.subscribe(self._on_link, TwsLinkLost, TwsLinkRestored)
-
-    def _count_fill(self, event: FillReceived) -> None:
-        if event.replaces is None:  # a correction is the same fill
-            self.efficiency.count("fills")
 
     @property
     def ids(self) -> OrderIdAllocator:
