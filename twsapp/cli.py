@@ -4,6 +4,7 @@ the commands that drive a running process through its control API (``twsapp orde
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import math
 import signal
@@ -99,6 +100,10 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if duration == 0:
         engine.stop()
+    # What is alive now (modules, pandas, the strategies) lives as long as the process: out of
+    # the collector's way, so that each full collection of a long run walks only the book.
+    gc.collect()
+    gc.freeze()
     try:
         engine.start()
     except TwsAppError as exc:  # cannot connect, or no answer to the sync: exit 3
