@@ -24,7 +24,7 @@ from twsapp.events import (
     Resynced,
     TwsLinkLost,
 )
-from twsapp.exceptions import OrderRefused
+from twsapp.exceptions import OrderRefused, RequestError
 from twsapp.orders import limit_order, market_order
 from twsapp.session import TwsApp
 from twsapp.session.reconnect import Backoff
@@ -200,8 +200,13 @@ def test_orders_are_refused_while_reconnecting_by_default(sim, reconnecting):
     before = len(placed_ids(sim, 1))
     with pytest.raises(OrderRefused, match=r"TWS is unreachable \(reconnecting\).*nothing was"):
         app.place("AAPL", resting(sim))
+    asked = time.monotonic()
+    with pytest.raises(RequestError, match=r"not connected to TWS \(reconnecting\): nothing"):
+        app.contracts.resolve("MSFT")  # at once, not after the request's timeout
+    assert time.monotonic() - asked < WAIT / 2
     seen.resynced()
     assert len(placed_ids(sim, 1)) == before
+    assert app.contracts.resolve("MSFT").contract.symbol == "MSFT"  # asked once back
     settled(app, sim)
 
 
@@ -209,6 +214,8 @@ def test_queued_orders_are_sent_once_after_the_resync(sim, reconnecting):
     app, seen = reconnecting(while_disconnected="queue")
     restarted(app, sim)
     held = app.place("AAPL", resting(sim))
+    with pytest.raises(OrderRefused, match=r"the contract is not known yet.*neither held nor"):
+        app.place("MSFT", limit_order("BUY", 1, 10.0))  # never looked up: cannot be checked
     dropped = app.place("AAPL", resting(sim))
     assert held.status == dropped.status == "PendingSubmit"
     app.cancel(dropped.order_id)  # still held: cancelled here, never sent

@@ -250,6 +250,7 @@ class TwsApp:
         self._handshake: threading.Thread | None = None
         self._reader_thread: threading.Thread | None = None
         self._orders.while_disconnected = while_disconnected
+        self._requests.gate = self._request_gate
         self._used = False  # start() got past its checks: this object cannot connect again
         self._started = False  # start() succeeded
         self._stopping = False
@@ -805,6 +806,14 @@ class TwsApp:
                     self._pacing_resync = False
 
         threading.Thread(target=later, name="tws-resync", daemon=True).start()
+
+    def _request_gate(self) -> str:
+        """Why a request cannot be sent now: the socket is down (a reconnect may be under way)."""
+        if self._wire.isConnected():
+            return ""
+        return "not connected to TWS" + (
+            " (reconnecting)" if self._started and self.will_reconnect else ""
+        )
 
     @property
     def will_reconnect(self) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import NOT_CONNECTED
 from ..exceptions import RequestError, RequestTimeout
 
 
@@ -38,12 +39,18 @@ class RequestTracker:
         self._ids = itertools.count(first_req_id)
         self._pending: dict[object, Pending] = {}
         self._lock = threading.Lock()
+        # Why nothing can be asked now ("" when it can): set by the session, so that a request
+        # made while the socket is down fails at once instead of waiting out its timeout.
+        self.gate: Callable[[], str] | None = None
 
     def new_id(self) -> int:
         return next(self._ids)
 
     def call(self, key: object, what: str, send: Callable[[], None], timeout: float) -> list[Any]:
         """Open a request, send it, and wait for its answer (RequestError / RequestTimeout)."""
+        why = self.gate() if self.gate is not None else ""
+        if why:
+            raise RequestError(NOT_CONNECTED, f"{why}: nothing was asked", what)
         pending = self.open(key, what)
         send()
         return pending.wait(timeout)
