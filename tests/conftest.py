@@ -19,6 +19,19 @@ def _versions() -> list:
 VERSION_PARAMS = _versions()
 
 
+@pytest.fixture(autouse=True)
+def _no_run_left_behind():
+    """A `twsapp run` a test started and did not end (it failed first) is killed here."""
+    yield
+    from run_helpers import Running
+
+    while Running.started:
+        running = Running.started.pop()
+        if running.proc.poll() is None:
+            running.proc.kill()
+            running.proc.wait(10)
+
+
 @pytest.fixture(params=VERSION_PARAMS)
 def server_version(request) -> int:
     return request.param

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ibapi.execution import ExecutionFilter
 from sim_client import SimClient
@@ -233,7 +233,12 @@ def run(folder: Path, config: Path, *args: str) -> subprocess.CompletedProcess[s
 
 
 class Running:
-    """`twsapp run` in the background, its stderr collected line by line as it comes."""
+    """`twsapp run` in the background, its stderr collected line by line as it comes.
+
+    Every one started is killed at the end of its test if still running (conftest.py): a run
+    reconnects for ever, so one left behind by a failed test would outlive the suite."""
+
+    started: ClassVar[list[Running]] = []
 
     def __init__(self, folder: Path, config: Path, *args: str) -> None:
         self.proc = subprocess.Popen(
@@ -243,6 +248,7 @@ class Running:
             text=True,
             env=env_with(folder),
         )
+        Running.started.append(self)
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
