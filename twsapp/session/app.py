@@ -421,17 +421,6 @@ class TwsApp:
                  len(self.book.records()))  # fmt: skip
         return count
 
-    def resolve_unsent(self) -> list[OrderRecord]:
-        """After ``sync``: an order of this client still unacknowledged (the last run ended
-        between journaling it and TWS receiving it) never reached TWS, or TWS would have
-        reported it. It is rejected (504: nothing was sent), never sent again."""
-        intents = open_intents(self.book.records(), self.client_id, self._orders.held_keys())
-        intents.modifies.clear()
-        intents.cancels.clear()
-        before = set(intents.places)
-        self._resolve(intents, "start")
-        return [r for r in self.book.records() if r.key in before]
-
     def resync(self, reason: str, timeout: float | None = None, renew: bool = False) -> int:
         """Bring the book in line with TWS before anything new is sent: at start, after a
         reconnect, a freeze or a restored link. Asks for open and completed orders,
@@ -613,7 +602,7 @@ class TwsApp:
             handshake.start()
             handshake.join(timeout)
             if handshake.is_alive():
-                self._abort_connect()
+                self._close_socket()
                 handshake.join(5)
                 raise ConnectError(
                     f"{where} accepted the connection but did not answer the API handshake "
@@ -654,10 +643,7 @@ class TwsApp:
     def _close_attempt(self) -> None:
         """Close a failed attempt's socket and wait for its api thread to report the close."""
         wire = self._wire
-        conn = wire.conn
-        if conn is not None:
-            self._shutdown_socket()
-            conn.disconnect()
+        self._close_socket()
         wire.msg_queue.close()
         api = self._api_thread
         if api is not None and api.is_alive() and api is not threading.current_thread():
@@ -907,7 +893,8 @@ class TwsApp:
         groups = self.fa_groups or frozenset()
         return positions_for(self.book.positions(), account, self.accounts, groups)
 
-    def _abort_connect(self) -> None:
+    def _close_socket(self) -> None:
+        """Close the socket now: the reader wakes and ends; isConnected() is False from here."""
         conn = self._wire.conn
         if conn is not None:
             self._shutdown_socket()
@@ -935,9 +922,9 @@ class TwsApp:
         self._halt.set()
         reconnect = self._reconnect_thread
         if reconnect is not None and reconnect is not threading.current_thread():
-            self._close_attempt_socket()
+            self._close_socket()
             reconnect.join(timeout=self._connect_timeout + 5)  # an attempt under way ends
-        self._close_attempt_socket()
+        self._close_socket()
         wire.msg_queue.close()
         self.pacer.close()
         api = self._api_thread
@@ -950,12 +937,6 @@ class TwsApp:
         for thread in self.threads():
             if thread is not threading.current_thread():
                 thread.join(timeout=5)
-
-    def _close_attempt_socket(self) -> None:
-        conn = self._wire.conn
-        if conn is not None:
-            self._shutdown_socket()
-            conn.disconnect()  # the reader ends; isConnected() is False from here on
 
     def threads(self) -> list[threading.Thread]:
         """The threads this app started that are still running (none after stop())."""

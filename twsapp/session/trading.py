@@ -270,11 +270,14 @@ class OrderApi:
                     break
             else:
                 return None
-            text = "cancelled before it was sent (held while TWS was unreachable)"
-            for order in orders:
-                self._journal("error", order.orderId, 202, text, "", 0)
-                self._book.on_error(order.orderId, 202, text, "", 0)
+            self._drop_held(orders, "cancelled before it was sent (held while TWS was unreachable)")
         return self._book.get(order_id)
+
+    def _drop_held(self, orders: list[Order], text: str) -> None:
+        """Held orders that will never leave: Cancelled (202), journaled like TWS's word."""
+        for order in orders:
+            self._journal("error", order.orderId, 202, text, "", 0)
+            self._book.on_error(order.orderId, 202, text, "", 0)
 
     def _checked(self, details: ContractDetails, order: Order, risk: bool = True) -> Order:
         """A copy of the order with the default account filled in, validated (OrderRefused).
@@ -485,9 +488,7 @@ class OrderApi:
             held, self._held = self._held, []
             text = f"cancelled before it was sent: held while TWS was unreachable, then {why}"
             for _, orders in held:
-                for order in orders:
-                    self._journal("error", order.orderId, 202, text, "", 0)
-                    self._book.on_error(order.orderId, 202, text, "", 0)
+                self._drop_held(orders, text)
 
     def _require_ready(self) -> None:
         if self._closed:
