@@ -79,9 +79,13 @@ def record_frames(orders: int, version: int, seed: int = 1) -> list[bytes]:
 
 def make_decoder(program: str, version: int) -> tuple[Any, Decoder]:
     """A fresh, unconnected program and its ibapi decoder at ``version``."""
-    if program == "bare":
+    if program in ("bare", "bare_fields"):
         from .programs import BareApp
 
+        if program == "bare_fields":
+            from twsapp.session.fields import use_fast_fields
+
+            use_fast_fields()
         client: Any = BareApp()
         wrapper = client
     elif program == "twsapp":
@@ -90,7 +94,7 @@ def make_decoder(program: str, version: int) -> tuple[Any, Decoder]:
         client = TwsApp()
         wrapper = client.ibapi
     else:
-        raise ValueError(f"ingest measures bare and twsapp, not {program}")
+        raise ValueError(f"ingest measures bare, bare_fields and twsapp, not {program}")
     wrapper.serverVersion_ = version
     return client, Decoder(wrapper, version)
 

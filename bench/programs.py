@@ -4,6 +4,9 @@
   callbacks only record (latest status per order id, fills and commissions per execId) and wake
   a waiting caller. It is the floor: any program that keeps an order book costs at least this.
 - ``Twsapp``: the same work through ``twsapp.TwsApp`` (validation, ids, the book, its events).
+- ``BareFields``: the bare program with twsapp's faster ibapi field reader and writer swapped in
+  (twsapp/session/fields.py), which twsapp uses: the difference between it and twsapp is what
+  twsapp's own work costs, the difference between it and ``Bare`` what the fields save.
 - ``IbAsync``: ib_async's ``IB``, a third column where it can run (it speaks server versions
   up to 178, so the scenarios it joins run the simulator at 178 for all three).
 
@@ -419,7 +422,22 @@ class IbAsync(Program):
         self.ib.disconnect()
 
 
-PROGRAMS: dict[str, type[Program]] = {"bare": Bare, "twsapp": Twsapp, "ib_async": IbAsync}
+class BareFields(Bare):
+    name = "bare_fields"
+
+    def __init__(self) -> None:
+        from twsapp.session.fields import use_fast_fields
+
+        use_fast_fields()
+        super().__init__()
+
+
+PROGRAMS: dict[str, type[Program]] = {
+    "bare": Bare,
+    "bare_fields": BareFields,
+    "twsapp": Twsapp,
+    "ib_async": IbAsync,
+}
 
 
 def connect_when_free(

@@ -49,6 +49,15 @@ TARGETS: list[tuple[str, str, str, Any, str]] = [
 ]
 
 
+# The table's columns: each program's key in the results, and its heading.
+PROGRAMS = {
+    "twsapp": "twsapp",
+    "bare": "bare ibapi",
+    "bare_fields": "bare + twsapp's fields",
+    "ib_async": "ib_async",
+}
+
+
 def with_targets(results: dict[str, Any]) -> dict[str, Any]:
     """The results, with each target: its value, the goal, and whether it is met."""
     out = dict(results)
@@ -71,7 +80,7 @@ def _row(cells: list[str]) -> str:
 def _cols(results: dict[str, Any], scenario: str, pattern: str, fmt: str) -> list[str]:
     data = results.get(scenario, {})
     cells = []
-    for program in ("twsapp", "bare", "ib_async"):
+    for program in PROGRAMS:
         value = data.get(pattern.format(p=program))
         cells.append("–" if value is None else format(value, fmt))
     return cells
@@ -79,7 +88,7 @@ def _cols(results: dict[str, Any], scenario: str, pattern: str, fmt: str) -> lis
 
 def table(results: dict[str, Any]) -> str:
     """A Markdown table: each figure for each program, then the targets."""
-    lines = [_row(["figure", "twsapp", "bare ibapi", "ib_async"]), _row(["---"] * 4)]
+    lines = [_row(["figure", *PROGRAMS.values()]), _row(["---"] * (len(PROGRAMS) + 1))]
     figures = [
         ("round trip median, ms", "round_trip", "median_ms_{p}", ".3f"),
         ("round trip p99, ms", "round_trip", "p99_ms_{p}", ".3f"),
@@ -103,7 +112,7 @@ def table(results: dict[str, Any]) -> str:
             format(ingest.get(f"us_per_kind_{p}", {}).get(kind), ".1f")
             if kind in ingest.get(f"us_per_kind_{p}", {})
             else "–"
-            for p in ("twsapp", "bare", "ib_async")
+            for p in PROGRAMS
         ]
         lines.append(_row([f"ingest {kind}, µs (decode + callback)", *cells]))
     sim = results.get("simulator", {})
@@ -121,6 +130,17 @@ def table(results: dict[str, Any]) -> str:
             f"Burst: {burst['orders']} orders through twsapp's limiter at {burst['rate']:g}/s, "
             f"all Submitted after {burst['seconds']:.3f} s "
             f"(theoretical {burst['theoretical_seconds']:g} s), {burst['error_100']} error 100."
+        )
+    same = [
+        f"{label} {results[scenario]['ratio_same_fields']:.2f}"
+        for scenario, label in (("round_trip", "round trip"), ("ingest", "ingest throughput"))
+        if "ratio_same_fields" in results.get(scenario, {})
+    ]
+    if same:
+        lines.append("")
+        lines.append(
+            "twsapp against the bare program with the same field reader and writer (twsapp's "
+            f"own work alone): {', '.join(same)}."
         )
     lines += ["", _row(["target", "value", "goal", "met"]), _row(["---"] * 4)]
     for scenario, key, label, test, text in TARGETS:
@@ -153,7 +173,7 @@ def figure(results: dict[str, Any], path: Path) -> None:
     left.set_title("Scenario 1: round trip of a resting LMT order")
     left.legend()
     ingest = results.get("ingest", {})
-    for program in ("bare", "twsapp"):
+    for program in ("bare", "bare_fields", "twsapp"):
         timeline = ingest.get(f"timeline_{program}")
         if not timeline:
             continue

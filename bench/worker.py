@@ -206,7 +206,12 @@ class Worker:
 
 
 # What each program imports, imported before any timing starts (twsapp imports pandas).
-IMPORTS = {"bare": "ibapi.client", "twsapp": "twsapp.session", "ib_async": "ib_async"}
+IMPORTS = {
+    "bare": "ibapi.client",
+    "bare_fields": "twsapp.session.fields",
+    "twsapp": "twsapp.session",
+    "ib_async": "ib_async",
+}
 
 
 def main() -> int:

@@ -185,3 +185,18 @@ def test_nothing_is_sent_when_not_connected(app, sim, aapl):
         with pytest.raises(OrderRefused, match="not connected to TWS"):
             action()
     assert order_requests(sim, app.client_id) == before
+
+
+def test_a_built_order_changed_before_placing_is_checked_again(app, sim, aapl):
+    """The builder's checks are not re-run for an order placed as built; changed, they are."""
+    order = limit_order("BUY", 10, 140.0)
+    order.totalQuantity = Decimal("1E+1")  # equal to the 10 checked, but sent as "1E+1"
+    refused(app, sim, lambda: app.place(aapl, order), "without an exponent")
+    order = limit_order("BUY", 10, 140.0)
+    order.conditions.append("not a condition")  # the list the builder saw empty
+    refused(app, sim, lambda: app.place(aapl, order), "not an ibapi order condition")
+    order = limit_order("BUY", 10, 140.0)
+    order.conditionsIgnoreRth = True
+    refused(app, sim, lambda: app.place(aapl, order), "conditionsIgnoreRth is set")
+    placed = app.place(aapl, limit_order("BUY", 10, 140.0))  # unchanged: placed
+    assert placed.order_id

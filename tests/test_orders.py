@@ -330,3 +330,151 @@ def test_round_to_tick_always_lands_on_tick_on_the_right_side(price, rules, dire
 def test_round_to_tick_leaves_on_tick_prices_alone(k, rules, direction):
     price = round_to_tick(k / 997, rules, "up")
     assert round_to_tick(price, rules, direction) == price
+
+
+# --------------------------------------------------------------------------- checked once
+
+
+class _Reads:
+    """An order that records which attributes are read."""
+
+    def __init__(self, order: Order) -> None:
+        object.__setattr__(self, "_order", order)
+        object.__setattr__(self, "read", set())
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return getattr(self._order, name)
+
+
+def _orders_of_every_shape() -> list[Order]:
+    from ibapi.tag_value import TagValue
+
+    from twsapp.order_conditions import price_condition, with_conditions
+
+    trail = Order()
+    trail.action, trail.orderType, trail.totalQuantity, trail.tif = "SELL", "TRAIL LIMIT", 5, "GTC"
+    trail.trailingPercent, trail.trailStopPrice, trail.lmtPriceOffset = 1.5, 99.0, 0.1
+    trail.triggerMethod, trail.ocaGroup, trail.ocaType = 2, "g", 1
+    adaptive = limit_order("BUY", 1, 100.0)
+    adaptive.algoStrategy, adaptive.algoParams = (
+        "Adaptive",
+        [TagValue("adaptivePriority", "Urgent")],
+    )
+    gtd = limit_order("BUY", 1, 100.0, tif="GTD", good_till_date="20250131-21:00:00")
+    conditioned = with_conditions(limit_order("BUY", 1, 100.0), price_condition(265598, 99.0))
+    return [trail, adaptive, gtd, conditioned, stop_limit_order("SELL", 1, 99.0, 98.0),
+            market_order("BUY", 3, outside_rth=True)]  # fmt: skip
+
+
+def test_the_builders_remember_every_field_the_order_checks_read():
+    """A builder's mark compares the fields _check_fields reads: one it read but the mark
+    left out would let a change to it skip the checks."""
+    from twsapp.orders import _CHECKED_FIELDS, _check_fields
+
+    remembered = {*_CHECKED_FIELDS, "conditions", "algoParams"}  # the lists: must stay empty
+    for order in _orders_of_every_shape():
+        proxy = _Reads(order)
+        _check_fields(proxy)
+        assert proxy.read <= remembered, proxy.read - remembered
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("totalQuantity", Decimal("1E+1"), "without an exponent"),  # equal to 10, not the same
+        ("totalQuantity", True, "is a bool"),  # equal to Decimal(1)
+        ("lmtPrice", -1.0, "lmtPrice -1 is not > 0"),
+        ("tif", "GTD", "goodTillDate is empty"),
+        ("triggerMethod", 2, "does nothing for a LMT order"),
+        ("conditionsCancelOrder", True, "the order has no conditions"),
+        ("outsideRth", True, "not available for a IOC order"),
+    ],
+)
+def test_an_order_changed_after_building_is_checked_again(name, value, fragment):
+    from twsapp.orders import unchanged_since_built
+
+    order = limit_order("BUY", 10, 100.0, tif="IOC" if name == "outsideRth" else "DAY")
+    assert unchanged_since_built(order, order)
+    setattr(order, name, value)
+    assert not unchanged_since_built(order, order)
+    with pytest.raises(OrderValidationError, match=fragment):
+        validate_order(order, min_tick=0.01, accounts=ACCOUNTS)
+
+
+def test_a_condition_added_to_a_built_orders_list_is_checked():
+    from twsapp.orders import unchanged_since_built
+
+    order = limit_order("BUY", 10, 100.0)
+    order.conditions.append("not a condition")  # the very list the builder saw empty
+    assert not unchanged_since_built(order, order)
+    with pytest.raises(OrderValidationError, match="not an ibapi order condition"):
+        validate_order(order, min_tick=0.01, accounts=ACCOUNTS)
+
+
+def test_an_order_no_builder_made_is_not_taken_as_checked():
+    import copy
+
+    from twsapp.orders import unchanged_since_built
+
+    built = limit_order("BUY", 10, 100.0)
+    other = Order()
+    assert not unchanged_since_built(other, other)
+    assert unchanged_since_built(built, copy.copy(built))  # a copy of it carries its values
+    assert not unchanged_since_built(copy.copy(built), built)  # only what the builder made
+
+
+def test_fields_checked_still_runs_the_contract_account_and_tick_checks():
+    order = limit_order("BUY", 10, 100.005)
+    with pytest.raises(OrderValidationError, match="not a multiple of the tick"):
+        validate_order(order, min_tick=0.01, accounts=ACCOUNTS, fields_checked=True)
+    order = limit_order("BUY", 10, 100.0, account="DU999")
+    with pytest.raises(OrderValidationError, match="not one of the managed accounts"):
+        validate_order(order, min_tick=0.01, accounts=ACCOUNTS, fields_checked=True)
+    order = market_order("BUY", 10)
+    with pytest.raises(OrderValidationError, match="OVERNIGHT venue takes limit orders"):
+        validate_order(order, min_tick=0.01, accounts=ACCOUNTS, sec_type="STK",
+                       exchange="OVERNIGHT", fields_checked=True)  # fmt: skip
+
+
+def test_a_built_order_starts_as_a_new_ibapi_order_and_shares_no_list():
+    first, second = market_order("BUY", 1), market_order("BUY", 1)
+    fresh = vars(Order())
+    assert list(vars(first)) == list(fresh)
+    for name, value in vars(first).items():
+        if name in ("action", "orderType", "totalQuantity", "tif"):
+            continue
+        if hasattr(value, "__dict__"):
+            assert type(value) is type(fresh[name]) and vars(value) == vars(fresh[name]), name
+        else:
+            assert value == fresh[name], name
+    assert first.conditions is not second.conditions
+    assert first.softDollarTier is not second.softDollarTier
+    first.conditions.append("x")
+    assert second.conditions == []
+
+
+def test_a_market_rule_changed_in_place_is_read_again():
+    rules = [(0.0, 0.01)]
+    assert is_on_tick(1.01, rules)
+    rules[0] = (0.0, 0.05)
+    assert not is_on_tick(1.01, rules)
+    assert increment_at(1.01, rules) == Decimal("0.05")
+
+
+def test_equal_rules_of_other_types_keep_their_own_increment():
+    assert str(increment_at(3.0, [(0.0, 1.0)])) == "1.0"
+    assert str(increment_at(3.0, [(0, 1)])) == "1"
+    assert str(increment_at(3.0, 1.0)) == "1.0"
+    assert str(increment_at(3.0, 1)) == "1"
+
+
+def test_the_order_api_copies_even_an_empty_list_of_the_callers_order():
+    from twsapp.session.trading import _own_copy
+
+    order = limit_order("BUY", 10, 100.0)
+    copied = _own_copy(order)
+    order.conditions.append("added after placing")
+    assert copied.conditions == []
+    assert vars(copied).keys() == vars(order).keys()
+    assert type(copied) is Order

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -142,6 +141,7 @@ class EventBus:
         self._delivering = False
         self._held = threading.local()  # per thread: delivery deferred while > 0
         self._wanted: dict[type, bool] = {}  # wants() per event kind, until (un)subscribe
+        self._holder = _Held(self)  # held()'s context: one for the bus, its depth per thread
 
     def subscribe(self, callback: Subscriber, *kinds: type) -> Callable[[], None]:
         """Call ``callback(event)`` for each event of ``kinds`` (all when none); returns an
@@ -181,37 +181,26 @@ class EventBus:
         self.post([event])
         self.deliver()
 
-    @contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self) -> _Held:
         """This thread delivers nothing until the block ends, then everything queued: a sender
         posts its events (PendingSubmit) and puts its message on the socket first, so that no
         subscriber runs between the two."""
-        depth = getattr(self._held, "depth", 0)
-        self._held.depth = depth + 1
-        try:
-            yield
-        finally:
-            self._held.depth = depth
-            if depth == 0:
-                self.deliver()
+        return self._holder
 
     def deliver(self) -> None:
         """Deliver everything queued, unless another thread is at it (it delivers ours too),
         or this thread holds delivery back (``held``)."""
         if getattr(self._held, "depth", 0):
             return
-        with self._lock:
-            if self._delivering:
+        lock = self._lock
+        with lock:
+            if self._delivering or not self._outbox:
                 return
             self._delivering = True
+            batch, self._outbox = self._outbox, []
+            subscribers = self._subscribers
         try:
             while True:
-                with self._lock:
-                    batch, self._outbox = self._outbox, []
-                    subscribers = self._subscribers
-                    if not batch:
-                        self._delivering = False
-                        return
                 for event in batch:
                     for callback, kinds in subscribers:
                         if isinstance(event, kinds):
@@ -219,7 +208,32 @@ class EventBus:
                                 callback(event)
                             except Exception:  # a subscriber's bug must not break a producer
                                 log.exception("subscriber %r failed on %s", callback, event)
+                with lock:
+                    batch, self._outbox = self._outbox, []
+                    subscribers = self._subscribers
+                    if not batch:
+                        self._delivering = False
+                        return
         except BaseException:
             with self._lock:
                 self._delivering = False
             raise
+
+
+class _Held:
+    """``EventBus.held()``: a plain context manager, as it runs on every order sent."""
+
+    __slots__ = ("_bus",)
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+
+    def __enter__(self) -> None:
+        local = self._bus._held
+        local.depth = getattr(local, "depth", 0) + 1
+
+    def __exit__(self, *exc: object) -> None:
+        local = self._bus._held
+        local.depth -= 1
+        if not local.depth:
+            self._bus.deliver()

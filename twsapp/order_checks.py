@@ -51,6 +51,7 @@ OCA_TYPES = {
     2: "reduce the remaining orders by the filled quantity, with block",
     3: "reduce the remaining orders by the filled quantity, without block",
 }
+_OCA_KINDS = (0, *OCA_TYPES)  # 0: TWS's default
 
 #: Times in force that act at once or at the open, where outsideRth means nothing (TWS's order
 #: ticket: the outside-RTH option is "Not available for IOC, OPG (MOO and LOO), FOK, MOC or LOC
@@ -194,7 +195,7 @@ def _check_trigger_method(order: Any, row: OrderType) -> None:
 
 def _check_oca(order: Any) -> None:
     group, kind = getattr(order, "ocaGroup", ""), getattr(order, "ocaType", 0)
-    if isinstance(kind, bool) or not isinstance(kind, int) or kind not in (0, *OCA_TYPES):
+    if isinstance(kind, bool) or not isinstance(kind, int) or kind not in _OCA_KINDS:
         types = "; ".join(f"{k}: {v}" for k, v in OCA_TYPES.items())
         raise OrderValidationError("ocaType", f"ocaType {kind!r} is not one of {types}")
     if not isinstance(group, str):

@@ -20,9 +20,11 @@ import math
 import re
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from decimal import localcontext as _localcontext
+from operator import attrgetter, is_
 from typing import Any, Literal, NamedTuple, Protocol
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE
@@ -50,6 +52,7 @@ __all__ = [
     "round_to_tick",
     "stop_limit_order",
     "stop_order",
+    "unchanged_since_built",
     "validate_order",
 ]
 
@@ -185,7 +188,7 @@ def bracket(
     terms = (tif, account, order_ref, outside_rth, good_till_date)
     parent = _new_order("LMT", side, quantity, *terms)
     parent.lmtPrice = _to_price("lmtPrice", entry)
-    _check_fields(parent)
+    _finish(parent)
     exit_side = "SELL" if side == "BUY" else "BUY"
     profit = _new_order("LMT", exit_side, quantity, *terms)
     profit.lmtPrice = _to_price("lmtPrice", take_profit)
@@ -253,7 +256,7 @@ def _new_order(
     outside_rth: bool,
     good_till_date: str,
 ) -> Order:
-    order = Order()
+    order = _blank_order()
     order.orderType = order_type
     order.action = action
     order.totalQuantity = _to_quantity(quantity)
@@ -270,12 +273,63 @@ def _new_order(
 
 
 def _finish(order: Order) -> Order:
-    """Builders refuse at once what is wrong whatever the contract or account."""
+    """Builders refuse at once what is wrong whatever the contract or account; what passed
+    is remembered, so that placing the order unchanged does not check it again."""
     _check_fields(order)
+    if not order.conditions and not order.algoParams:  # a list can change in place: no mark
+        _built[order] = _read_checked(order)
     return order
 
 
+# ibapi's Order() sets its 150 attributes one by one in Python: a builder's order starts as a
+# copy of one made here instead (a fifth of the time), with the defaults every Order() makes
+# anew (a list, a SoftDollarTier) made anew too, so that no two orders share one.
+_BLANK = vars(Order())
+_PER_ORDER = tuple(name for name, value in vars(Order()).items() if value is not _BLANK[name])
+_new_object = object.__new__
+
+
+def _blank_order() -> Order:
+    order = _new_object(Order)
+    state = order.__dict__
+    state.update(_BLANK)
+    for name in _PER_ORDER:
+        default = _BLANK[name]
+        if type(default) is list:
+            state[name] = list(default)
+        else:  # a plain value object: a shallow copy, as Order() builds one
+            fresh = _new_object(type(default))
+            fresh.__dict__.update(vars(default))
+            state[name] = fresh
+    return order
+
+
+# What _check_fields reads, but for its two lists (test_orders checks that it reads nothing
+# else). A builder keeps the objects it checked, by order: the same objects (all immutable),
+# with the lists still empty, give the same verdict; comparing identities costs a fraction.
+_CHECKED_FIELDS = tuple(dict.fromkeys((
+    "action", "orderType", "totalQuantity", *PRICE_FIELDS, "tif", "goodTillDate", "outsideRth",
+    "triggerMethod", "ocaGroup", "ocaType", "algoStrategy", "conditionsCancelOrder",
+    "conditionsIgnoreRth",
+)))  # fmt: skip
+_read_checked = attrgetter(*_CHECKED_FIELDS)
+_built: WeakKeyDictionary[Order, tuple[Any, ...]] = WeakKeyDictionary()
+
+
+def unchanged_since_built(built: Order, order: Order) -> bool:
+    """Does ``order`` (``built`` itself, or a copy of it) hold in every field the builder
+    checked the very objects it checked in ``built``, its lists (conditions, algoParams)
+    still empty? Then ``validate_order`` may be told ``fields_checked``. False for an order
+    no builder made."""
+    seen = _built.get(built)
+    if seen is None or order.conditions or order.algoParams:
+        return False
+    return all(map(is_, seen, _read_checked(order)))
+
+
 def _to_quantity(value: Any) -> Decimal:
+    if type(value) is int:  # the usual size: a whole number's Decimal has no exponent
+        return Decimal(value)
     if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
         raise OrderValidationError(
             "totalQuantity",
@@ -311,6 +365,7 @@ def validate_order(
     price_increments: PriceRules | None = None,
     sec_type: str = "",
     exchange: str = "",
+    fields_checked: bool = False,
 ) -> None:
     """Raise ``OrderValidationError`` for anything TWS would refuse that is knowable here.
 
@@ -322,8 +377,11 @@ def validate_order(
     fields the order type does not use are ignored: TWS reports them as 0.0 in openOrder.
     ``sec_type`` and ``exchange`` (the contract's) refuse what cannot work for it, e.g. a
     last-price trigger for a currency, which has no trades, or a market order on OVERNIGHT.
+    ``fields_checked``: the checks that need nothing but the order passed already, on these
+    very values (``unchanged_since_built``); the rest still run.
     """
-    _check_fields(order)
+    if not fields_checked:
+        _check_fields(order)
     check_for_contract(order, sec_type, exchange)
     _check_account(order, accounts, fa_groups)
     rules: PriceRules | None = price_increments
@@ -331,8 +389,7 @@ def validate_order(
         rules = min_tick
     if rules is None:
         return
-    row = _TABLE[order.orderType]
-    for field in row.tick_checked:
+    for field in _TICK_CHECKED[order.orderType]:
         price = getattr(order, field)
         if not _is_set(price):
             continue
@@ -345,6 +402,9 @@ def validate_order(
                 f"{field} {_plain(price)} is not a multiple of the tick {increment} that applies "
                 f"at that price — use {fix} (round_to_tick)",
             )
+
+
+_TICK_CHECKED = {name: row.tick_checked for name, row in _TABLE.items()}
 
 
 def _check_fields(order: Order) -> None:
@@ -363,9 +423,10 @@ def _check_fields(order: Order) -> None:
             + " (spelled as TWS expects)",
         )
     _check_quantity(order.totalQuantity)
-    check_price_fields(order, _TABLE[order.orderType])
+    row = _TABLE[order.orderType]
+    check_price_fields(order, row)
     _check_tif(order)
-    check_terms(order, _TABLE[order.orderType])
+    check_terms(order, row)
     check_conditions(order)
 
 
@@ -374,11 +435,11 @@ def check_price_fields(order: Order, row: OrderType) -> None:
     for attr in row.required:
         _check_price(row, attr, getattr(order, attr))
     # In a one-of group 0.0 is "not given": TWS reports the member an order does not use so.
-    in_groups = {a for group in row.one_of for a in group}
+    in_groups = {a for group in row.one_of for a in group} if row.one_of else ()
     for group in row.one_of:
         given = [a for a in group if _is_set(getattr(order, a)) and getattr(order, a) != 0]
-        names = " or ".join(f"{a} ({_field(row, a).keyword}=)" for a in group)
         if len(given) != 1:
+            names = " or ".join(f"{a} ({_field(row, a).keyword}=)" for a in group)
             many = "both" if given else "neither"
             raise OrderValidationError(
                 group[0],
@@ -392,7 +453,7 @@ def check_price_fields(order: Order, row: OrderType) -> None:
             _check_price(row, price_field.attr, value)
     for attr in PRICE_FIELDS:  # one the type ignores is still sent: it must be a number
         value = getattr(order, attr, None)
-        if attr not in row.by_attr and isinstance(value, float) and not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value) and attr not in row.by_attr:
             raise OrderValidationError(attr, f"{attr} must be a finite number, got {value!r}")
 
 
@@ -414,7 +475,10 @@ def _check_quantity(quantity: Any) -> None:
             "totalQuantity",
             f"totalQuantity {quantity!r} is a {type(quantity).__name__} — {fix}",
         )
-    number = Decimal(repr(quantity)) if isinstance(quantity, float) else Decimal(quantity)
+    if type(quantity) is Decimal:
+        number = quantity
+    else:
+        number = Decimal(repr(quantity)) if isinstance(quantity, float) else Decimal(quantity)
     if not number.is_finite():  # first: comparing a signalling NaN raises
         raise OrderValidationError(
             "totalQuantity", f"totalQuantity {quantity!r} is not a finite number — {fix}"
@@ -435,8 +499,15 @@ def _check_quantity(quantity: Any) -> None:
 
 
 def _check_price(row: OrderType, field: str, price: Any) -> None:
-    order_type = row.name
     spec = _field(row, field)
+    if (
+        type(price) is float
+        and math.isfinite(price)
+        and price != UNSET_DOUBLE
+        and (price > 0 or (price == 0 and spec.zero_ok))
+    ):
+        return  # the usual case, first: the messages below cost more than the checks
+    order_type = row.name
     name = spec.role
     fix = f"give a positive {name} ({spec.keyword}=)"
     if spec.zero_ok:
@@ -459,7 +530,6 @@ def _a(noun: str) -> str:
 
 
 def _check_tif(order: Order) -> None:
-    tifs = ", ".join(sorted(TIFS))
     if not order.tif:
         raise OrderValidationError(
             "tif",
@@ -467,6 +537,7 @@ def _check_tif(order: Order) -> None:
             "TWS order presets)",
         )
     if not isinstance(order.tif, str) or order.tif not in TIFS:
+        tifs = ", ".join(sorted(TIFS))
         raise OrderValidationError(
             "tif", f"tif {order.tif!r} is not one of {tifs} — use one of those, upper case"
         )
@@ -499,7 +570,6 @@ def _valid_gtd(text: str) -> bool:
 
 
 def _check_account(order: Order, accounts: Collection[str], fa_groups: Collection[str]) -> None:
-    known = ", ".join(sorted(accounts)) or "none yet"
     if order.faGroup:
         if order.account:
             raise OrderValidationError(
@@ -522,12 +592,14 @@ def _check_account(order: Order, accounts: Collection[str], fa_groups: Collectio
     if not order.account:
         if len(accounts) == 1:
             return
+        known = ", ".join(sorted(accounts))
         raise OrderValidationError(
             "account",
             f"account is empty and this login manages {len(accounts)} accounts ({known}) — "
             "set account= (or tws.account in the config), or an FA group",
         )
     if order.account not in accounts:
+        known = ", ".join(sorted(accounts))
         raise OrderValidationError(
             "account",
             f"account {order.account!r} is not one of the managed accounts ({known}) — "
@@ -552,9 +624,7 @@ def increment_at(price: float | Decimal, rules: PriceRules | Ladder) -> Decimal:
 def is_on_tick(price: float | Decimal, rules: PriceRules) -> bool:
     """True when ``price`` is a whole multiple of the increment that applies at it."""
     p = _dec(price)
-    with _localcontext() as ctx:
-        ctx.prec = _PREC
-        return p % increment_at(p, rules) == 0
+    return _EXACT.remainder(p, increment_at(p, rules)) == 0
 
 
 def round_to_tick(
@@ -593,9 +663,36 @@ Ladder = tuple[tuple[Decimal, Decimal], ...]
 
 # Enough digits for any finite float divided by a small increment: remainders stay exact.
 _PREC = 400
+_EXACT = Context(prec=_PREC)
+
+# Ladders of the rules every place passes (a minTick, TWS's market rule as float pairs), by
+# value: converting them costs more than the rest of the tick check. Only exact floats are
+# keys (1 and 1.0 are equal keys but not the same increment in a message); bounded.
+_LADDERS: dict[float | tuple[tuple[float, float], ...], Ladder] = {}
+_LADDERS_MAX = 256
 
 
 def _ladder(rules: PriceRules | Ladder) -> Ladder:
+    key: float | tuple[tuple[float, float], ...] | None = None
+    if type(rules) is float:
+        key = rules
+    elif type(rules) is list or type(rules) is tuple:
+        pairs = tuple(rules)
+        if all(type(p) is tuple and len(p) == 2 and type(p[0]) is type(p[1]) is float
+               for p in pairs):  # fmt: skip
+            key = pairs
+    if key is None:
+        return _make_ladder(rules)
+    ladder = _LADDERS.get(key)
+    if ladder is None:
+        ladder = _make_ladder(rules)
+        if len(_LADDERS) >= _LADDERS_MAX:
+            _LADDERS.clear()
+        _LADDERS[key] = ladder
+    return ladder
+
+
+def _make_ladder(rules: PriceRules | Ladder) -> Ladder:
     if isinstance(rules, bool):
         raise ValueError(f"price increments must be positive numbers, got {rules!r}")
     if isinstance(rules, float | int | Decimal):

@@ -5,8 +5,9 @@
   the final period ("....01.01" -> "....01.02"): for the same contract and side, the fill with
   the higher suffix replaces the other (kept in `corrected_fills`), whichever arrives first.
 - Commission reports join fills by execId whenever they arrive; one that comes before its fill
-  is kept by the book and joined when the fill arrives; a fill whose report never comes shows
-  commission None.
+  is kept by the book until the fill arrives and takes it (the fill then holds the numbers, and
+  a repeated report is one that says what its fill already does); a fill whose report never
+  comes shows commission None.
 - An advisor's group order is reported twice: the block execution on the advisor's own account
   (F..., DF... on paper), then one execution per account of the group. Only the block ones are
   the order's fills; the accounts' shares are kept as its `allocations`.
@@ -22,7 +23,7 @@ from ibapi.contract import Contract
 from .cleaning import clean_decimal, clean_float, clean_id
 from .events import BookEvent, CommissionReceived, FillReceived
 from .merge import Slot
-from .model import Commission, Fill, OrderRecord
+from .model import Commission, Fill, OrderRecord, new_fill
 
 
 def commission_of(report: Any) -> Commission:
@@ -40,52 +41,52 @@ def commission_of(report: Any) -> Commission:
 
 def make_fill(rec: OrderRecord, contract: Contract, execution: Any, com: Commission | None) -> Fill:
     """The fill of an execDetails for the order `rec`, with its commission if already known."""
-    return Fill(
-        exec_id=execution.execId,
-        order_id=rec.order_id,
-        client_id=rec.client_id,
-        perm_id=rec.perm_id,
-        time=execution.time,
-        side=execution.side,
-        shares=clean_decimal(execution.shares) or Decimal(0),
-        price=clean_float(execution.price),
-        cum_qty=clean_decimal(execution.cumQty),
-        avg_price=clean_float(execution.avgPrice),
-        exchange=execution.exchange,
-        account=execution.acctNumber,
-        con_id=clean_id(contract.conId),
-        symbol=contract.symbol,
-        commission=com.commission if com else None,
-        commission_currency=com.currency if com else None,
-        realized_pnl=com.realized_pnl if com else None,
+    return new_fill(
+        execution.execId,
+        rec.order_id,
+        rec.client_id,
+        rec.perm_id,
+        execution.time,
+        execution.side,
+        clean_decimal(execution.shares) or _ZERO,
+        clean_float(execution.price),
+        clean_decimal(execution.cumQty),
+        clean_float(execution.avgPrice),
+        execution.exchange,
+        execution.acctNumber,
+        clean_id(contract.conId),
+        contract.symbol,
+        *((com.commission, com.currency, com.realized_pnl) if com else _NO_COMMISSION),
     )
+
+
+_ZERO = Decimal(0)
+_NO_COMMISSION = (None, None, None)
 
 
 def add_fill(slot: Slot, fill: Fill) -> list[BookEvent]:
     """Add a new execution to its order (or keep it aside when a correction superseded it)."""
     rec, exec_id = slot.rec, fill.exec_id
-    families = slot.families
-    if families is None:
-        families = slot.families = {}
-    current_id = families.get(fill.correction_key)
-    current = rec.fills.get(current_id) if current_id else None
+    held = rec.fills
+    current = _current_version(slot, fill) if held else None  # an order's first fill: none
     if current is not None and fill.revision < current.revision:
         rec.corrected_fills = {**rec.corrected_fills, exec_id: fill}
-        slot.log("ignored", "execDetails", f"{exec_id} is older than its correction {current_id}")
+        text = f"{exec_id} is older than its correction {current.exec_id}"
+        slot.log("ignored", "execDetails", text)
         return []
-    fills = dict(rec.fills)
     text = f"{fill.side} {fill.shares} @ {fill.price} ({exec_id})"
-    if current is not None:
+    if current is None:
+        slot.fills_changed({**held, exec_id: fill}, added=fill)  # the running sums take it
+    else:
+        fills = dict(held)
         del fills[current.exec_id]
+        fills[exec_id] = fill
+        rec.fills = fills  # a correction took one out: the sums are recounted when read
         rec.corrected_fills = {**rec.corrected_fills, current.exec_id: current}
         text += f", correcting {current.exec_id}"
-    fills[exec_id] = fill
-    if current is None:
-        slot.fills_changed(fills, added=fill)  # the running sums take the new fill
-    else:
-        rec.fills = fills  # a correction took one out: the sums are recounted when read
+    if slot.families is not None:
+        slot.families[fill.correction_key] = exec_id
     rec.acknowledged = True  # a fill proves TWS accepted the order
-    families[fill.correction_key] = exec_id
     slot.log("fill", "execDetails", text)
     status_events = slot.refresh("execDetails")
     with_commission = fill.commission is not None or fill.commission_currency is not None
@@ -100,6 +101,19 @@ def add_fill(slot: Slot, fill: Fill) -> list[BookEvent]:
     if commission_wanted:
         events.append(CommissionReceived(time=now, record=snap, fill=fill))
     return events + status_events
+
+
+def _current_version(slot: Slot, fill: Fill) -> Fill | None:
+    """The fill of ``slot`` that ``fill`` is a version of (same correction key), if any.
+
+    The index of correction keys (``slot.families``) is built at an order's second fill, from
+    its fills: most orders fill once and never need one (a dict and a key per filled order)."""
+    families = slot.families
+    if families is None:
+        fills = slot.rec.fills.values()
+        families = slot.families = {f.correction_key: f.exec_id for f in fills}
+    current_id = families.get(fill.correction_key)
+    return slot.rec.fills.get(current_id) if current_id else None
 
 
 def is_advisor_account(account: str) -> bool:
@@ -118,24 +132,31 @@ def add_allocation(slot: Slot, fill: Fill) -> list[BookEvent]:
 
 
 def join_commission(slot: Slot, com: Commission) -> list[BookEvent]:
-    """Join a commission report to the fill it belongs to (already in `slot`)."""
-    rec = slot.rec
-    share = rec.allocations.get(com.exec_id)
-    if share is not None:  # an account's share of a block execution: kept, not counted
-        joined = share.with_commission(com)
-        rec.allocations = {**rec.allocations, com.exec_id: joined}
+    """Join a commission report to the fill it belongs to (already in `slot`); a report that
+    says what the fill already carries is a repeat: nothing changes."""
+    rec, exec_id = slot.rec, com.exec_id
+    old = rec.fills.get(exec_id)
+    counted = old is not None
+    if old is None:  # a fill a correction replaced, or an account's share of a block execution
+        old = rec.corrected_fills.get(exec_id) or rec.allocations[exec_id]
+    if (
+        old.commission == com.commission
+        and old.commission_currency == com.currency
+        and old.realized_pnl == com.realized_pnl
+    ):
         return []
-    corrected = com.exec_id in rec.corrected_fills  # joined, but the fill no longer counts
-    kept = rec.corrected_fills if corrected else rec.fills
-    fill = kept[com.exec_id].with_commission(com)
-    if corrected:
-        rec.corrected_fills = {**kept, com.exec_id: fill}
-    else:
-        slot.fills_changed({**kept, com.exec_id: fill})  # same shares and prices
-    which = "corrected " if corrected else ""
-    text = f"{com.commission} {com.currency or ''} for {which}{com.exec_id}"
+    fill = old.with_commission(com)
+    if counted:
+        slot.fills_changed({**rec.fills, exec_id: fill})  # same shares and prices
+    elif exec_id in rec.allocations:  # kept, not counted (no log: the block's report is)
+        rec.allocations = {**rec.allocations, exec_id: fill}
+        return []
+    else:  # joined, but the fill no longer counts
+        rec.corrected_fills = {**rec.corrected_fills, exec_id: fill}
+    which = "" if counted else "corrected "
+    text = f"{com.commission} {com.currency or ''} for {which}{exec_id}"
     slot.log("commission", "commissionAndFeesReport", text)
-    if corrected:
+    if not counted:
         return []
     event = slot.event(CommissionReceived, fill=fill)
     return [] if event is None else [event]

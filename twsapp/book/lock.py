@@ -23,26 +23,20 @@ class BookLock:
         self._depth = 0
         self._queue: list[Event] = []  # produced by the current holder
 
-    def acquire(self) -> None:
+    def __enter__(self) -> BookLock:
         self._lock.acquire()
         self._depth += 1
-
-    def release(self) -> None:
-        self._depth -= 1
-        posted = self._depth == 0 and bool(self._queue)
-        if posted:
-            events, self._queue = self._queue, []
-            self.bus.post(events)
-        self._lock.release()
-        if posted:  # nothing posted, nothing to deliver: whoever posted delivers its own
-            self.bus.deliver()
-
-    def __enter__(self) -> BookLock:
-        self.acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.release()
+        self._depth -= 1
+        if self._depth or not self._queue:
+            self._lock.release()  # nothing queued: whoever queued events delivers them
+            return
+        events, self._queue = self._queue, []
+        self.bus.post(events)
+        self._lock.release()
+        self.bus.deliver()
 
     def emit(self, events: list) -> list:
         """Queue events for the outermost release; call with the lock held."""

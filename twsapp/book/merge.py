@@ -83,13 +83,14 @@ class FillStats:
         return float(self.value / self.priced) if self.priced else None
 
     def add(self, fill: Fill) -> None:
-        self.quantity += fill.shares
-        if fill.price is not None and fill.shares:
-            self.priced += fill.shares
-            self.value += fill.shares * Decimal(repr(fill.price))
+        shares, price = fill.shares, fill.price
+        self.quantity += shares
+        if price is not None and shares:
+            self.priced += shares
+            self.value += shares * Decimal(repr(price))
         key = _fill_order(fill)
         if self.last_key is None or key > self.last_key:
-            self.last_key, self.last = key, fill.price
+            self.last_key, self.last = key, price
 
     @classmethod
     def of_fills(cls, fills: dict[str, Fill]) -> FillStats:
@@ -121,12 +122,14 @@ class Slot:
     inferred_reject: bool = False  # the book's own inference: error before any TWS ack
     cancel_from: str | None = None  # our cancelOrder is pending; the status before it
     obs: Observed | None = None  # the status message with the largest filled quantity
-    families: dict[tuple, str] | None = None  # correction key -> current execId, once filled
+    families: dict[tuple, str] | None = None  # correction key -> current execId, from a second fill
     mod_seq: int = 0
     fill_stats: FillStats | None = field(default=None, repr=False)
-    # rec.order and its terms, cleaned (clean_terms): an openOrder that reads the same as
-    # rec.order needs no cleaning; rec.order is replaced, never changed in place.
-    order_terms: tuple[Order | None, tuple] = field(default=(None, ()), repr=False)
+    # rec.order and its terms as read and as cleaned (clean_terms): an openOrder that reads
+    # the same as rec.order needs no cleaning; rec.order is replaced, never changed in place.
+    order_terms: tuple[Order | None, tuple, tuple] = field(default=(None, (), ()), repr=False)
+    # What the record's numbers were last derived from (refresh).
+    derived_from: tuple | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ log
 
@@ -160,6 +163,10 @@ class Slot:
         return False
 
     # ------------------------------------------------------------------ observations
+
+    def observations(self) -> tuple:
+        """What the derivation reads of the status messages (equal: the same record)."""
+        return (self.obs, self.done_status, self.working_status, self.inferred_reject)
 
     def observe_status(self, status: str) -> None:
         if not status:
@@ -212,23 +219,22 @@ class Slot:
                 stats.add(added)
 
     def terms_of_record(self) -> tuple[tuple, tuple] | None:
-        """``rec.order``'s terms as read and as cleaned (cleaned once per order object)."""
+        """``rec.order``'s terms as read and as cleaned (both once per order object)."""
         order = self.rec.order
         if order is None:
             return None
-        raw = read_terms(order)  # one C call: cheaper to read again than to keep
-        cached_for, cleaned = self.order_terms
+        cached_for, raw, cleaned = self.order_terms
         if cached_for is not order:
+            raw = read_terms(order)
             cleaned = clean_terms(raw)
-            self.order_terms = (order, cleaned)
+            self.order_terms = (order, raw, cleaned)
         return raw, cleaned
 
     # ------------------------------------------------------------------ derivation
 
-    def derive_status(self, total: Decimal | None = None) -> str:
-        total = self.total() if total is None else total
+    def derive_status(self, total: Decimal | None, stats: FillStats) -> str:
         done = self.done_status
-        if total and self.fills().quantity >= total:
+        if total and stats.quantity >= total:
             done = Status.FILLED
         if done is not None:
             return done
@@ -240,7 +246,7 @@ class Slot:
             return Status.INACTIVE
         return self.base
 
-    def total(self) -> Decimal | None:
+    def total(self, stats: FillStats | None = None) -> Decimal | None:
         """The order's total quantity from what TWS said, never guessed; None while unknown.
 
         The order's terms when they can be a total (not 0, not below what filled): TWS's
@@ -249,8 +255,10 @@ class Slot:
         reports Filled, what filled.
         """
         rec, obs = self.rec, self.obs
-        filled = max(obs.filled if obs else Decimal(0), self.fills().quantity)
-        terms = clean_decimal(rec.order.totalQuantity) if rec.order is not None else None
+        fills_qty = (stats or self.fills()).quantity
+        filled = fills_qty if obs is None or obs.filled < fills_qty else obs.filled
+        order = rec.order
+        terms = clean_decimal(order.totalQuantity) if order is not None else None
         if terms and terms >= filled:
             return terms
         if obs is not None and obs.remaining is not None and obs.filled + obs.remaining:
@@ -264,52 +272,63 @@ class Slot:
     ) -> list[BookEvent]:
         """Recompute status and numbers from everything seen; log and return what changed."""
         rec = self.rec
-        before = (rec.status, rec.filled, rec.remaining, rec.avg_fill_price, rec.last_fill_price)
-        total = self.total()
-        status = self.derive_status(total)
+        stats = self.fills()  # once: status and numbers both read it
+        total = self.total(stats)
+        before = rec.status
+        status = self.derive_status(total, stats)
         if status in st.DONE:
             self.cancel_from = None
         rec.status = status
-        self.derive_numbers(total)
-        after = (rec.status, rec.filled, rec.remaining, rec.avg_fill_price, rec.last_fill_price)
-        events: list[BookEvent] = []
-        if before[0] != status:
-            self.log("status", source, progress(rec), code, before=before[0])
-            event = self.status_event(before[0], source, code, reason)
-            if event is not None:
-                events.append(event)
-        elif before != after:
+        # The numbers read only these (plain values: nothing old is kept alive by them); the
+        # same again, the same numbers: most status messages, every commission.
+        inputs = (self.obs, bool(self.rec.fills), stats.quantity, stats.priced, stats.value,
+                  stats.last, total, status == Status.FILLED)  # fmt: skip
+        moved = inputs != self.derived_from and self.derive_numbers(total, stats)
+        self.derived_from = inputs
+        if before != status:
+            self.log("status", source, progress(rec), code, before=before)
+            event = self.status_event(before, source, code, reason)
+            return [] if event is None else [event]
+        if moved:
             self.log("progress", source, progress(rec), code)
         elif ignored and ignored != status:
             self.log("ignored", source, f"{ignored} ignored: order is {status}")
-        return events
+        return []
 
-    def derive_numbers(self, total: Decimal | None = None) -> None:
+    def derive_numbers(self, total: Decimal | None, stats: FillStats) -> bool:
+        """Set the record's numbers from what was seen; True when any of them changed."""
         rec, obs = self.rec, self.obs
-        stats = self.fills()
         fills, fills_qty = bool(rec.fills), stats.quantity
-        status_filled = obs.filled if obs else Decimal(0)
-        filled = max(status_filled, fills_qty)
-        total = rec.derived_quantity = self.total() if total is None else total
-        if rec.status == Status.FILLED and total:
-            filled = max(filled, total)
-        rec.filled = filled
-        if rec.status == Status.FILLED:
-            rec.remaining = Decimal(0)
+        status_filled = obs.filled if obs else _ZERO
+        filled = fills_qty if status_filled < fills_qty else status_filled
+        rec.derived_quantity = total
+        filled_status = rec.status == Status.FILLED
+        if filled_status and total and total > filled:
+            filled = total
+        if filled_status:
+            remaining: Decimal | None = _ZERO
         elif total is not None:
-            rec.remaining = shared_decimal(max(total - filled, _ZERO))
+            remaining = shared_decimal(total - filled if total > filled else _ZERO)
         else:
-            rec.remaining = obs.remaining if obs and obs.filled == filled else None
+            remaining = obs.remaining if obs and obs.filled == filled else None
         if fills and fills_qty > status_filled:
-            rec.avg_fill_price = stats.vwap
+            avg = stats.vwap
         elif obs and obs.filled > 0 and obs.avg is not None:
-            rec.avg_fill_price = obs.avg
+            avg = obs.avg
         else:
-            rec.avg_fill_price = stats.vwap if fills else None
-        if fills:
-            rec.last_fill_price = stats.last
-        else:
-            rec.last_fill_price = obs.last if obs and obs.filled > 0 else None
+            avg = stats.vwap if fills else None
+        last = stats.last if fills else (obs.last if obs and obs.filled > 0 else None)
+        if (
+            filled == rec.filled
+            and remaining == rec.remaining
+            and avg == rec.avg_fill_price
+            and last == rec.last_fill_price
+        ):
+            return False
+        rec.filled, rec.remaining, rec.avg_fill_price, rec.last_fill_price = (
+            filled, remaining, avg, last
+        )  # fmt: skip
+        return True
 
     # ------------------------------------------------------------------ events
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -86,7 +87,7 @@ class OrderBook:
         self.bus = bus or EventBus()
         self.lock = BookLock(self.bus)
         self._wants = self.bus.wants  # one bound method for every slot, not one each
-        self._now = clock or (lambda: datetime.now(UTC))
+        self._now = clock or partial(datetime.now, UTC)  # a C call: it runs per log line
         self._slots: list[Slot] = []
         self._by_key: dict[tuple[int, int], Slot] = {}
         self._by_perm: dict[int, Slot] = {}
@@ -276,7 +277,7 @@ class OrderBook:
             events: list[BookEvent] = []
             first = not rec.acknowledged
             rec.contract, rec.order = contract, order
-            slot.order_terms = (order, shown)
+            slot.order_terms = (order, raw, shown)
             rec.acknowledged = True
             rec.parent_id = clean_id(order.parentId) or rec.parent_id
             applied = apply_shown(slot, order)
@@ -327,8 +328,11 @@ class OrderBook:
                 slot.log("why_held", "orderStatus", why_held or "")
                 rec.why_held = why_held or ""
             rec.mkt_cap_price = cap
+            seen_before = slot.observations()
             slot.observe_progress(obs)
             slot.observe_status(status)
+            if status == rec.status and slot.observations() == seen_before:
+                return []  # it confirms what the record says: nothing to derive again
             return self.lock.emit(slot.refresh("orderStatus", ignored=status))
 
     def on_exec_details(self, req_id: int, contract: Contract, execution: Any) -> list[BookEvent]:
@@ -341,7 +345,8 @@ class OrderBook:
             slot = self._find(cid, execution.orderId, perm, "execDetails")
             if slot.rec.contract is None:
                 slot.rec.contract = contract
-            fill = make_fill(slot.rec, contract, execution, self._commissions.get(exec_id))
+            # A report that came first is the fill's now: the fill carries it from here on.
+            fill = make_fill(slot.rec, contract, execution, self._commissions.pop(exec_id, None))
             self._by_exec[exec_id] = slot
             if self._is_allocation(slot.rec, fill.account):
                 return self.lock.emit(add_allocation(slot, fill))
@@ -355,21 +360,19 @@ class OrderBook:
         """One account's share of an advisor's group order, which TWS also reports as a block
         execution on the advisor's own account (fills.py): only a login listing that account
         reports blocks; without one, the accounts' executions are the order's fills."""
-        order = rec.order if rec.order is not None else rec.sent_order
-        if order is None or not order.faGroup or is_advisor_account(account):
-            return False
-        return any(is_advisor_account(a) for a in self.accounts)
+        if is_advisor_account(account) or not any(map(is_advisor_account, self.accounts)):
+            return False  # the usual login has no advisor account: no order to look at
+        order = rec.order if rec.order is not None else rec.sent_order  # sent_order: a new Order
+        return order is not None and bool(order.faGroup)
 
     def on_commission(self, report: Any) -> list[BookEvent]:
         com = commission_of(report)
         with self.lock:
-            if self._commissions.get(com.exec_id) == com:
-                return []
-            self._commissions[com.exec_id] = com
             slot = self._by_exec.get(com.exec_id)
-            if slot is None:
-                return []  # kept; joined when its fill arrives
-            return self.lock.emit(join_commission(slot, com))
+            if slot is None:  # kept until its fill arrives (a repeat replaces it: no news)
+                self._commissions[com.exec_id] = com
+                return []
+            return self.lock.emit(join_commission(slot, com))  # nothing for a repeat
 
     def on_completed_order(
         self, contract: Contract, order: Order, order_state: Any

@@ -171,11 +171,13 @@ class Router:
 
     def exec_details(self, req_id: int, contract: Any, execution: Any) -> None:
         self.ids.observe(execution.orderId)
-        self._journal("execDetails", req_id, contract, execution)
+        if self.journal is not None:  # (_journal inlined: one per fill and per commission)
+            self.journal.record("execDetails", req_id, contract, execution)
         self.book.on_exec_details(req_id, contract, execution)
 
     def commission(self, report: Any) -> None:
-        self._journal("commissionReport", report)
+        if self.journal is not None:
+            self.journal.record("commissionReport", report)
         self.book.on_commission(report)
 
     def _journal(self, kind: str, *args: Any) -> None:

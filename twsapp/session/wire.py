@@ -23,6 +23,7 @@ from ibapi.order_state import OrderState
 from ibapi.wrapper import EWrapper
 
 from .connection import make_resilient
+from .fields import use_fast_fields
 from .pacing import Pacer
 
 if TYPE_CHECKING:
@@ -72,6 +73,25 @@ class Wire(EWrapper, EClient):
         EClient.__init__(self, wrapper=self)
         self.msg_queue = Inbox()
         self._router = router
+        use_fast_fields()
+        # The busiest callbacks go straight to the router, a call less per message; the methods
+        # below say what they carry (ibapi's decoder finds these first).
+        self.__dict__.update(
+            openOrder=router.open_order,
+            orderStatus=router.order_status,
+            execDetails=router.exec_details,
+            commissionAndFeesReport=router.commission,
+        )
+
+    def connect(self, host: str, port: int, clientId: int) -> None:
+        use_fast_fields()  # or ibapi's own again, should its DEBUG log be wanted now
+        super().connect(host, port, clientId)
+
+    def isConnected(self) -> bool:
+        """ibapi's check, without the DEBUG line it formats on every call whether logged or
+        not: ibapi's run loop asks once per message, and an order send a few times."""
+        conn = self.conn
+        return self.connState == EClient.CONNECTED and conn is not None and conn.isConnected()
 
     def setConnState(self, connState: int) -> None:
         """ibapi calls this right after opening its socket: the moment to fix its reader."""
