@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from ibapi.order import Order
 from ibapi.tag_value import TagValue
 from test_book import CID, Clock, commission, execution, order, stock
@@ -112,9 +113,58 @@ def test_an_order_registered_whole_is_compacted_after_the_send_into_the_same_sen
     book = OrderBook(client_id=CID, clock=Clock())
     sent = order(1)
     sent.orderRef = "as sent"
-    rec = book.register_pending(CID, 1, stock(), sent, compact=False)
+    rec = book.register_pending(CID, 1, stock(), sent, sending=True)
     whole = rec.sent_order
     assert whole is not None and whole is not sent and _fields(whole) == _fields(sent)
-    book.compact_sent([rec])
+    book.announce([rec])
     assert isinstance(rec.sent_terms, tuple)
     assert rec.sent_order is not None and _fields(rec.sent_order) == _fields(sent)
+
+
+def _statuses(events: list) -> list[tuple[int, str]]:
+    return [(e.order_id, e.after) for e in events if isinstance(e, StatusChanged)]
+
+
+def test_a_sender_registers_first_and_announces_once_the_message_is_out():
+    """Before the send the book makes only the record; the log line and the PendingSubmit
+    event come with ``announce``, stamped with the registration's time."""
+    book = OrderBook(client_id=CID, clock=Clock())
+    events: list = []
+    book.subscribe(events.append)
+    rec = book.register_pending(CID, 1, stock(), order(1), sending=True)
+    assert book.get(1) is rec and rec.status == "PendingSubmit"
+    assert rec.log == () and events == []
+    book.announce([rec])
+    assert [(e.event, e.status_after, e.time) for e in rec.log] == [
+        ("registered", "PendingSubmit", rec.created)
+    ]
+    assert _statuses(events) == [(1, "PendingSubmit")]
+    book.announce([rec])  # again: nothing twice
+    assert len(rec.log) == 1 and len(events) == 1
+
+
+@pytest.mark.parametrize("first", ["openOrder", "orderStatus", "error", "cancel"])
+def test_tws_answering_before_the_sender_announces_keeps_the_order_of_log_and_events(first):
+    book = OrderBook(client_id=CID, clock=Clock())
+    events: list = []
+    book.subscribe(events.append)
+    rec = book.register_pending(CID, 1, stock(), order(1), sending=True)
+    if first == "openOrder":
+        echo = order(1)
+        echo.permId = 77
+        book.on_open_order(1, stock(), echo, order_state("PreSubmitted"))
+        after = "PreSubmitted"
+    elif first == "orderStatus":
+        book.on_order_status(1, "Submitted", Decimal(0), Decimal(100), 0.0, 77, 0, 0.0, CID, "")
+        after = "Submitted"
+    elif first == "error":
+        book.on_error(1, 201, "Order rejected - reason: no")
+        after = "Inactive"
+    else:
+        book.request_cancel(1)
+        after = "PendingCancel"
+    book.announce([rec])
+    assert rec.log[0].event == "registered"
+    assert [e.event for e in rec.log].count("registered") == 1
+    assert _statuses(events) == [(1, "PendingSubmit"), (1, after)]
+    assert isinstance(rec.sent_terms, tuple)

@@ -128,6 +128,9 @@ class Slot:
     # rec.order and its terms as read and as cleaned (clean_terms): an openOrder that reads
     # the same as rec.order needs no cleaning; rec.order is replaced, never changed in place.
     order_terms: tuple[Order | None, tuple, tuple] = field(default=(None, (), ()), repr=False)
+    # Registered by a sender, whose log line and PendingSubmit event are still to come
+    # (OrderBook.register_pending): the first to touch the order announces it.
+    unannounced: bool = False
     # What the record's numbers were last derived from (refresh).
     derived_from: tuple | None = field(default=None, repr=False)
 
@@ -135,10 +138,11 @@ class Slot:
 
     def log(
         self, event: str, source: str, text: str = "", code: int | None = None,
-        before: str | None = None, after: str | None = None,
+        before: str | None = None, after: str | None = None, at: datetime | None = None,
     ) -> None:  # fmt: skip
-        """Append to the order's log; the status before/after default to the current one."""
-        rec, now = self.rec, self.now()
+        """Append to the order's log; the status before/after default to the current one, the
+        time to now."""
+        rec, now = self.rec, at or self.now()
         before = rec.status if before is None else before
         after = rec.status if after is None else after
         # A row of plain values, which the garbage collector stops scanning (model.LogEntry):

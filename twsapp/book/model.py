@@ -239,7 +239,7 @@ class OrderRecord:
     # The order is kept as what differs from a new ibapi Order (`compact_order`): a whole one
     # is 3.6 KB, nearly all defaults, and TWS's echo already holds one. `sent_order` rebuilds it.
     sent_contract: Contract | None = field(default=None, repr=False)
-    # (The order itself for a moment, until the sender compacts it: `OrderBook.compact_sent`.)
+    # (The order itself for a moment, until the sender compacts it: `OrderBook.announce`.)
     sent_terms: tuple[Any, ...] | Order | None = field(default=None, repr=False)
     # The total quantity as the book derived it from everything TWS said (merge.Slot.total);
     # None until then. Read it through `total_quantity`.

@@ -171,16 +171,26 @@ class OrderBook:
     # ------------------------------------------------------------------ requests (app side)
 
     def register_pending(
-        self, client_id: int, order_id: int, contract: Contract, order: Order, compact: bool = True
+        self,
+        client_id: int,
+        order_id: int,
+        contract: Contract,
+        order: Order,
+        sending: bool = False,
     ) -> OrderRecord:
         """Record an order about to be sent (PendingSubmit). Call before placeOrder.
 
         The book keeps ``contract`` and ``order`` themselves until TWS's echo replaces them
         (no copy: the send path passes objects of its own, made once), so the caller must not
         change them afterwards; what was sent stays as ``sent_contract`` and, compacted, as
-        ``sent_order``, for modifies. ``compact`` False leaves the compacting to
-        ``compact_sent``, which the sender calls once the message is out: it is the costliest
-        part of registering, and nothing needs it before."""
+        ``sent_order``, for modifies.
+
+        ``sending``: the caller is the sender, and calls ``announce`` once the message is out
+        (or the order is held for later). Only
+        what TWS's answer needs (the record, found by its ids) is made before the send; the
+        rest waits until then: compacting what was sent, the log line, the PendingSubmit event.
+        Whatever touches the order first (``announce``, or TWS's first word on it, under the book
+        lock either way) announces it, so the log and the events keep their order."""
         with self.lock:
             if (client_id, order_id) in self._by_key:
                 raise BookError(
@@ -199,24 +209,39 @@ class OrderBook:
                 created=now,
                 updated=now,
                 sent_contract=contract,
-                sent_terms=compact_order(order) if compact else order,
+                sent_terms=order if sending else compact_order(order),
             )
             slot = self._add(rec, Status.PENDING_SUBMIT)
-            text = terms_text(order)
-            slot.log("registered", "placeOrder", text, before="", after=Status.PENDING_SUBMIT)
-            event = slot.status_event("", "placeOrder")
-            if event is not None:
-                self.lock.emit([event])
+            slot.unannounced = True
+            if not sending:
+                self._announce(slot)
             return rec
 
-    def compact_sent(self, records: list[OrderRecord]) -> None:
-        """Keep what ``register_pending(..., compact=False)`` registered as sent compactly."""
+    def announce(self, records: list[OrderRecord]) -> None:
+        """Orders ``register_pending(..., sending=True)`` registered are out (or held): their
+        log line and event, unless TWS's answer came first, and what was sent, compacted."""
         for rec in records:
             sent = rec.sent_terms
-            if isinstance(sent, Order):
-                terms = compact_order(sent)
-                with self.lock:
-                    rec.sent_terms = terms
+            terms = compact_order(sent) if isinstance(sent, Order) else sent
+            with self.lock:
+                slot = self._by_key[rec.key]
+                if slot.unannounced:
+                    self._announce(slot)
+                    slot.terms_of_record()  # read and cleaned now, for TWS's first echo
+                rec.sent_terms = terms
+
+    def _announce(self, slot: Slot) -> None:
+        """The registration's log line and PendingSubmit event; the record is still as it was
+        registered (whoever touches it first announces it)."""
+        slot.unannounced = False
+        rec = slot.rec
+        assert rec.order is not None  # registered with it, and not replaced before this
+        text = terms_text(rec.order)
+        slot.log("registered", "placeOrder", text, before="", after=Status.PENDING_SUBMIT,
+                 at=rec.created)  # fmt: skip
+        event = slot.status_event("", "placeOrder")
+        if event is not None:
+            self.lock.emit([event])
 
     def request_modify(
         self, order_id: int, changes: dict[str, Any], client_id: int | None = None
@@ -260,10 +285,14 @@ class OrderBook:
             slot = self._find(client_id, order_id, perm_id, "openOrder")
             rec = slot.rec
             # Before TWS's first word the record holds only what was sent: nothing to compare
-            # (a first openOrder is never a repeat), so its terms are not even read.
+            # (a first openOrder is never a repeat); but terms that read as what was sent need
+            # no cleaning, done once the message was out (announce).
             held = slot.terms_of_record() if rec.acknowledged else None
+            sent_for, sent_raw, sent_shown = slot.order_terms
             if held is not None and raw == held[0]:
                 shown, changed = held[1], False  # the usual repeat: nothing to clean
+            elif held is None and sent_for is rec.order and raw == sent_raw:
+                shown, changed = sent_shown, False
             else:
                 shown = clean_terms(raw)
                 changed = held is not None and held[1] != shown
@@ -423,6 +452,8 @@ class OrderBook:
             slot = self._by_key.get((cid, req_id)) if req_id not in (-1, 0) else None
             if slot is None:
                 return None
+            if slot.unannounced:
+                self._announce(slot)
             now = self._now()
             entry = ErrorEntry(now, code, kind, text or "", advanced_json or "", error_time or 0)
             return self.lock.emit(apply_error(slot, entry))
@@ -471,6 +502,8 @@ class OrderBook:
             raise BookError(
                 f"order {order_id} (client {cid}) is not in the book: nothing to {what}"
             )
+        if slot.unannounced:
+            self._announce(slot)
         return slot
 
     def _find(
@@ -496,6 +529,8 @@ class OrderBook:
             slot = self._add(rec, Status.UNKNOWN)
             slot.log("first_seen", source, before="", after=Status.UNKNOWN)
             return slot
+        if slot.unannounced:
+            self._announce(slot)  # TWS answered before the sender got here
         rec = slot.rec
         if perm_id and rec.perm_id not in (None, perm_id):
             text = f"a message for this order carries permId {perm_id}; kept {rec.perm_id}"

@@ -234,7 +234,7 @@ class OrderApi:
                 raise OrderRefused(f"{exc}; nothing was sent") from exc
             records = self._register(details, checked, ids, bracket)
             self._held.append((details, checked))
-            self._book.compact_sent(records)
+            self._book.announce(records)
         log.warning("TWS is unreachable (%s): order(s) %s held, to be sent after the resync "
                     "([tws] while_disconnected = \"queue\")", why,
                     ", ".join(map(str, ids)))  # fmt: skip
@@ -325,11 +325,13 @@ class OrderApi:
                 except NotReadyError:
                     continue  # not yet, or a 103 (or a disconnect) since: wait for new ids
                 records = self._register(details, orders, ids, bracket)
-                for order_id, order in zip(ids, orders, strict=True):
-                    with self._pacer.tagged("place", order_id):
-                        self._client.placeOrder(order_id, details.contract, order)
-                self._count("submits", len(orders))
-                self._book.compact_sent(records)  # once sent: off the order's way to TWS
+                try:
+                    for order_id, order in zip(ids, orders, strict=True):
+                        with self._pacer.tagged("place", order_id):
+                            self._client.placeOrder(order_id, details.contract, order)
+                    self._count("submits", len(orders))
+                finally:
+                    self._book.announce(records)  # once out (or failed): what waited for it
                 return records
 
     def _register(
@@ -345,7 +347,7 @@ class OrderApi:
                 order.parentId = ids[0]
             records.append(
                 self._book.register_pending(
-                    client_id, order_id, details.contract, order, compact=False
+                    client_id, order_id, details.contract, order, sending=True
                 )
             )  # takes and releases the book lock: never held across the send
             self._journal("place", client_id, order_id, details.contract, order)
