@@ -12,7 +12,7 @@ from app_helpers import AAPL, WAIT, Events, barrier, order_requests, placed_ids,
 
 from twsapp.book import Cancelled, Filled, ModifyApplied, ModifyRejected, StatusChanged
 from twsapp.exceptions import OrderRefused
-from twsapp.orders import limit_order, market_order, stop_order
+from twsapp.orders import bracket, limit_order, market_order, stop_order
 from twsapp.session.ids import OrderIdAllocator
 from twsapp.sim import messages as m
 
@@ -505,3 +505,32 @@ def test_after_close_orders_nothing_is_sent(app, sim):
             attempt()
     barrier(app)
     assert [type(r) for r in order_requests(sim, 1)] == [m.PlaceOrder]
+
+
+class _JournalFailingAt:
+    """A journal whose n-th order intent fails to be written (a full disk, say)."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def record(self, kind: str, *args: object) -> int:
+        self.left -= 1
+        if self.left == 0:
+            raise OSError("disk full")
+        return 1
+
+
+def test_a_bracket_whose_journal_fails_half_way_sends_nothing_and_says_so(app, sim):
+    """The intent must be durable before the send: a journal that fails on the second leg
+    stops the bracket with nothing sent, and the leg already registered is logged and
+    published (PendingSubmit), not left unannounced."""
+    events = Events(app)
+    app._orders.journal = _JournalFailingAt(2)
+    bid = quote(sim).bid
+    legs = bracket("BUY", 5, round(bid - 2, 2), round(bid + 2, 2), round(bid - 4, 2))
+    with pytest.raises(OSError, match="disk full"):
+        app.place_bracket("AAPL", list(legs))
+    parent = app.book.records()[-1]
+    assert [e.event for e in parent.log] == ["registered"]
+    events.status(parent.order_id, "PendingSubmit")
+    assert parent.order_id not in placed_ids(sim, app.client_id)

@@ -168,3 +168,21 @@ def test_tws_answering_before_the_sender_announces_keeps_the_order_of_log_and_ev
     assert [e.event for e in rec.log].count("registered") == 1
     assert _statuses(events) == [(1, "PendingSubmit"), (1, after)]
     assert isinstance(rec.sent_terms, tuple)
+
+
+def test_tws_answering_one_leg_first_announces_every_leg_registered_before_it():
+    """A bracket's legs are registered together and sent one after the other: TWS's word on
+    the parent may come before the sender announces; every leg's PendingSubmit still comes
+    first, in order, as when each was announced at registration."""
+    book = OrderBook(client_id=CID, clock=Clock())
+    events: list = []
+    book.subscribe(events.append)
+    legs = [book.register_pending(CID, i, stock(), order(i), sending=True) for i in (1, 2, 3)]
+    echo = order(1)
+    echo.permId = 77
+    book.on_open_order(1, stock(), echo, order_state("PreSubmitted"))
+    book.announce(legs)
+    assert _statuses(events) == [
+        (1, "PendingSubmit"), (2, "PendingSubmit"), (3, "PendingSubmit"), (1, "PreSubmitted")
+    ]  # fmt: skip
+    assert all([e.event for e in leg.log].count("registered") == 1 for leg in legs)

@@ -125,14 +125,12 @@ class Slot:
     families: dict[tuple, str] | None = None  # correction key -> current execId, from a second fill
     mod_seq: int = 0
     fill_stats: FillStats | None = field(default=None, repr=False)
-    # rec.order and its terms as read and as cleaned (clean_terms): an openOrder that reads
-    # the same as rec.order needs no cleaning; rec.order is replaced, never changed in place.
-    order_terms: tuple[Order | None, tuple, tuple] = field(default=(None, (), ()), repr=False)
+    # rec.order and its terms, cleaned (clean_terms): an openOrder that reads the same as
+    # rec.order needs no cleaning; rec.order is replaced, never changed in place.
+    order_terms: tuple[Order | None, tuple] = field(default=(None, ()), repr=False)
     # Registered by a sender, whose log line and PendingSubmit event are still to come
     # (OrderBook.register_pending): the first to touch the order announces it.
     unannounced: bool = False
-    # What the record's numbers were last derived from (refresh).
-    derived_from: tuple | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ log
 
@@ -223,15 +221,15 @@ class Slot:
                 stats.add(added)
 
     def terms_of_record(self) -> tuple[tuple, tuple] | None:
-        """``rec.order``'s terms as read and as cleaned (both once per order object)."""
+        """``rec.order``'s terms as read and as cleaned (cleaned once per order object)."""
         order = self.rec.order
         if order is None:
             return None
-        cached_for, raw, cleaned = self.order_terms
+        raw = read_terms(order)  # one C call: cheaper to read again than to keep
+        cached_for, cleaned = self.order_terms
         if cached_for is not order:
-            raw = read_terms(order)
             cleaned = clean_terms(raw)
-            self.order_terms = (order, raw, cleaned)
+            self.order_terms = (order, cleaned)
         return raw, cleaned
 
     # ------------------------------------------------------------------ derivation
@@ -283,12 +281,7 @@ class Slot:
         if status in st.DONE:
             self.cancel_from = None
         rec.status = status
-        # The numbers read only these (plain values: nothing old is kept alive by them); the
-        # same again, the same numbers: most status messages, every commission.
-        inputs = (self.obs, bool(self.rec.fills), stats.quantity, stats.priced, stats.value,
-                  stats.last, total, status == Status.FILLED)  # fmt: skip
-        moved = inputs != self.derived_from and self.derive_numbers(total, stats)
-        self.derived_from = inputs
+        moved = self.derive_numbers(total, stats)
         if before != status:
             self.log("status", source, progress(rec), code, before=before)
             event = self.status_event(before, source, code, reason)

@@ -41,9 +41,7 @@ from . import frames
 from . import status as st
 from .cleaning import clean_decimal, clean_float, clean_id, clean_int, shared_decimal
 from .error_policy import apply_error
-from .events import (
-    BookEvent,
-)
+from .events import BookEvent, StatusChanged
 from .fills import (
     add_allocation,
     add_fill,
@@ -95,6 +93,8 @@ class OrderBook:
         self._commissions: dict[str, Commission] = {}
         self._positions: dict[tuple[str, int | str], Position] = {}
         self._account: dict[tuple[str, str, str], AccountValue] = {}
+        # Registered by a sender and not announced yet (register_pending), oldest first.
+        self._unannounced: list[Slot] = []
         # Called under the book lock for each new execution (not a correction, a repeat or an
         # advisor's allocation): a count that needs no event (the order-efficiency ratio).
         self.on_new_fill: Callable[[], None] | None = None
@@ -213,8 +213,9 @@ class OrderBook:
             )
             slot = self._add(rec, Status.PENDING_SUBMIT)
             slot.unannounced = True
+            self._unannounced.append(slot)
             if not sending:
-                self._announce(slot)
+                self._announce()
             return rec
 
     def announce(self, records: list[OrderRecord]) -> None:
@@ -226,22 +227,28 @@ class OrderBook:
             with self.lock:
                 slot = self._by_key[rec.key]
                 if slot.unannounced:
-                    self._announce(slot)
+                    self._announce()
                     slot.terms_of_record()  # read and cleaned now, for TWS's first echo
                 rec.sent_terms = terms
 
-    def _announce(self, slot: Slot) -> None:
-        """The registration's log line and PendingSubmit event; the record is still as it was
-        registered (whoever touches it first announces it)."""
-        slot.unannounced = False
-        rec = slot.rec
-        assert rec.order is not None  # registered with it, and not replaced before this
-        text = terms_text(rec.order)
-        slot.log("registered", "placeOrder", text, before="", after=Status.PENDING_SUBMIT,
-                 at=rec.created)  # fmt: skip
-        event = slot.status_event("", "placeOrder")
-        if event is not None:
-            self.lock.emit([event])
+    def _announce(self) -> None:
+        """The registration's log line and PendingSubmit event of every order not announced
+        yet: the sender's batch (a bracket's legs, in order; one sender at a time), so that all
+        of them come before anything TWS says about any. Each record is still as registered:
+        whoever touches one of them first announces them."""
+        waiting, self._unannounced = self._unannounced, []
+        for pending in waiting:
+            pending.unannounced = False
+            rec = pending.rec
+            assert rec.order is not None  # registered with it, and not replaced before this
+            text = terms_text(rec.order)
+            pending.log("registered", "placeOrder", text, before="", after=Status.PENDING_SUBMIT,
+                        at=rec.created)  # fmt: skip
+            event = pending.event(
+                StatusChanged, time=rec.created, before="", after=rec.status, source="placeOrder"
+            )
+            if event is not None:
+                self.lock.emit([event])
 
     def request_modify(
         self, order_id: int, changes: dict[str, Any], client_id: int | None = None
@@ -284,19 +291,17 @@ class OrderBook:
         with self.lock:
             slot = self._find(client_id, order_id, perm_id, "openOrder")
             rec = slot.rec
-            # Before TWS's first word the record holds only what was sent: nothing to compare
-            # (a first openOrder is never a repeat); but terms that read as what was sent need
-            # no cleaning, done once the message was out (announce).
-            held = slot.terms_of_record() if rec.acknowledged else None
-            sent_for, sent_raw, sent_shown = slot.order_terms
+            # Before TWS's first word the record holds only what was sent (a first openOrder is
+            # never a repeat, nor an update); terms that read as what was sent need no cleaning
+            # when it was cleaned once the message was out (announce).
+            ack = rec.acknowledged
+            held = slot.terms_of_record() if ack or slot.order_terms[0] is rec.order else None
             if held is not None and raw == held[0]:
                 shown, changed = held[1], False  # the usual repeat: nothing to clean
-            elif held is None and sent_for is rec.order and raw == sent_raw:
-                shown, changed = sent_shown, False
             else:
                 shown = clean_terms(raw)
-                changed = held is not None and held[1] != shown
-                if held is not None and not changed:
+                changed = ack and held is not None and held[1] != shown
+                if held is not None and held[1] == shown:
                     shown = held[1]  # one tuple for the order's unchanged terms
             sig = (order_id, client_id, perm_id, status, contract.conId, shown, filled)
             # A repeat is dropped, unless it shows terms other than the current ones: a modify
@@ -306,7 +311,7 @@ class OrderBook:
             events: list[BookEvent] = []
             first = not rec.acknowledged
             rec.contract, rec.order = contract, order
-            slot.order_terms = (order, raw, shown)
+            slot.order_terms = (order, shown)
             rec.acknowledged = True
             rec.parent_id = clean_id(order.parentId) or rec.parent_id
             applied = apply_shown(slot, order)
@@ -453,7 +458,7 @@ class OrderBook:
             if slot is None:
                 return None
             if slot.unannounced:
-                self._announce(slot)
+                self._announce()
             now = self._now()
             entry = ErrorEntry(now, code, kind, text or "", advanced_json or "", error_time or 0)
             return self.lock.emit(apply_error(slot, entry))
@@ -503,7 +508,7 @@ class OrderBook:
                 f"order {order_id} (client {cid}) is not in the book: nothing to {what}"
             )
         if slot.unannounced:
-            self._announce(slot)
+            self._announce()
         return slot
 
     def _find(
@@ -530,7 +535,7 @@ class OrderBook:
             slot.log("first_seen", source, before="", after=Status.UNKNOWN)
             return slot
         if slot.unannounced:
-            self._announce(slot)  # TWS answered before the sender got here
+            self._announce()  # TWS answered before the sender got here
         rec = slot.rec
         if perm_id and rec.perm_id not in (None, perm_id):
             text = f"a message for this order carries permId {perm_id}; kept {rec.perm_id}"

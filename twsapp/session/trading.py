@@ -232,9 +232,12 @@ class OrderApi:
                 ids = [self.ids.next_held() for _ in checked]
             except IdsExhausted as exc:
                 raise OrderRefused(f"{exc}; nothing was sent") from exc
-            records = self._register(details, checked, ids, bracket)
-            self._held.append((details, checked))
-            self._book.announce(records)
+            records: list[OrderRecord] = []
+            try:
+                self._register(details, checked, ids, bracket, records)
+                self._held.append((details, checked))
+            finally:
+                self._book.announce(records)
         log.warning("TWS is unreachable (%s): order(s) %s held, to be sent after the resync "
                     "([tws] while_disconnected = \"queue\")", why,
                     ", ".join(map(str, ids)))  # fmt: skip
@@ -324,8 +327,9 @@ class OrderApi:
                     raise OrderRefused(f"{exc}; nothing was sent") from exc
                 except NotReadyError:
                     continue  # not yet, or a 103 (or a disconnect) since: wait for new ids
-                records = self._register(details, orders, ids, bracket)
+                records: list[OrderRecord] = []
                 try:
+                    self._register(details, orders, ids, bracket, records)
                     for order_id, order in zip(ids, orders, strict=True):
                         with self._pacer.tagged("place", order_id):
                             self._client.placeOrder(order_id, details.contract, order)
@@ -335,11 +339,16 @@ class OrderApi:
                 return records
 
     def _register(
-        self, details: ContractDetails, orders: list[Order], ids: list[int], bracket: bool
-    ) -> list[OrderRecord]:
+        self,
+        details: ContractDetails,
+        orders: list[Order],
+        ids: list[int],
+        bracket: bool,
+        records: list[OrderRecord],
+    ) -> None:
         """Give each order its id (a bracket's children their parent's) and register it
-        (PendingSubmit), journaled; under the send lock, before anything is sent."""
-        records = []
+        (PendingSubmit) into ``records``, journaled; under the send lock, before anything is
+        sent. The caller announces ``records`` whatever happens, even if this fails half-way."""
         client_id = self._session.client_id
         for order_id, order in zip(ids, orders, strict=True):
             order.orderId = order_id
@@ -351,7 +360,6 @@ class OrderApi:
                 )
             )  # takes and releases the book lock: never held across the send
             self._journal("place", client_id, order_id, details.contract, order)
-        return records
 
     def _fill_default_account(self, order: Order) -> None:
         session = self._session

@@ -75,7 +75,8 @@ class Wire(EWrapper, EClient):
         self._router = router
         use_fast_fields()
         # The busiest callbacks go straight to the router, a call less per message; the methods
-        # below say what they carry (ibapi's decoder finds these first).
+        # below say what they carry, but ibapi's decoder finds these first (so a subclass's or
+        # a patch's version of those four methods would not be called).
         self.__dict__.update(
             openOrder=router.open_order,
             orderStatus=router.order_status,
