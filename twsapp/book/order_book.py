@@ -228,7 +228,6 @@ class OrderBook:
                 slot = self._by_key[rec.key]
                 if slot.unannounced:
                     self._announce()
-                    slot.terms_of_record()  # read and cleaned now, for TWS's first echo
                 rec.sent_terms = terms
 
     def _announce(self) -> None:
@@ -291,17 +290,15 @@ class OrderBook:
         with self.lock:
             slot = self._find(client_id, order_id, perm_id, "openOrder")
             rec = slot.rec
-            # Before TWS's first word the record holds only what was sent (a first openOrder is
-            # never a repeat, nor an update); terms that read as what was sent need no cleaning
-            # when it was cleaned once the message was out (announce).
-            ack = rec.acknowledged
-            held = slot.terms_of_record() if ack or slot.order_terms[0] is rec.order else None
+            # Before TWS's first word the record holds only what was sent: nothing to compare
+            # (a first openOrder is never a repeat), so its terms are not even read.
+            held = slot.terms_of_record() if rec.acknowledged else None
             if held is not None and raw == held[0]:
                 shown, changed = held[1], False  # the usual repeat: nothing to clean
             else:
                 shown = clean_terms(raw)
-                changed = ack and held is not None and held[1] != shown
-                if held is not None and held[1] == shown:
+                changed = held is not None and held[1] != shown
+                if held is not None and not changed:
                     shown = held[1]  # one tuple for the order's unchanged terms
             sig = (order_id, client_id, perm_id, status, contract.conId, shown, filled)
             # A repeat is dropped, unless it shows terms other than the current ones: a modify
