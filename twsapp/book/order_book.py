@@ -376,9 +376,10 @@ class OrderBook:
             slot = self._find(cid, execution.orderId, perm, "execDetails")
             if slot.rec.contract is None:
                 slot.rec.contract = contract
-            # A report that came first is the fill's now: the fill carries it from here on.
-            fill = make_fill(slot.rec, contract, execution, self._commissions.pop(exec_id, None))
+            fill = make_fill(slot.rec, contract, execution, self._commissions.get(exec_id))
             self._by_exec[exec_id] = slot
+            # A report that came first is the fill's now: the fill carries it from here on.
+            self._commissions.pop(exec_id, None)
             if self._is_allocation(slot.rec, fill.account):
                 return self.lock.emit(add_allocation(slot, fill))
             held = len(slot.rec.fills)
