@@ -186,11 +186,11 @@ class OrderBook:
         ``sent_order``, for modifies.
 
         ``sending``: the caller is the sender, and calls ``announce`` once the message is out
-        (or the order is held for later). Only
-        what TWS's answer needs (the record, found by its ids) is made before the send; the
-        rest waits until then: compacting what was sent, the log line, the PendingSubmit event.
-        Whatever touches the order first (``announce``, or TWS's first word on it, under the book
-        lock either way) announces it, so the log and the events keep their order."""
+        (or the order is held for later). Only what TWS's answer needs (the record, found by
+        its ids) is made before the send; the rest waits until then: compacting what was sent,
+        the log line, the PendingSubmit event. Whatever touches the order first (``announce``,
+        or TWS's first word on it, under the book lock either way) announces it, so the log and
+        the events keep their order."""
         with self.lock:
             if (client_id, order_id) in self._by_key:
                 raise BookError(
