@@ -171,13 +171,11 @@ class Router:
 
     def exec_details(self, req_id: int, contract: Any, execution: Any) -> None:
         self.ids.observe(execution.orderId)
-        if self.journal is not None:  # (_journal inlined: one per fill and per commission)
-            self.journal.record("execDetails", req_id, contract, execution)
+        self._journal("execDetails", req_id, contract, execution)
         self.book.on_exec_details(req_id, contract, execution)
 
     def commission(self, report: Any) -> None:
-        if self.journal is not None:
-            self.journal.record("commissionReport", report)
+        self._journal("commissionReport", report)
         self.book.on_commission(report)
 
     def _journal(self, kind: str, *args: Any) -> None:
