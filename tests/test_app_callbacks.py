@@ -288,7 +288,8 @@ def test_events_reach_subscribers_in_order_with_the_book_unlocked(app):
     events.status(rec.order_id, "Filled")
     barrier(app)
     assert all(unlocked for _, _, unlocked in seen)
-    assert {name for _, name, _ in seen} <= {threading.current_thread().name, "tws-api"}
+    callback_threads = {threading.current_thread().name, "tws-api", "tws-reader"}
+    assert {name for _, name, _ in seen} <= callback_threads
     changes = [e for e, _, _ in seen if isinstance(e, StatusChanged)]
     assert [e.before for e in changes] == ["", *(e.after for e in changes[:-1])]
     assert (changes[0].after, changes[-1].after) == ("PendingSubmit", "Filled")

@@ -1,8 +1,9 @@
 """Market data for the app: quotes, bars and history, each stream a subscription of the session.
 
-A stream's callbacks (``on_quote``, ``on_bar``, ``on_error``) run on ibapi's api thread: they
-must return quickly and never block (a strategy's context hands them to its own thread). Every
-stream can be read at any time (``quote``, ``last_bar``, ``state``, ``error``) and cancelled.
+A stream's callbacks (``on_quote``, ``on_bar``, ``on_error``) run on the thread that handles
+what TWS sent (``tws-reader`` or ``tws-api``, session/inbox.py): they must return quickly and
+never block (a strategy's context hands them to its own thread). Every stream can be read at any
+time (``quote``, ``last_bar``, ``state``, ``error``) and cancelled.
 """
 
 from __future__ import annotations

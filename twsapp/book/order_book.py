@@ -1,10 +1,11 @@
 """OrderBook: one deduplicated record per order, fed by the session's translated callbacks.
 
-Pure: no sockets, no threads of its own. Callbacks arrive on ibapi's api thread while strategies
-and the CLI read, so the book has one lock (`book.lock`, reentrant), held only while a record
-changes, never across a socket write. Events produced while it is held are posted to the event
-bus by the outermost holder, in order, and delivered after the release (lock.py, see
-`subscribe`). Events are never produced for duplicates.
+Pure: no sockets, no threads of its own. Callbacks arrive on the session's reading threads (one
+at a time, session/inbox.py) while strategies and the CLI read, so the book has one lock
+(`book.lock`, reentrant), held only while a record changes, never across a socket write. Events
+produced while it is held are posted to the event bus by the outermost holder, in order, and
+delivered after the release (lock.py, see `subscribe`). Events are never produced for
+duplicates.
 
 How the book stays right when TWS repeats, reorders or omits messages:
 

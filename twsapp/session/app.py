@@ -42,6 +42,7 @@ from ..whatif import WhatIf
 from .accounts import FaGroup, load_groups, orders_for, positions_for
 from .contracts import ContractService
 from .ids import OrderIdAllocator
+from .inbox import Inbox
 from .pacing import DEFAULT_RATE, Efficiency, Pacer
 from .reconnect import Backoff
 from .requests import RequestTracker
@@ -57,7 +58,7 @@ from .risk_facts import PriceSource, SessionFacts, modified_order
 from .router import Link, Router
 from .subscriptions import SubscriptionRegistry
 from .trading import OrderApi
-from .wire import Inbox, Wire
+from .wire import Wire
 
 log = logging.getLogger("twsapp.session")
 
@@ -313,7 +314,8 @@ class TwsApp:
     def subscribe(self, callback: Callable[[Any], Any], *kinds: type) -> Callable[[], None]:
         """Deliver events of `kinds` (all when none: book, connection, notices) to `callback`,
         in order; returns an unsubscribe function. A callback runs on whichever thread
-        delivers (usually ibapi's api thread): it must not block, nor call the order API."""
+        delivers (usually tws-reader or tws-api, which take turns reading from TWS): it must
+        not block, nor call the order API."""
         return self.bus.subscribe(callback, *kinds)
 
     # ------------------------------------------------------------------ orders
@@ -646,7 +648,7 @@ class TwsApp:
         self._close_socket()
         wire.msg_queue.close()
         api = self._api_thread
-        if api is not None and api.is_alive() and api is not threading.current_thread():
+        if api is not None and api.is_alive() and not self._on_callback_thread():
             api.join(timeout=5)
         if wire.conn is not None:
             wire.disconnect()
@@ -915,7 +917,7 @@ class TwsApp:
         (connectionClosed, ibapi's reset) itself, so nothing resets the client under it.
         """
         wire = self._wire
-        if wire.isConnected() and threading.current_thread() is not self._api_thread:
+        if wire.isConnected() and not self._on_callback_thread():
             # what place() / modify() / cancel() took is sent before the socket closes
             self.pacer.drain(self.pacer.backlog() + 5.0)
         self._stopping = True
@@ -929,7 +931,7 @@ class TwsApp:
         self.pacer.close()
         api = self._api_thread
         if api is not None and api.is_alive():
-            if api is threading.current_thread():
+            if self._on_callback_thread():
                 return  # called from a callback: run() disconnects when it returns
             api.join(timeout=5)
         if wire.conn is not None:
@@ -937,6 +939,10 @@ class TwsApp:
         for thread in self.threads():
             if thread is not threading.current_thread():
                 thread.join(timeout=5)
+
+    def _on_callback_thread(self) -> bool:
+        """Callbacks run on the api thread or the reader thread, whichever has the turn."""
+        return threading.current_thread() in (self._api_thread, self._reader_thread)
 
     def threads(self) -> list[threading.Thread]:
         """The threads this app started that are still running (none after stop())."""

@@ -9,6 +9,7 @@ read and returns what arrived.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ibapi.connection import Connection
@@ -21,6 +22,23 @@ CHUNK = 4096
 
 class ResilientConnection(Connection):
     pacer: Pacer | None = None
+    serving: Callable[[], None] | None = None  # what ibapi's reader thread does once connected
+
+    def recvMsg(self) -> bytes:  # noqa: N802 (ibapi's name)
+        """ibapi's reader thread calls this in its loop. Once connected, its first call serves
+        the inbox with the api thread until the socket closes (wire.py, inbox.py), and returns
+        nothing: its loop then ends, as the connection is closed."""
+        serve, self.serving = self.serving, None
+        if serve is None:
+            return super().recvMsg()
+        serve()
+        return b""
+
+    def read(self) -> bytes | None:
+        """The bytes that arrived (b"" when the read timed out), or None once the socket is
+        closed (ibapi's recvMsg has then disconnected it)."""
+        data = super().recvMsg()
+        return data if data or self.isConnected() else None
 
     def sendMsg(self, msg: bytes) -> Any:  # noqa: N802 (ibapi's name)
         """The one place ibapi writes to the socket: every frame passes the pacer (pacing.py)."""

@@ -1,9 +1,10 @@
 """Every callback and every error to its owner: a pending request, a subscription, an order, or
 else a notice.
 
-The wire (wire.py) calls one method here per callback, on ibapi's api thread. Errors are the
-hard part: TWS sends everything through ``error(reqId, code, text)`` and the reqId may be a
-request's, a subscription's, an order's, a pacing counter, or -1. The order of the checks:
+The wire (wire.py) calls one method here per callback, on the thread whose turn it is to handle
+what TWS sent (inbox.py), one at a time. Errors are the hard part: TWS sends everything through
+``error(reqId, code, text)`` and the reqId may be a request's, a subscription's, an order's, a
+pacing counter, or -1. The order of the checks:
 
 1. Session side effects first (326: the client id is taken; 103: ids must be resynchronized).
 2. Pacing (100) belongs to nobody: its id is TWS's count of violations, not an order id.

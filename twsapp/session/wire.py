@@ -2,66 +2,42 @@
 
 Private to the session: it only translates. Each callback hands its arguments, cleaned of
 ibapi's calling conventions, to the router (router.py), which finds the owner. Callbacks run on
-ibapi's api thread; none blocks or sleeps, so a slow consumer can never stall the socket.
+the reader or the api thread, one at a time in wire order (inbox.py); none blocks or sleeps,
+and a slow consumer cannot stall the socket: the other thread reads meanwhile.
 Sending goes through the same object (it is the EClient), but only the session sends: users
 reach it through ``TwsApp.ibapi``, which says it bypasses the book.
 """
 
 from __future__ import annotations
 
-import queue
-import time
+import logging
+import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ibapi import comm
 from ibapi.client import EClient
 from ibapi.commission_and_fees_report import CommissionAndFeesReport
+from ibapi.common import PROTOBUF_MSG_ID
+from ibapi.const import MAX_MSG_LEN, NO_VALID_ID
 from ibapi.contract import Contract, ContractDetails
+from ibapi.errors import BAD_LENGTH
 from ibapi.execution import Execution
 from ibapi.order import Order
 from ibapi.order_state import OrderState
+from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF
+from ibapi.utils import BadMessage, currentTimeMillis
 from ibapi.wrapper import EWrapper
 
-from .connection import make_resilient
+from .connection import ResilientConnection, make_resilient
 from .fields import use_fast_fields
+from .inbox import Inbox
 from .pacing import Pacer
 
 if TYPE_CHECKING:
     from .router import Router
 
-
-class Inbox(queue.Queue):
-    """ibapi's message queue, closable: closing drops what is queued and wakes EClient.run.
-
-    Without it, the api thread may still be decoding queued messages when disconnect() resets
-    the client (serverVersion None: a TypeError in the decoder), and it polls every 0.2 s.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.closed = False
-
-    def close(self) -> None:
-        with self.not_empty:
-            self.closed = True
-            self.queue.clear()
-            self.not_empty.notify_all()
-
-    def _put(self, item: Any) -> None:
-        if not self.closed:
-            super()._put(item)
-
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self.not_empty:
-            while not self._qsize():
-                left = None if deadline is None else deadline - time.monotonic()
-                if not block or self.closed or (left is not None and left <= 0):
-                    raise queue.Empty
-                self.not_empty.wait(left)
-            item = self._get()
-            self.not_full.notify()
-            return item
+log = logging.getLogger("twsapp.session")
 
 
 class Wire(EWrapper, EClient):
@@ -95,9 +71,53 @@ class Wire(EWrapper, EClient):
         return self.connState == EClient.CONNECTED and conn is not None and conn.isConnected()
 
     def setConnState(self, connState: int) -> None:
-        """ibapi calls this right after opening its socket: the moment to fix its reader."""
-        make_resilient(self.conn, self.pacer)
+        """ibapi calls this right after opening its socket, the moment to fix its reader, and
+        again once the handshake is done, just before it starts its reader thread: from then on
+        that thread serves the inbox with the api thread (inbox.py)."""
+        conn = self.conn
+        make_resilient(conn, self.pacer)
+        if connState == EClient.CONNECTED and isinstance(conn, ResilientConnection):
+            inbox = self.msg_queue
+            conn.serving = lambda: self._serve(inbox, conn, "tws-reader")
         super().setConnState(connState)
+
+    def run(self) -> None:
+        """ibapi's message loop, replaced: the api thread and the reader thread take turns at
+        reading and handling (inbox.py). Returns once the socket has closed and all it brought
+        is handled, or the session closed the inbox; then reports the close, as ibapi's does."""
+        try:
+            conn = self.conn
+            if isinstance(conn, ResilientConnection):
+                self._serve(self.msg_queue, conn, None)
+        finally:
+            self.disconnect()
+
+    def _serve(self, inbox: Inbox, conn: ResilientConnection, name: str | None) -> None:
+        if name is not None:
+            threading.current_thread().name = name
+        inbox.serve(conn.read, self._handle, opens=name is None)
+
+    def _handle(self, text: bytes) -> None:
+        """One frame, decoded and dispatched as ibapi's loop does it."""
+        if len(text) > MAX_MSG_LEN:
+            self.error(NO_VALID_ID, currentTimeMillis(), BAD_LENGTH.code(),
+                       f"{BAD_LENGTH.msg()}:{len(text)}:{text!r}")  # fmt: skip
+            self.msg_queue.close()  # ibapi's loop stops here too
+            return
+        if self.serverVersion() >= MIN_SERVER_VER_PROTOBUF:
+            msg_id = int.from_bytes(text[:4], "big")
+            text = text[4:]
+        else:
+            cut = text.index(b"\0")
+            msg_id = int(text[:cut])
+            text = text[cut + 1 :]
+        try:
+            if msg_id > PROTOBUF_MSG_ID:
+                self.decoder.processProtoBuf(text, msg_id - PROTOBUF_MSG_ID)
+            else:
+                self.decoder.interpret(comm.read_fields(text), msg_id)
+        except BadMessage:
+            log.info("a message TWS sent could not be decoded (ibapi's BadMessage): skipped")
 
     # ------------------------------------------------------------------ session
 
