@@ -22,9 +22,12 @@ class Socket:
     def __init__(self) -> None:
         self.chunks: queue.Queue[bytes | None] = queue.Queue()
         self.reads = 0
+        self.failure: OSError | None = None  # raised by the next read
 
     def read(self) -> bytes | None:
         self.reads += 1
+        if self.failure is not None:
+            raise self.failure
         try:
             return self.chunks.get(timeout=0.01)
         except queue.Empty:
@@ -202,10 +205,60 @@ def test_close_drops_what_is_queued_after_the_running_handler_finishes() -> None
     served.inbox.close()
     assert served.api is not None
     served.api.join(3 * TAKE_OVER)
-    assert served.api.is_alive() or served.reader.is_alive()  # one is still in the handler
+    # one thread is in the handler; the other waits for it (the api thread must not report the
+    # close, which resets ibapi's client, under a running callback)
+    assert served.api.is_alive() and served.reader.is_alive()
     release.set()
     served.join()
     assert handled == finished == [b"slow"]
+
+
+def test_at_the_end_neither_thread_returns_while_the_other_is_in_a_handler() -> None:
+    release = threading.Event()
+    entered = threading.Event()
+    handled: list[bytes] = []
+
+    def handle(frame: bytes) -> None:
+        handled.append(frame)
+        if frame == b"slow":
+            entered.set()
+            release.wait(WAIT)
+
+    served = Served(handle)
+    served.socket.send(framed(b"slow"))
+    assert entered.wait(WAIT)
+    served.socket.send(framed(b"after"), None)  # read by the other thread, then the end
+    assert until(served.socket.chunks.empty)
+    assert served.api is not None
+    served.api.join(3 * TAKE_OVER)
+    assert served.api.is_alive() and served.reader.is_alive()
+    release.set()
+    served.join()
+    assert handled == [b"slow", b"after"]
+
+
+def test_a_failed_read_waits_for_the_other_threads_handler_then_raises() -> None:
+    release = threading.Event()
+    entered = threading.Event()
+    finished: list[bytes] = []
+
+    def handle(frame: bytes) -> None:
+        entered.set()
+        release.wait(WAIT)
+        finished.append(frame)
+
+    served = Served(handle)
+    served.socket.send(framed(b"slow"))
+    assert entered.wait(WAIT)
+
+    served.socket.failure = OSError("the socket went away under the read")
+    assert served.api is not None
+    served.api.join(3 * TAKE_OVER)
+    assert served.api.is_alive() and served.reader.is_alive()
+    release.set()
+    served.join()
+    assert finished == [b"slow"]
+    assert [str(e) for e in served.errors] == ["the socket went away under the read"]
 
 
 def test_a_failing_handler_stops_both_threads_and_raises() -> None:

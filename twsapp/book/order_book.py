@@ -107,14 +107,15 @@ class OrderBook:
         unsubscribe. (The session's ``subscribe`` also gives connection events and notices.)
 
         Where it runs: after the book lock is released, so the callback may read the book (or
-        take its lock) freely, on a thread that released it (lock.py, events.py): usually ibapi's api
-        thread, the one that decodes every TWS message. So a subscriber must return quickly and
-        must not block. Above all it must not call the order API synchronously (place, modify,
-        cancel, contract lookups): those wait for TWS's answer, which only that same api thread
-        can deliver, so the call would hang until its timeout and every callback with it. Hand
-        the event to a thread of your own instead, as the engine does: it posts each event to
-        each strategy's queue, and strategies act on their own threads. An exception a
-        subscriber raises is logged; it reaches neither the book nor the other subscribers.
+        take its lock) freely, on a thread that released it (lock.py, events.py): usually one of
+        the session's two reading threads, which decode every TWS message. So a subscriber must
+        return quickly and must not block. Above all it must not call the order API
+        synchronously (place, modify, cancel, contract lookups): those wait for TWS's answer,
+        which only those threads can deliver, so the call would hang until its timeout and every
+        callback with it. Hand the event to a thread of your own instead, as the engine does: it
+        posts each event to each strategy's queue, and strategies act on their own threads. An
+        exception a subscriber raises is logged; it reaches neither the book nor the other
+        subscribers.
         """
         return self.bus.subscribe(callback, BookEvent)
 

@@ -615,7 +615,7 @@ class TwsApp:
                 raise ConnectError(f"could not connect to TWS at {where} (refused): {CONNECT_HINT}")
             self._reader_thread = wire.reader
             # Even when TWS has closed the socket already (326 is sent, then the socket closed),
-            # its last messages are queued: the api thread decodes them, then reports the close.
+            # its last messages are queued: the api thread handles them, then reports the close.
             self._api_thread = threading.Thread(target=wire.run, name="tws-api", daemon=True)
             self._api_thread.start()
             ready = self._link.ready.wait(max(0.0, deadline - time.monotonic()))
@@ -656,7 +656,7 @@ class TwsApp:
     # ------------------------------------------------------------------ reconnecting
 
     def _schedule_reconnect(self) -> None:
-        """On the api thread, as the socket closes: reconnect on a thread of its own."""
+        """On the api thread, as its loop reports the close: reconnect on a thread of its own."""
         with self._state_lock:
             if self._reconnecting or self._stopping:
                 return
@@ -751,7 +751,7 @@ class TwsApp:
 
     def _on_link(self, event: TwsLinkLost | TwsLinkRestored) -> None:
         """TWS's own link to IB (1100, 1101 / 1102): orders wait while it is down; once it is
-        back, a resync (on a thread of its own: this runs on the api thread), with the market
+        back, a resync (on a thread of its own: this runs on a callback thread), with the market
         data asked for again on 1101 (TWS lost it)."""
         if isinstance(event, TwsLinkLost):
             self._link_lost = True
@@ -771,7 +771,7 @@ class TwsApp:
         return overdue(self.book.records(), self.client_id, since, held)
 
     def _resync_after_pacing(self) -> None:
-        """Error 100 (on the api thread): TWS dropped messages. Once it has been quiet for a
+        """Error 100 (on a callback thread): TWS dropped messages. Once it has been quiet for a
         moment, a resync finds the orders it dropped (none stays pending)."""
         with self._state_lock:
             self._last_pacing = time.monotonic()

@@ -49,9 +49,9 @@ class ResilientConnection(Connection):
 
     def _recvAllMsg(self) -> bytes:  # noqa: N802 (ibapi's name)
         chunks: list[bytes] = []
-        while self.isConnected():
+        while (sock := self.socket) is not None:  # another thread may close it meanwhile
             try:
-                buf = self.socket.recv(CHUNK)
+                buf = sock.recv(CHUNK)
             except TimeoutError:
                 if chunks:
                     break

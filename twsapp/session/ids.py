@@ -7,7 +7,7 @@ high-water mark is both sufficient and exact: ``next()`` hands out the mark and 
 still allow handing out a gap below the mark, which TWS refuses anyway.
 
 Thread-safe: ``next()`` is called by whichever thread places an order, ``seed``/``observe``
-by the api thread running the callbacks.
+by the thread running the callbacks (tws-reader or tws-api, one at a time).
 """
 
 from __future__ import annotations

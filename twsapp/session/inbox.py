@@ -64,7 +64,14 @@ class Inbox:
                         if self.closed or self._ended:
                             cond.notify_all()  # the other thread may be waiting to return
         except BaseException:
-            self.close()  # a handler failed: the other thread stops too, as ibapi's loop would
+            # A handler or a read failed: the other thread stops too, as ibapi's loop would,
+            # once its own handler (if it is in one) has returned.
+            with cond:
+                self.closed = True
+                self._frames.clear()
+                cond.notify_all()
+                while self._handling:
+                    cond.wait()
             raise
 
     def _next_turn(self, read: Reader) -> deque[bytes] | None:

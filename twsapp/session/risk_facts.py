@@ -2,7 +2,8 @@
 TWS's clock. Also the one-off snapshot quote the control API serves.
 
 Called on the thread placing the order (a strategy's, the control API's, the user's), never on
-the api thread: each answer comes through the api thread, which would wait for itself.
+a callback thread: each answer comes through the callback threads, which would wait for
+themselves.
 """
 
 from __future__ import annotations

@@ -102,7 +102,9 @@ class Wire(EWrapper, EClient):
         if len(text) > MAX_MSG_LEN:
             self.error(NO_VALID_ID, currentTimeMillis(), BAD_LENGTH.code(),
                        f"{BAD_LENGTH.msg()}:{len(text)}:{text!r}")  # fmt: skip
-            self.msg_queue.close()  # ibapi's loop stops here too
+            self.msg_queue.close()  # ibapi's loop stops here too, and the connection with it
+            if self.conn is not None:
+                self.conn.disconnect()
             return
         if self.serverVersion() >= MIN_SERVER_VER_PROTOBUF:
             msg_id = int.from_bytes(text[:4], "big")
