@@ -281,3 +281,34 @@ def test_frames_put_by_ibapis_own_reader_are_handled_in_turn() -> None:
     served.socket.send(None)
     served.join()
     assert recorder.frames == [b"x", b"y"]
+
+
+def test_nothing_read_is_kept_once_handled() -> None:
+    """A batch can be megabytes (a start-up's executions): once handled, neither thread keeps
+    it, nor the bytes it was cut from, while waiting for its next turn."""
+    import gc
+    import tracemalloc
+
+    count = 0
+    done = threading.Event()
+    n = 20_000
+
+    def handle(frame: bytes) -> None:
+        nonlocal count
+        count += 1
+        if count == n:
+            done.set()
+
+    tracemalloc.start()
+    try:
+        served = Served(handle)
+        served.socket.send(framed(*(b"%d\0" % i + b"x" * 200 for i in range(n))))  # 4.3 MB
+        assert done.wait(WAIT)
+        assert until(lambda: not served.inbox._handling)
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+        assert held < 500_000, f"{held} bytes still held after handling 4.3 MB"
+    finally:
+        tracemalloc.stop()
+    served.socket.send(None)
+    served.join()

@@ -54,11 +54,13 @@ class Inbox:
                 if batch is None:
                     return
                 try:
-                    for frame in batch:
-                        if self.closed:
-                            break  # a close drops what was read and not yet handled
-                        handle(frame)
+                    # Taken off as handled: a batch can be megabytes, and this thread may wait
+                    # long for its next turn.
+                    pop = batch.popleft
+                    while batch and not self.closed:  # a close drops what is not handled yet
+                        handle(pop())
                 finally:
+                    batch.clear()
                     with cond:
                         self._handling = False
                         if self.closed or self._ended:
@@ -103,6 +105,7 @@ class Inbox:
                         cond.notify_all()
                     elif data:
                         self._add(data)
+                data = None  # not kept while this thread waits for a turn
 
     def _take(self) -> deque[bytes]:
         batch, self._frames = self._frames, deque()
