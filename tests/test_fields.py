@@ -354,3 +354,45 @@ def test_requests_are_written_byte_for_byte_as_ibapi_writes_them(
         ours = _requests(version, order, contract)
     assert theirs[0], "ibapi wrote nothing"
     assert ours == theirs
+
+
+_IMMUTABLE = (str, int, float, Decimal, type(None))
+
+
+def _shared(first: Order, second: Order) -> list[str]:
+    """The attributes two orders share as one object that can be changed in place."""
+    return [
+        name
+        for name, value in vars(first).items()
+        if vars(second).get(name) is value and not isinstance(value, _IMMUTABLE)
+    ]
+
+
+@pytest.mark.parametrize("version", [157, 178, 200])
+def test_decoded_orders_share_nothing_that_can_change(version: int) -> None:
+    """The decoder's Order() is a copy of a blank one: two decoded orders must not share a list
+    or an object that a caller could change in one and see in the other."""
+    recorder = recording(["openOrder"])()
+    decoder = Decoder(recorder, version)
+    with swapped(fast=True):
+        for text in record_frames(4, version):
+            cut = text.index(b"\0")
+            decoder.interpret(comm.read_fields(text[cut + 1 :]), int(text[:cut]))
+    orders = [args[2] for name, args in recorder.calls if name == "openOrder"]
+    assert len(orders) >= 2
+    assert all(type(order) is Order for order in orders)
+    assert _shared(orders[0], orders[1]) == []
+    assert _plain(orders[0]) != _plain(Order())  # (they were decoded: not left blank)
+
+
+def test_protobuf_orders_are_made_the_same_way_and_share_nothing() -> None:
+    from ibapi.decoder_utils import decodeOrder
+    from ibapi.protobuf.Contract_pb2 import Contract as ContractProto
+    from ibapi.protobuf.Order_pb2 import Order as OrderProto
+
+    with swapped(fast=False):
+        theirs = decodeOrder(7, ContractProto(), OrderProto(action="BUY"))
+    with swapped(fast=True):
+        ours = [decodeOrder(7, ContractProto(), OrderProto(action="BUY")) for _ in range(2)]
+    assert [_plain(o) for o in ours] == [_plain(theirs)] * 2
+    assert _shared(*ours) == []

@@ -256,7 +256,7 @@ def _new_order(
     outside_rth: bool,
     good_till_date: str,
 ) -> Order:
-    order = _blank_order()
+    order = blank_order()
     order.orderType = order_type
     order.action = action
     order.totalQuantity = _to_quantity(quantity)
@@ -289,7 +289,9 @@ _PER_ORDER = tuple(name for name, value in vars(Order()).items() if value is not
 _new_object = object.__new__
 
 
-def _blank_order() -> Order:
+def blank_order() -> Order:
+    """An ``Order()`` equal in every attribute, made in a fifth of the time; ibapi's decoder
+    makes one per openOrder with it too (session/fields.py)."""
     order = _new_object(Order)
     state = order.__dict__
     state.update(_BLANK)
