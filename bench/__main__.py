@@ -345,12 +345,13 @@ def capacity(sizes: Sizes, work: Path) -> dict[str, Any]:
         worker("connect", port=sim.port, client_id=31)
         worker("round_trips", n=min(20, sizes.capacity_rt))
         empty = worker("round_trips", n=sizes.capacity_rt)["latencies"]
-        burst = worker("hold", n=sizes.held)
+        # Through a client that only counts: a program's own reader would set the pace.
+        burst = worker("flood", port=sim.port, client_id=32, n=sizes.held)
         held = worker("round_trips", n=sizes.capacity_rt)["latencies"]
     finally:
         worker.quit()
         sim.stop()
-    messages = 5 * sizes.held  # each placeOrder in, openOrder + orderStatus twice out
+    messages = burst["messages"]  # each placeOrder in, openOrder + orderStatus twice out
     return {
         "msgs_per_s": messages / burst["seconds"],
         "orders_per_s": sizes.held / burst["seconds"],

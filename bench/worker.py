@@ -15,6 +15,8 @@ programs request by request (A B A B ...). Commands (``op``):
 - ``startup`` {port, client_id}: connect and sync: seconds until ready, and until synced;
 - ``receive`` {port, client_id, traced}: connect and sync an id whose orders are held by the
   simulator: memory before and after, as ``hold``;
+- ``flood`` {port, client_id, n}: n resting orders back to back from a client that only
+  counts what comes back (flood.py): the simulator's throughput, whatever the program;
 - ``ingest`` {frames, version}: feed recorded frames to a fresh program (ingest.py);
 - ``quit``.
 """
@@ -189,6 +191,12 @@ class Worker:
         seconds = program.burst(n)
         time.sleep(1.0)  # an error 100 for the last frames would arrive within this
         return {"seconds": seconds, "error_100": program.pacing_errors}
+
+    def op_flood(self, port: int, client_id: int, n: int) -> dict[str, Any]:
+        """The simulator's throughput, through a client that only counts (flood.py)."""
+        from .flood import flood
+
+        return flood(port, client_id, n)
 
     def op_ingest(self, frames: str, version: int) -> dict[str, Any]:
         with open(frames, "rb") as f:
