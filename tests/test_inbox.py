@@ -94,6 +94,24 @@ class Recorder:
             self.running.release()
 
 
+class Slow:
+    """A handler that records each frame and holds on b"slow" until released; ``finished``
+    lists the frames whose handling returned."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.handled: list[bytes] = []
+        self.finished: list[bytes] = []
+
+    def __call__(self, frame: bytes) -> None:
+        self.handled.append(frame)
+        if frame == b"slow":
+            self.entered.set()
+            self.release.wait(WAIT)
+        self.finished.append(frame)
+
+
 def until(predicate: Callable[[], bool]) -> bool:
     """Whether ``predicate`` comes to hold within WAIT (looked at every few milliseconds)."""
     pause = threading.Event()
@@ -163,101 +181,63 @@ def test_what_came_before_the_socket_closed_is_handled_even_if_the_api_thread_is
 
 
 def test_a_slow_handler_does_not_stop_the_socket_being_read() -> None:
-    release = threading.Event()
-    entered = threading.Event()
-    handled: list[bytes] = []
-
-    def handle(frame: bytes) -> None:
-        handled.append(frame)
-        if frame == b"slow":
-            entered.set()
-            release.wait(WAIT)
-
-    served = Served(handle)
+    slow = Slow()
+    served = Served(slow)
     served.socket.send(framed(b"slow"))
-    assert entered.wait(WAIT)
+    assert slow.entered.wait(WAIT)
     served.socket.send(framed(b"a"), framed(b"b", b"c"))
     # the other thread takes over reading: every chunk is read while the handler still waits
     assert until(served.socket.chunks.empty)
-    assert handled == [b"slow"]  # ... and nothing is handled before its turn
-    release.set()
+    assert slow.handled == [b"slow"]  # ... and nothing is handled before its turn
+    slow.release.set()
     served.socket.send(None)
     served.join()
-    assert handled == [b"slow", b"a", b"b", b"c"]
+    assert slow.handled == [b"slow", b"a", b"b", b"c"]
 
 
 def test_close_drops_what_is_queued_after_the_running_handler_finishes() -> None:
-    release = threading.Event()
-    entered = threading.Event()
-    handled: list[bytes] = []
-    finished: list[bytes] = []
-
-    def handle(frame: bytes) -> None:
-        handled.append(frame)
-        if frame == b"slow":
-            entered.set()
-            release.wait(WAIT)
-        finished.append(frame)
-
-    served = Served(handle)
+    slow = Slow()
+    served = Served(slow)
     served.socket.send(framed(b"slow", b"dropped"))
-    assert entered.wait(WAIT)
+    assert slow.entered.wait(WAIT)
     served.inbox.close()
     assert served.api is not None
     served.api.join(3 * TAKE_OVER)
     # one thread is in the handler; the other waits for it (the api thread must not report the
     # close, which resets ibapi's client, under a running callback)
     assert served.api.is_alive() and served.reader.is_alive()
-    release.set()
+    slow.release.set()
     served.join()
-    assert handled == finished == [b"slow"]
+    assert slow.handled == slow.finished == [b"slow"]
 
 
 def test_at_the_end_neither_thread_returns_while_the_other_is_in_a_handler() -> None:
-    release = threading.Event()
-    entered = threading.Event()
-    handled: list[bytes] = []
-
-    def handle(frame: bytes) -> None:
-        handled.append(frame)
-        if frame == b"slow":
-            entered.set()
-            release.wait(WAIT)
-
-    served = Served(handle)
+    slow = Slow()
+    served = Served(slow)
     served.socket.send(framed(b"slow"))
-    assert entered.wait(WAIT)
+    assert slow.entered.wait(WAIT)
     served.socket.send(framed(b"after"), None)  # read by the other thread, then the end
     assert until(served.socket.chunks.empty)
     assert served.api is not None
     served.api.join(3 * TAKE_OVER)
     assert served.api.is_alive() and served.reader.is_alive()
-    release.set()
+    slow.release.set()
     served.join()
-    assert handled == [b"slow", b"after"]
+    assert slow.handled == [b"slow", b"after"]
 
 
 def test_a_failed_read_waits_for_the_other_threads_handler_then_raises() -> None:
-    release = threading.Event()
-    entered = threading.Event()
-    finished: list[bytes] = []
-
-    def handle(frame: bytes) -> None:
-        entered.set()
-        release.wait(WAIT)
-        finished.append(frame)
-
-    served = Served(handle)
+    slow = Slow()
+    served = Served(slow)
     served.socket.send(framed(b"slow"))
-    assert entered.wait(WAIT)
-
+    assert slow.entered.wait(WAIT)
     served.socket.failure = OSError("the socket went away under the read")
     assert served.api is not None
     served.api.join(3 * TAKE_OVER)
     assert served.api.is_alive() and served.reader.is_alive()
-    release.set()
+    slow.release.set()
     served.join()
-    assert finished == [b"slow"]
+    assert slow.finished == [b"slow"]
     assert [str(e) for e in served.errors] == ["the socket went away under the read"]
 
 
