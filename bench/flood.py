@@ -18,7 +18,12 @@ from ibapi import comm
 from ibapi.client import EClient
 from ibapi.contract import Contract
 from ibapi.message import IN
-from ibapi.server_versions import MAX_CLIENT_VER, MIN_CLIENT_VER, MIN_SERVER_VER_PROTOBUF
+from ibapi.server_versions import (
+    MAX_CLIENT_VER,
+    MIN_CLIENT_VER,
+    MIN_SERVER_VER_ERROR_TIME,
+    MIN_SERVER_VER_PROTOBUF,
+)
 from ibapi.wrapper import EWrapper
 
 from .programs import HOST, TIMEOUT, lmt_order
@@ -87,9 +92,22 @@ def _msg_id(frame: bytes) -> int:
     return int(frame[: frame.index(b"\0")])
 
 
+def _order_error(frame: bytes, version: int, first_id: int, n: int) -> bool:
+    """An error message about one of the flood's orders (its id among theirs): unexpected for
+    these plain orders, so the flood stops on it rather than wait for answers never coming."""
+    fields = comm.read_fields(frame[frame.index(b"\0") + 1 :])
+    at = 1 if version < MIN_SERVER_VER_ERROR_TIME else 0  # a version field came first
+    return (
+        len(fields) > at
+        and fields[at].lstrip(b"-").isdigit()
+        and first_id <= int(fields[at]) < first_id + n
+    )
+
+
 def flood(port: int, client_id: int, n: int) -> dict[str, Any]:
-    """Connect as ``client_id``, send ``n`` resting LMT orders back to back, and time until
-    all their order messages are back: the simulator's messages per second, in and out."""
+    """Connect as ``client_id`` (a new one: nothing of it working at the simulator), send ``n``
+    resting LMT orders back to back, and time until all their order messages are back: the
+    simulator's messages per second, in and out."""
     sock = socket.create_connection((HOST, port), timeout=TIMEOUT)
     try:
         version_text = f"v{MIN_CLIENT_VER}..{MAX_CLIENT_VER}"
@@ -113,15 +131,32 @@ def flood(port: int, client_id: int, n: int) -> dict[str, Any]:
         contract = _contract()
         for order_id in range(next_id, next_id + n):
             client.placeOrder(order_id, contract, lmt_order())
+        if len(kept.frames) != n:  # ibapi refused one (it only tells its wrapper)
+            raise RuntimeError(f"ibapi encoded {len(kept.frames)} of {n} orders")
         payload = b"".join(kept.frames)
+        failed: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                sock.sendall(payload)
+            except OSError as exc:
+                failed.append(exc)
+
         began = time.perf_counter()
-        sender = threading.Thread(target=sock.sendall, args=(payload,), daemon=True)
+        sender = threading.Thread(target=send, daemon=True)
         sender.start()  # while this thread reads: neither side may block the other's writes
         wanted, seen = PER_ORDER * n, 0
-        while seen < wanted:
-            seen += sum(1 for frame in frames.chunk() if _msg_id(frame) in ORDER_MESSAGES)
+        while seen < wanted and not failed:
+            for frame in frames.chunk():
+                msg_id = _msg_id(frame)
+                if msg_id in ORDER_MESSAGES:
+                    seen += 1
+                elif msg_id == IN.ERR_MSG and _order_error(frame, version, next_id, n):
+                    raise RuntimeError(f"the simulator refused a flood order: {frame!r}")
         seconds = time.perf_counter() - began
         sender.join(TIMEOUT)
+        if failed:
+            raise failed[0]
         return {"seconds": seconds, "messages": n + seen}
     finally:
         sock.close()
