@@ -180,11 +180,24 @@ def test_what_came_before_the_socket_closed_is_handled_even_if_the_api_thread_is
     assert recorder.frames == [b"326", b"last"]
 
 
-def test_a_slow_handler_does_not_stop_the_socket_being_read() -> None:
+def in_slow_handler(*frames: bytes) -> tuple[Slow, Served]:
+    """An inbox whose handler is holding on b"slow", the first of ``frames``."""
     slow = Slow()
     served = Served(slow)
-    served.socket.send(framed(b"slow"))
+    served.socket.send(framed(b"slow", *frames))
     assert slow.entered.wait(WAIT)
+    return slow, served
+
+
+def still_both_serving(served: Served) -> bool:
+    """After a few take-over periods, neither thread has returned."""
+    assert served.api is not None
+    served.api.join(3 * TAKE_OVER)
+    return served.api.is_alive() and served.reader.is_alive()
+
+
+def test_a_slow_handler_does_not_stop_the_socket_being_read() -> None:
+    slow, served = in_slow_handler()
     served.socket.send(framed(b"a"), framed(b"b", b"c"))
     # the other thread takes over reading: every chunk is read while the handler still waits
     assert until(served.socket.chunks.empty)
@@ -196,45 +209,30 @@ def test_a_slow_handler_does_not_stop_the_socket_being_read() -> None:
 
 
 def test_close_drops_what_is_queued_after_the_running_handler_finishes() -> None:
-    slow = Slow()
-    served = Served(slow)
-    served.socket.send(framed(b"slow", b"dropped"))
-    assert slow.entered.wait(WAIT)
+    slow, served = in_slow_handler(b"dropped")
     served.inbox.close()
-    assert served.api is not None
-    served.api.join(3 * TAKE_OVER)
     # one thread is in the handler; the other waits for it (the api thread must not report the
     # close, which resets ibapi's client, under a running callback)
-    assert served.api.is_alive() and served.reader.is_alive()
+    assert still_both_serving(served)
     slow.release.set()
     served.join()
     assert slow.handled == slow.finished == [b"slow"]
 
 
 def test_at_the_end_neither_thread_returns_while_the_other_is_in_a_handler() -> None:
-    slow = Slow()
-    served = Served(slow)
-    served.socket.send(framed(b"slow"))
-    assert slow.entered.wait(WAIT)
+    slow, served = in_slow_handler()
     served.socket.send(framed(b"after"), None)  # read by the other thread, then the end
     assert until(served.socket.chunks.empty)
-    assert served.api is not None
-    served.api.join(3 * TAKE_OVER)
-    assert served.api.is_alive() and served.reader.is_alive()
+    assert still_both_serving(served)
     slow.release.set()
     served.join()
     assert slow.handled == [b"slow", b"after"]
 
 
 def test_a_failed_read_waits_for_the_other_threads_handler_then_raises() -> None:
-    slow = Slow()
-    served = Served(slow)
-    served.socket.send(framed(b"slow"))
-    assert slow.entered.wait(WAIT)
+    slow, served = in_slow_handler()
     served.socket.failure = OSError("the socket went away under the read")
-    assert served.api is not None
-    served.api.join(3 * TAKE_OVER)
-    assert served.api.is_alive() and served.reader.is_alive()
+    assert still_both_serving(served)
     slow.release.set()
     served.join()
     assert slow.finished == [b"slow"]

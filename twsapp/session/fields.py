@@ -12,10 +12,10 @@ The functions here return exactly what ibapi's return and raise what they raise
 byte); anything they do not know (another type, a str subclass, a malformed field) goes to
 ibapi's own. The decoder's ``Order()`` is swapped too, for a copy of a blank one (the same
 attributes, none of its lists or objects shared), a fifth of the time per openOrder.
-``use_fast_fields`` swaps them into the ibapi modules that call the originals by name. The swap is process-wide, and harmless to any other ibapi client in the process because
-the results are the same. It is undone while ibapi's logger is enabled for DEBUG, so that a
-user who asks ibapi for its field-by-field log gets it (checked whenever the app makes or
-connects a client).
+``use_fast_fields`` swaps them into the ibapi modules that call the originals by name. The swap
+is process-wide, and harmless to any other ibapi client in the process because the results are
+the same. It is undone while ibapi's logger is enabled for DEBUG, so that a user who asks ibapi
+for its field-by-field log gets it (checked whenever the app makes or connects a client).
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ class OrderIdAllocator:
         clients (a master client sees them) only push the mark up, which is harmless. Returns
         whether the mark moved.
         """
-        if not 0 < order_id < MAX_ORDER_ID + 1 or order_id < self._next:
+        if not 0 < order_id <= MAX_ORDER_ID or order_id < self._next:
             return False  # the mark only rises: an id below it cannot move it, lock or not
         with self._lock:
             return self._raise_to(order_id + 1)
