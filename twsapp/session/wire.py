@@ -23,6 +23,7 @@ from ibapi.const import MAX_MSG_LEN, NO_VALID_ID
 from ibapi.contract import Contract, ContractDetails
 from ibapi.errors import BAD_LENGTH
 from ibapi.execution import Execution
+from ibapi.message import IN
 from ibapi.order import Order
 from ibapi.order_state import OrderState
 from ibapi.server_versions import MIN_SERVER_VER_PROTOBUF
@@ -32,6 +33,7 @@ from ibapi.wrapper import EWrapper
 from .connection import ResilientConnection, make_resilient
 from .fields import use_fast_fields
 from .inbox import Inbox
+from .open_order_reader import reader_for
 from .pacing import Pacer
 
 if TYPE_CHECKING:
@@ -49,7 +51,7 @@ class Wire(EWrapper, EClient):
         EClient.__init__(self, wrapper=self)
         self.msg_queue = Inbox()
         self._router = router
-        use_fast_fields()
+        self._fast = use_fast_fields()
         # The busiest callbacks go straight to the router, a call less per message; the methods
         # below say what they carry, but ibapi's decoder finds these first (so a subclass's or
         # a patch's version of those four methods would not be called).
@@ -61,7 +63,7 @@ class Wire(EWrapper, EClient):
         )
 
     def connect(self, host: str, port: int, clientId: int) -> None:
-        use_fast_fields()  # or ibapi's own again, should its DEBUG log be wanted now
+        self._fast = use_fast_fields()  # or ibapi's own again, should its DEBUG log be wanted
         super().connect(host, port, clientId)
 
     def isConnected(self) -> bool:
@@ -116,10 +118,25 @@ class Wire(EWrapper, EClient):
         try:
             if msg_id > PROTOBUF_MSG_ID:
                 self.decoder.processProtoBuf(text, msg_id - PROTOBUF_MSG_ID)
-            else:
+            elif msg_id != IN.OPEN_ORDER or not self._open_order(text):
                 self.decoder.interpret(comm.read_fields(text), msg_id)
         except BadMessage:
             log.info("a message TWS sent could not be decoded (ibapi's BadMessage): skipped")
+
+    def _open_order(self, text: bytes) -> bool:
+        """A text openOrder read in one pass (open_order_reader.py); False where ibapi's
+        decoder is to read it: while ibapi's own field functions are in use (its DEBUG log),
+        for text beyond ASCII (read field by field, ibapi's numbers are ASCII only), and for
+        whatever the reader leaves to it."""
+        read = reader_for(self.serverVersion()) if self._fast else None
+        if read is None:
+            return False
+        try:
+            order, contract, state = read(text.decode("ascii").split("\0")[:-1])
+        except Exception:  # ibapi's decoder reads it, or raises its own error for it
+            return False
+        self.openOrder(order.orderId, contract, order, state)
+        return True
 
     # ------------------------------------------------------------------ session
 
