@@ -4,9 +4,10 @@ Why recorded frames and not the socket: ingest is what a program does with messa
 are read, and the socket reader (ibapi's, the same in both programs) would only add the same
 constant to both sides and the simulator's encoding cost to the clock. So the frames are
 recorded once from the simulator's own exchange and encoder (text protocol at the scenario's
-server version) and fed, in the same order, through the path ``EClient.run`` takes for each
-frame: split off the message id, read the fields, ``decoder.interpret``. Until the last
-frame returns, the program has applied everything (callbacks run synchronously there).
+server version) and fed, in the same order, through the path each program's own message loop
+takes for a frame: for the bare programs ``EClient.run``'s (split off the message id, read the
+fields, ``decoder.interpret``), for twsapp its wire's, which replaces that loop. Until the
+last frame returns, the program has applied everything (callbacks run synchronously there).
 
 The mix: per order one openOrder (Submitted), one orderStatus (Filled), one execDetails and
 one commission report, then 25 % more frames repeating an earlier openOrder or orderStatus at
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -77,8 +79,8 @@ def record_frames(orders: int, version: int, seed: int = 1) -> list[bytes]:
     return frames
 
 
-def make_decoder(program: str, version: int) -> tuple[Any, Decoder]:
-    """A fresh, unconnected program and its ibapi decoder at ``version``."""
+def make_handler(program: str, version: int) -> tuple[Any, Callable[[bytes], None]]:
+    """A fresh, unconnected program at ``version`` and what its message loop does per frame."""
     if program in ("bare", "bare_fields"):
         from .programs import BareApp
 
@@ -87,21 +89,44 @@ def make_decoder(program: str, version: int) -> tuple[Any, Decoder]:
 
             use_fast_fields()
         client: Any = BareApp()
-        wrapper = client
-    elif program == "twsapp":
+        client.serverVersion_ = version
+        decoder = Decoder(client, version)
+        return client, lambda text: ibapi_loop_step(decoder, text, version)
+    if program == "twsapp":
         from twsapp import TwsApp
 
         client = TwsApp()
-        wrapper = client.ibapi
+        wire = client.ibapi  # the wire: its own loop (Wire.run) hands each frame to _handle
+        wire.serverVersion_ = version
+        wire.decoder = Decoder(wire, version)
+        return client, wire._handle
+    raise ValueError(f"ingest measures bare, bare_fields and twsapp, not {program}")
+
+
+def ibapi_loop_step(decoder: Decoder, text: bytes, version: int) -> None:
+    """One frame, as ``EClient.run`` handles it."""
+    if version >= MIN_SERVER_VER_PROTOBUF:
+        msg_id = int.from_bytes(text[:4], "big")
+        text = text[4:]
     else:
-        raise ValueError(f"ingest measures bare, bare_fields and twsapp, not {program}")
-    wrapper.serverVersion_ = version
-    return client, Decoder(wrapper, version)
+        cut = text.index(b"\0")
+        msg_id = int(text[:cut])
+        text = text[cut + 1 :]
+    decoder.interpret(comm.read_fields(text), msg_id)
 
 
-def feed(decoder: Decoder, frames: list[bytes], version: int) -> dict[str, Any]:
-    """Decode and apply every frame as ``EClient.run`` does; time per kind and over time."""
+def _kind(text: bytes, version: int) -> str:
+    if version >= MIN_SERVER_VER_PROTOBUF:
+        msg_id = int.from_bytes(text[:4], "big")
+    else:
+        msg_id = int(text[: text.index(b"\0")])
+    return KINDS.get(msg_id, "other")
+
+
+def feed(handle: Callable[[bytes], None], frames: list[bytes], version: int) -> dict[str, Any]:
+    """Hand every frame to the program's handler; time per kind and over time."""
     every = max(1, len(frames) // 50)  # fifty points of the rate over time
+    kinds = [_kind(text, version) for text in frames]
     per_kind: dict[str, float] = dict.fromkeys(KINDS.values(), 0.0)
     counts: dict[str, int] = dict.fromkeys(KINDS.values(), 0)
     timeline: list[tuple[float, int]] = []
@@ -110,15 +135,8 @@ def feed(decoder: Decoder, frames: list[bytes], version: int) -> dict[str, Any]:
     start = clock()
     for n, text in enumerate(frames, start=1):
         began = clock()
-        if version >= MIN_SERVER_VER_PROTOBUF:
-            msg_id = int.from_bytes(text[:4], "big")
-            text = text[4:]
-        else:
-            cut = text.index(b"\0")
-            msg_id = int(text[:cut])
-            text = text[cut + 1 :]
-        decoder.interpret(comm.read_fields(text), msg_id)
-        kind = KINDS.get(msg_id, "other")
+        handle(text)
+        kind = kinds[n - 1]
         per_kind[kind] = per_kind.get(kind, 0.0) + clock() - began
         counts[kind] = counts.get(kind, 0) + 1
         if n % every == 0:

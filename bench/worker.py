@@ -201,9 +201,9 @@ class Worker:
     def op_ingest(self, frames: str, version: int) -> dict[str, Any]:
         with open(frames, "rb") as f:
             payloads = pickle.load(f)
-        client, decoder = ingest.make_decoder(self.kind, version)
+        client, handle = ingest.make_handler(self.kind, version)
         gc.collect()
-        result = ingest.feed(decoder, payloads, version)
+        result = ingest.feed(handle, payloads, version)
         del client
         return result
 

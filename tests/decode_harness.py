@@ -3,9 +3,12 @@ callback it gets, and a field list that counts what the decoder read (none may b
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from ibapi.wrapper import EWrapper
+
+from twsapp.session import fields
 
 
 class Recorder(EWrapper):
@@ -50,3 +53,16 @@ def plain(value):
     if hasattr(value, "__dict__"):
         return {k: plain(v) for k, v in vars(value).items()}
     return value
+
+
+@contextmanager
+def swapped(fast: bool) -> Iterator[None]:
+    """ibapi with twsapp's field functions (fast) or its own, whatever was in place before."""
+    saved = [(module, name, getattr(module, name)) for module, name, _, _ in fields._SWAPS]
+    for module, name, theirs, ours in fields._SWAPS:
+        setattr(module, name, ours if fast else theirs)
+    try:
+        yield
+    finally:
+        for module, name, before in saved:
+            setattr(module, name, before)

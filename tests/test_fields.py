@@ -12,7 +12,6 @@ import enum
 import logging
 import math
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +21,7 @@ import ibapi.orderdecoder
 import ibapi.utils
 import pytest
 from captures import load_captures
-from decode_harness import recording
+from decode_harness import recording, swapped
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 from ibapi import comm, order_condition
@@ -102,19 +101,6 @@ def test_unset_texts_read_as_unset() -> None:
         assert decode(Decimal, iter([text])) is UNSET_DECIMAL
     assert decode(float, iter([b"Infinity"])) == math.inf
     assert decode(bool, iter([b""]), True) is True  # ibapi's unset int, read as a flag
-
-
-@contextmanager
-def swapped(fast: bool) -> Iterator[None]:
-    """ibapi with twsapp's field functions (fast) or its own, whatever was in place before."""
-    saved = [(module, name, getattr(module, name)) for module, name, _, _ in fields._SWAPS]
-    for module, name, theirs, ours in fields._SWAPS:
-        setattr(module, name, ours if fast else theirs)
-    try:
-        yield
-    finally:
-        for module, name, before in saved:
-            setattr(module, name, before)
 
 
 def _in_place(fast: bool) -> bool:

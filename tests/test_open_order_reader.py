@@ -17,7 +17,9 @@ from typing import Any
 import ibapi.utils
 import pytest
 from captures import load_captures
+from decode_harness import swapped
 from ibapi.contract import Contract
+from ibapi.decoder import Decoder
 from ibapi.order import Order
 from ibapi.order_condition import Create, OrderCondition
 from ibapi.tag_value import TagValue
@@ -30,10 +32,6 @@ from twsapp.session.wire import Wire
 VERSIONS = range(157, 226)
 
 
-def _fresh(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reader, "_READERS", {})
-
-
 def test_every_server_version_twsapp_speaks_is_read_straight() -> None:
     refused = [version for version in VERSIONS if reader_for(version) is None]
     assert refused == [], "the installed ibapi reads openOrder otherwise at these versions"
@@ -41,15 +39,16 @@ def test_every_server_version_twsapp_speaks_is_read_straight() -> None:
 
 
 @pytest.mark.parametrize("version", [157, 178, 200])
-@pytest.mark.parametrize("guarded", [False, True])
-def test_it_reads_a_made_up_message_as_ibapi_does(version: int, guarded: bool) -> None:
-    fields = made_up(version, guarded)
+@pytest.mark.parametrize("variant", range(len(reader._VARIANTS)))
+def test_it_reads_a_made_up_message_as_ibapi_does(version: int, variant: int) -> None:
+    fields = made_up(version, variant)
     read = reader_for(version)
     assert read is not None
     ours = plain(read(fields))
-    assert ours == plain(ibapi_read(version, fields))
-    order = ours[0]
-    assert order["deltaNeutralConId"] != 0 if guarded else order["deltaNeutralConId"] == 0
+    assert ours == _ibapi(version, fields)
+    guarded, empty, _ = reader._VARIANTS[variant]
+    assert (ours[0]["deltaNeutralConId"] != ("int", "0")) is guarded
+    assert (ours[0]["minQty"] == ("int", "2147483647")) is empty  # ibapi's unset int
 
 
 def _swap_rows(monkeypatch: pytest.MonkeyPatch, first: str, second: str) -> None:
@@ -60,25 +59,40 @@ def _swap_rows(monkeypatch: pytest.MonkeyPatch, first: str, second: str) -> None
     monkeypatch.setattr(reader, "_FIELDS", tuple(rows))
 
 
-def test_its_check_refuses_a_reader_that_reads_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
-    _fresh(monkeypatch)
-    _swap_rows(monkeypatch, "tif", "ocaGroup")  # two texts in the wrong order
-    assert reader_for(178) is None
-
-
-def test_its_check_covers_the_guarded_fields(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A mistake among fields read only when delta-neutral terms are present is caught by
-    the second made-up message, the one with them."""
-    _fresh(monkeypatch)
-    _swap_rows(monkeypatch, "deltaNeutralSettlingFirm", "deltaNeutralClearingAccount")
-    assert reader_for(178) is None
-
-
-def test_its_check_catches_a_field_ibapi_no_longer_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    _fresh(monkeypatch)
-    rows = [row for row in reader._FIELDS if row[1] != "sharesAllocation"]
+def _kind(monkeypatch: pytest.MonkeyPatch, name: str, kind: str) -> None:
+    rows = [(row[0], row[1], kind, *row[3:]) if row[1] == name else row for row in reader._FIELDS]
     monkeypatch.setattr(reader, "_FIELDS", tuple(rows))
-    assert reader_for(178) is None
+
+
+def _drop(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setattr(reader, "_FIELDS", tuple(r for r in reader._FIELDS if r[1] != name))
+
+
+_OTHERWISE = {  # a reader that reads otherwise than ibapi, as a wrong table or a new ibapi would
+    "two texts swapped": lambda mp: _swap_rows(mp, "tif", "ocaGroup"),
+    "two flags swapped": lambda mp: _swap_rows(mp, "blockOrder", "allOrNone"),
+    "two later flags swapped": lambda mp: _swap_rows(
+        mp, "dontUseAutoPriceForHedge", "discretionaryUpToLimitPrice"
+    ),
+    "guarded texts swapped": lambda mp: _swap_rows(
+        mp, "deltaNeutralSettlingFirm", "deltaNeutralClearingAccount"
+    ),
+    "a field ibapi no longer reads": lambda mp: _drop(mp, "sharesAllocation"),
+    "an unset int read as an int": lambda mp: _kind(mp, "minQty", reader.INT),
+    "an unset float read as a float": lambda mp: _kind(mp, "lmtPrice", reader.FLOAT),
+    "a float read as an unset float": lambda mp: _kind(mp, "cashQty", reader.FLOAT_U),
+    "a Decimal read as a float": lambda mp: _kind(mp, "totalQuantity", reader.FLOAT),
+    "an int read as a flag": lambda mp: _kind(mp, "orderId", reader.BOOL),
+}
+
+
+@pytest.mark.parametrize("mistake", list(_OTHERWISE))
+def test_its_check_refuses_a_reader_that_reads_otherwise(
+    monkeypatch: pytest.MonkeyPatch, mistake: str
+) -> None:
+    monkeypatch.setattr(reader, "_READERS", {})
+    _OTHERWISE[mistake](monkeypatch)
+    assert reader_for(200) is None
 
 
 # ---------------------------------------------------------------------- through the wire
@@ -104,8 +118,11 @@ def _through_wire(version: int, fields: list[str]) -> Any:
 
 
 def _ibapi(version: int, fields: list[str]) -> Any:
+    """ibapi's own reading, with its own field functions (not twsapp's, which a TwsApp made
+    earlier in the process would have swapped in)."""
     try:
-        return plain(ibapi_read(version, fields))
+        with swapped(fast=False):
+            return plain(ibapi_read(version, fields))
     except Exception as exc:  # ibapi's own error: the reader must have left the message
         return type(exc).__name__
 
@@ -229,10 +246,11 @@ _AWKWARD = [
 
 def test_awkward_fields_read_as_ibapi_reads_them_or_go_to_it() -> None:
     rng = random.Random(7)
-    bases = [(v, made_up(v, guarded)) for v in (157, 178, 200) for guarded in (False, True)]
+    versions = (157, 162, 170, 176, 177, 178, 183, 193, 194, 195, 198, 199, 200, 201, 225)
+    bases = [(v, made_up(v, variant)) for v in versions for variant in (0, 1)]
     bases += [(_version(c), c["fields"][1:]) for c in _OPEN_ORDER_CAPTURES]
     straight = left = 0
-    for _ in range(3000):
+    for _ in range(4000):
         version, fields = rng.choice(bases)
         fields = list(fields)
         for _ in range(rng.randint(1, 2)):
@@ -268,3 +286,25 @@ def test_ibapis_debug_log_gets_ibapis_decoder(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(wire, "openOrder", lambda *args: caught.append(args))
     assert wire._open_order(text) is True
     assert caught and caught[0][0] == 1
+
+
+@pytest.mark.parametrize("version", [178, 201])
+@pytest.mark.parametrize("unusual", [False, True])
+def test_the_wires_loop_hands_open_orders_to_the_reader_or_ibapi(
+    version: int, unusual: bool
+) -> None:
+    wire = _Catching(version)
+    wire.decoder = Decoder(wire, version)  # for what the reader leaves
+    fields = made_up(version)
+    if unusual:  # an algo with no parameters: ibapi reads their count after its name
+        at = _position(version, "algoStrategy")
+        fields[at : at + 1] = ["Adaptive", "0"]
+    body = b"".join(field.encode() + b"\0" for field in fields)
+    head = (5).to_bytes(4, "big") if version >= 201 else b"5\0"  # the message id, as sent
+    straight: list[bool] = []
+    read = wire._open_order
+    wire._open_order = lambda text: straight.append(read(text)) or straight[-1]  # type: ignore[method-assign]
+    wire._handle(head + body)
+    assert straight == [not unusual]
+    assert [plain(args) for args in wire.caught] == [_ibapi(version, fields)]
+    assert (wire.caught[0][0].algoStrategy == "Adaptive") is unusual

@@ -268,8 +268,8 @@ def _checked(server_version: int) -> Read | None:
     if server_version < sv.MIN_SERVER_VER_ORDER_CONTAINER:
         return None  # the message carries its own version, which the table does not follow
     read = _compile(server_version)
-    for guarded in (False, True):
-        fields = made_up(server_version, guarded)
+    for variant in range(len(_VARIANTS)):
+        fields = made_up(server_version, variant)
         ours: Any
         try:
             ours = read(fields)
@@ -285,16 +285,25 @@ def _checked(server_version: int) -> Read | None:
     return read
 
 
-def made_up(server_version: int, guarded: bool = True) -> list[str]:
-    """An openOrder's fields, each unlike the others, that take only the branches this reader
-    reads, with the GUARD texts set (``guarded``) or empty."""
+# The made-up messages: (GUARD texts set, numbers and flags left empty, which bit of a field's
+# position sets its flag). Between them every field differs from every other in some message,
+# and every reading shows its unset form.
+_VARIANTS = ((False, False, 0), (True, False, 1), (True, False, 2), (False, True, 0))
+
+
+def made_up(server_version: int, variant: int = 1) -> list[str]:
+    """An openOrder's fields that take only the branches this reader reads (see _VARIANTS)."""
+    guarded, empty, bit = _VARIANTS[variant]
     texts: list[str] = []
     for at, (_, _, kind, guard) in enumerate(_fields_for(server_version), start=1):
         if guard and not guarded:
             continue
+        if empty and kind in (INT, INT_U, FLOAT, FLOAT_U, BOOL, DECIMAL, NO_SCALE):
+            texts.append("")
+            continue
         texts += {
             STR: [f"t{at}"], INT: [str(at)], INT_U: [str(at)], FLOAT: [f"{at}.25"],
-            FLOAT_U: [f"{at}.5"], BOOL: [str(at % 2)], DECIMAL: [f"{at}.75"],
+            FLOAT_U: [f"{at}.5"], BOOL: [str(at >> bit & 1)], DECIMAL: [f"{at}.75"],
             GUARD: [f"g{at}" if guarded else ""], NONE_COUNT: ["0"], NO_FLAG: ["0"], EMPTY: [""],
             NO_SCALE: [f"-{at}"], NOT_PEG_BENCH: ["LMT"], TIER: [f"n{at}", f"v{at}", f"d{at}"],
         }[kind]  # fmt: skip
@@ -314,14 +323,13 @@ def ibapi_read(server_version: int, fields: list[str]) -> tuple[Any, Any, Any] |
 
 
 def plain(value: Any) -> Any:
-    """Objects as nested dicts of their attributes, to compare two decoders' results."""
-    if value != value:  # NaN: equal to itself here
-        return "nan"
+    """Objects as nested dicts of their attributes, each value as its type and repr, to compare
+    two decoders' results (True is not 1 here, nor 0.0 -0.0, and NaN equals NaN)."""
     if isinstance(value, list | tuple):
         return [plain(item) for item in value]
     if hasattr(value, "__dict__"):
         return {key: plain(item) for key, item in vars(value).items()}
-    return value
+    return (type(value).__name__, repr(value))
 
 
 _OPEN_ORDER = 5  # ibapi.message.IN.OPEN_ORDER
