@@ -172,7 +172,7 @@ def round_trip(sizes: Sizes, programs: list[str], work: Path) -> dict[str, Any]:
             suffix = "" if name == "twsapp" else f"_{name}"
             out[f"ratio_bare{suffix}"] = out[f"median_ms_{name}"] / out["median_ms_bare"]
             out[f"cpu_ratio_bare{suffix}"] = out[f"cpu_us_{name}"] / out["cpu_us_bare"]
-    if "bare_fields" in programs:  # twsapp's own work, the field functions being the same
+    if "bare_fields" in programs:  # the field functions being the same on both sides
         out["ratio_same_fields"] = out["median_ms_twsapp"] / out["median_ms_bare_fields"]
     if "ib_async" in programs:
         out["ratio_ib_async"] = out["median_ms_twsapp"] / out["median_ms_ib_async"]
@@ -182,7 +182,7 @@ def round_trip(sizes: Sizes, programs: list[str], work: Path) -> dict[str, Any]:
 
 
 def ingest_scenario(sizes: Sizes, work: Path) -> dict[str, Any]:
-    """Scenario 2: the same recorded frames through each program's decoder and callbacks."""
+    """Scenario 2: the same recorded frames through each program's own loop and callbacks."""
     frames = ingest.record_frames(sizes.ingest_orders, VERSION)
     path = work / "frames.pickle"
     with path.open("wb") as f:

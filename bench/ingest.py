@@ -8,6 +8,9 @@ server version) and fed, in the same order, through the path each program's own 
 takes for a frame: for the bare programs ``EClient.run``'s (split off the message id, read the
 fields, ``decoder.interpret``), for twsapp its wire's, which replaces that loop. Until the
 last frame returns, the program has applied everything (callbacks run synchronously there).
+What ``EClient.run`` does around that step (its queue, ``isConnected`` with its debug
+formatting, its log calls: about 3 µs a frame) is left out, which favours the bare programs;
+twsapp's inbox around ``_handle`` costs about 0.1 µs a frame.
 
 The mix: per order one openOrder (Submitted), one orderStatus (Filled), one execDetails and
 one commission report, then 25 % more frames repeating an earlier openOrder or orderStatus at

@@ -139,8 +139,8 @@ def table(results: dict[str, Any]) -> str:
     if same:
         lines.append("")
         lines.append(
-            "twsapp against the bare program with the same field reader and writer (twsapp's "
-            f"own work alone): {', '.join(same)}."
+            "twsapp against the bare program with the same field reader and writer (what twsapp "
+            f"adds beyond them, less what its openOrder reader saves): {', '.join(same)}."
         )
     lines += ["", _row(["target", "value", "goal", "met"]), _row(["---"] * 4)]
     for scenario, key, label, test, text in TARGETS:

@@ -26,13 +26,15 @@ from ibapi.tag_value import TagValue
 
 from twsapp import TwsApp
 from twsapp.session import open_order_reader as reader
-from twsapp.session.open_order_reader import ibapi_read, made_up, plain, reader_for
+from twsapp.session.fields import use_fast_fields
+from twsapp.session.open_order_reader import IbapiReader, comparable, made_up, reader_for
 from twsapp.session.wire import Wire
 
 VERSIONS = range(157, 226)
 
 
 def test_every_server_version_twsapp_speaks_is_read_straight() -> None:
+    """TWS sends openOrder as text up to 202; past that the reader is ready but unused."""
     refused = [version for version in VERSIONS if reader_for(version) is None]
     assert refused == [], "the installed ibapi reads openOrder otherwise at these versions"
     assert reader_for(144) is None  # the message still carried its own version then
@@ -44,7 +46,7 @@ def test_it_reads_a_made_up_message_as_ibapi_does(version: int, variant: int) ->
     fields = made_up(version, variant)
     read = reader_for(version)
     assert read is not None
-    ours = plain(read(fields))
+    ours = comparable(read(fields))
     assert ours == _ibapi(version, fields)
     guarded, empty, _ = reader._VARIANTS[variant]
     assert (ours[0]["deltaNeutralConId"] != ("int", "0")) is guarded
@@ -102,9 +104,15 @@ class _Catching(Wire):
     """The wire's openOrder entry, with what it hands on caught instead of routed."""
 
     def __init__(self, version: int) -> None:  # no socket, no router: only the reading
-        self._fast = True
+        use_fast_fields()  # as a client does when made
         self.serverVersion_ = version
         self.caught: list[tuple[Any, Any, Any]] = []
+        self.errors: list[tuple[int, int, str]] = []
+
+    def error(
+        self, reqId: int, errorTime: int, errorCode: int, errorString: str, *more: Any
+    ) -> None:
+        self.errors.append((reqId, errorCode, errorString))
 
     def openOrder(self, orderId: int, contract: Any, order: Any, orderState: Any) -> None:
         self.caught.append((order, contract, orderState))
@@ -114,7 +122,7 @@ def _through_wire(version: int, fields: list[str]) -> Any:
     """What the wire makes of the message: the reader's result, or None if it leaves it."""
     wire = _Catching(version)
     text = b"".join(field.encode() + b"\0" for field in fields)
-    return plain(wire.caught[0]) if wire._open_order(text) else None
+    return comparable(wire.caught[0]) if wire._open_order(text) else None
 
 
 def _ibapi(version: int, fields: list[str]) -> Any:
@@ -122,7 +130,7 @@ def _ibapi(version: int, fields: list[str]) -> Any:
     earlier in the process would have swapped in)."""
     try:
         with swapped(fast=False):
-            return plain(ibapi_read(version, fields))
+            return comparable(IbapiReader(version).read(fields))
     except Exception as exc:  # ibapi's own error: the reader must have left the message
         return type(exc).__name__
 
@@ -306,5 +314,42 @@ def test_the_wires_loop_hands_open_orders_to_the_reader_or_ibapi(
     wire._open_order = lambda text: straight.append(read(text)) or straight[-1]  # type: ignore[method-assign]
     wire._handle(head + body)
     assert straight == [not unusual]
-    assert [plain(args) for args in wire.caught] == [_ibapi(version, fields)]
+    assert [comparable(args) for args in wire.caught] == [_ibapi(version, fields)]
     assert (wire.caught[0][0].algoStrategy == "Adaptive") is unusual
+
+
+def test_what_the_callback_raises_goes_up_and_the_message_is_not_read_again() -> None:
+    class Failing(_Catching):
+        def openOrder(self, *args: Any) -> None:
+            raise RuntimeError("the book failed")
+
+    class NoDecoder:
+        def interpret(self, *args: Any) -> None:
+            raise AssertionError("read a second time by ibapi's decoder")
+
+    wire = Failing(178)
+    wire.decoder = NoDecoder()
+    body = b"".join(field.encode() + b"\0" for field in made_up(178))
+    with pytest.raises(RuntimeError, match="the book failed"):
+        wire._handle(b"5\0" + body)
+
+
+@pytest.mark.parametrize("msg_id", [b"5", b"3"])  # openOrder, orderStatus
+def test_a_message_cut_short_is_reported_and_skipped(msg_id: bytes) -> None:
+    """ibapi (10.46) raises a TypeError while reporting a text BadMessage; the wire makes the
+    report ibapi meant (508) and goes on."""
+    wire = _Catching(178)
+    wire.decoder = Decoder(wire, 178)
+    wire._handle(msg_id + b"\0" + b"1\0")
+    assert wire.caught == []
+    assert [(req, code) for req, code, _ in wire.errors] == [(-1, 508)]
+    assert "Bad message" in wire.errors[0][2]
+
+
+def test_the_reader_is_ready_when_the_client_has_connected(
+    monkeypatch: pytest.MonkeyPatch, sim_factory: Any, app_factory: Any
+) -> None:
+    monkeypatch.setattr(reader, "_READERS", {})
+    sim = sim_factory(server_version=176)
+    app_factory(sim)
+    assert reader._READERS.get(176) is not None  # before any openOrder came

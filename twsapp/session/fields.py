@@ -4,7 +4,7 @@ ibapi reads every field of every text message through one function (``ibapi.util
 and writes every field of every request through another (``ibapi.comm.make_field``). The reader
 logs each field at DEBUG (a logging call per field even when nobody listens), decodes the bytes
 again for each comparison and tests the common types last; the writer checks each string
-character by character in a Python generator. An openOrder has around 200 fields and a
+character by character in a Python generator. An openOrder has around 130 fields and a
 placeOrder around 110, so these two functions are most of what decoding and encoding cost.
 
 The functions here return exactly what ibapi's return and raise what they raise
@@ -139,3 +139,10 @@ def use_fast_fields() -> bool:
         if getattr(module, name, None) in (theirs, ours):
             setattr(module, name, ours if fast else theirs)
     return fast
+
+
+def fast_fields_in_place() -> bool:
+    """Whether ibapi reads with these functions now (process-wide): what else reads TWS's text
+    in their place (open_order_reader.py) is used only then, so that ibapi's DEBUG log, or
+    another library's own reader, sees every message."""
+    return ibapi.orderdecoder.decode is decode

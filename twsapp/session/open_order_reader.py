@@ -6,14 +6,16 @@ is read. Here the same reading order is one table (`_FIELDS`); for the server ve
 is written out as one function (`_source`), compiled once, with one expression per field and
 the commonest texts looked up rather than parsed: about 13 µs. It reads the message's text
 decoded once (the wire hands it only ASCII text, where that equals ibapi's field-by-field
-decoding).
+decoding). TWS sends openOrder as text up to server version 202, as protobuf from 203.
 
-Where ibapi's reading depends on what it has read (combo legs, smart-routing or algo
-parameters, conditions, delta-neutral, scale or hedge terms, pegged-to-benchmark fields, a
-preview's allocations), the function stops, and ibapi's decoder reads the message instead, as
+Where ibapi's reading depends on what it has read, the rows it reads only when a text is set
+(delta-neutral and hedge terms) are read here too; for the rest (combo legs, smart-routing or
+algo parameters, conditions, scale terms, a delta-neutral contract, pegged-to-benchmark fields,
+a preview's allocations) the function stops, and ibapi's decoder reads the message instead, as
 it does for a field the function cannot read. Before first use for a server version, the
-function and ibapi's decoder both read a made-up message whose every field differs; if their
-results differ (an ibapi that reads other fields), ibapi's decoder keeps reading that version.
+function and ibapi's decoder both read four made-up messages (`_VARIANTS`); if any result
+differs in a value or its type (an ibapi that reads other fields), ibapi's decoder keeps
+reading that version.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from ibapi import server_versions as sv
 from ibapi.const import DOUBLE_INFINITY, INFINITY_STR, UNSET_DECIMAL, UNSET_DOUBLE, UNSET_INTEGER
 from ibapi.contract import Contract
 from ibapi.decoder import Decoder
+from ibapi.message import IN
+from ibapi.order import Order
 from ibapi.order_state import OrderState
 from ibapi.softdollartier import SoftDollarTier
 from ibapi.wrapper import EWrapper
@@ -35,7 +39,7 @@ from ..orders import blank_order
 
 log = logging.getLogger(__name__)
 
-Read = Callable[[list[str]], tuple[Any, Any, Any]]  # fields -> (order, contract, state)
+Read = Callable[[list[str]], tuple[Order, Contract, OrderState]]  # a message's fields
 
 # How a field is read, as ibapi's decode reads it ("_u": its SHOW_UNSET form). GUARD: a text
 # whose presence makes ibapi read the rows guarded by it. The kinds in _STOPS are read and must
@@ -194,6 +198,15 @@ _FIELDS: tuple[tuple[str, str, str, int, int, str], ...] = tuple(
 )  # fmt: skip
 
 
+# Texts ibapi reads as "no value" for a Decimal.
+_UNSET_DECIMAL_TEXTS = frozenset(
+    {"", "2147483647", "9223372036854775807", "1.7976931348623157E308", "-9223372036854775808"}
+)
+# What ibapi makes of the commonest texts (int(text or 0), float(text or 0), infinity).
+_INT = {"": 0, **{str(k): k for k in (*range(-1, 10), UNSET_INTEGER)}}
+_FLOAT = {"": 0.0, "0": 0.0, "0.0": 0.0, INFINITY_STR: DOUBLE_INFINITY}
+
+
 class _Unusual(Exception):
     """The message takes a branch this reader leaves to ibapi's decoder."""
 
@@ -244,16 +257,9 @@ def _compile(server_version: int) -> Read:
     return read
 
 
-# Texts ibapi reads as "no value" for a Decimal.
-_UNSET_DECIMAL_TEXTS = frozenset(
-    {"", "2147483647", "9223372036854775807", "1.7976931348623157E308", "-9223372036854775808"}
-)
-# What ibapi makes of the commonest texts (int(text or 0), float(text or 0), infinity).
-_INT = {"": 0, **{str(k): k for k in (*range(-1, 10), UNSET_INTEGER)}}
-_FLOAT = {"": 0.0, "0": 0.0, "0.0": 0.0, INFINITY_STR: DOUBLE_INFINITY}
-
-
-_READERS: dict[int, Read | None] = {}  # per server version; None: ibapi's decoder reads it
+# Per server version; None: ibapi's decoder reads it. No lock: each client's messages are read
+# one at a time, and two clients at once would only make the same reader twice.
+_READERS: dict[int, Read | None] = {}
 
 
 def reader_for(server_version: int) -> Read | None:
@@ -268,15 +274,16 @@ def _checked(server_version: int) -> Read | None:
     if server_version < sv.MIN_SERVER_VER_ORDER_CONTAINER:
         return None  # the message carries its own version, which the table does not follow
     read = _compile(server_version)
+    ibapi = IbapiReader(server_version)
     for variant in range(len(_VARIANTS)):
         fields = made_up(server_version, variant)
         ours: Any
         try:
             ours = read(fields)
-            theirs = ibapi_read(server_version, fields)
+            theirs = ibapi.read(fields)
         except Exception:
             ours, theirs = (), None
-        if plain(ours) != plain(theirs):
+        if comparable(ours) != comparable(theirs):
             log.info(
                 "this ibapi reads openOrder at server version %s otherwise than twsapp's "
                 "reader: ibapi's own decoder reads it", server_version,
@@ -310,26 +317,29 @@ def made_up(server_version: int, variant: int = 1) -> list[str]:
     return texts
 
 
-def ibapi_read(server_version: int, fields: list[str]) -> tuple[Any, Any, Any] | None:
-    """What ibapi's own decoder makes of an openOrder's fields: (order, contract, state)."""
-    got: list[tuple[Any, Any, Any]] = []
+class IbapiReader(EWrapper):
+    """ibapi's own decoder at one server version, reading openOrders for comparison."""
 
-    class Catch(EWrapper):
-        def openOrder(self, order_id: int, contract: Any, order: Any, state: Any) -> None:  # noqa: N802
-            got.append((order, contract, state))
+    def __init__(self, server_version: int) -> None:
+        super().__init__()
+        self._decoder = Decoder(self, server_version)  # made once: it inspects this wrapper
+        self._got: list[tuple[Order, Contract, OrderState]] = []
 
-    Decoder(Catch(), server_version).interpret(tuple(f.encode() for f in fields), _OPEN_ORDER)
-    return got[0] if got else None
+    def openOrder(self, order_id: int, contract: Any, order: Any, state: Any) -> None:  # noqa: N802
+        self._got.append((order, contract, state))
+
+    def read(self, fields: list[str]) -> tuple[Order, Contract, OrderState] | None:
+        """What ibapi's decoder makes of an openOrder's fields (None: no callback)."""
+        self._got.clear()
+        self._decoder.interpret(tuple(f.encode() for f in fields), IN.OPEN_ORDER)
+        return self._got[0] if self._got else None
 
 
-def plain(value: Any) -> Any:
+def comparable(value: Any) -> Any:
     """Objects as nested dicts of their attributes, each value as its type and repr, to compare
     two decoders' results (True is not 1 here, nor 0.0 -0.0, and NaN equals NaN)."""
     if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
+        return [comparable(item) for item in value]
     if hasattr(value, "__dict__"):
-        return {key: plain(item) for key, item in vars(value).items()}
+        return {key: comparable(item) for key, item in vars(value).items()}
     return (type(value).__name__, repr(value))
-
-
-_OPEN_ORDER = 5  # ibapi.message.IN.OPEN_ORDER

@@ -21,7 +21,7 @@ from ibapi.commission_and_fees_report import CommissionAndFeesReport
 from ibapi.common import PROTOBUF_MSG_ID
 from ibapi.const import MAX_MSG_LEN, NO_VALID_ID
 from ibapi.contract import Contract, ContractDetails
-from ibapi.errors import BAD_LENGTH
+from ibapi.errors import BAD_LENGTH, BAD_MESSAGE
 from ibapi.execution import Execution
 from ibapi.message import IN
 from ibapi.order import Order
@@ -31,7 +31,7 @@ from ibapi.utils import BadMessage, currentTimeMillis
 from ibapi.wrapper import EWrapper
 
 from .connection import ResilientConnection, make_resilient
-from .fields import use_fast_fields
+from .fields import fast_fields_in_place, use_fast_fields
 from .inbox import Inbox
 from .open_order_reader import reader_for
 from .pacing import Pacer
@@ -51,7 +51,7 @@ class Wire(EWrapper, EClient):
         EClient.__init__(self, wrapper=self)
         self.msg_queue = Inbox()
         self._router = router
-        self._fast = use_fast_fields()
+        use_fast_fields()
         # The busiest callbacks go straight to the router, a call less per message; the methods
         # below say what they carry, but ibapi's decoder finds these first (so a subclass's or
         # a patch's version of those four methods would not be called).
@@ -63,7 +63,7 @@ class Wire(EWrapper, EClient):
         )
 
     def connect(self, host: str, port: int, clientId: int) -> None:
-        self._fast = use_fast_fields()  # or ibapi's own again, should its DEBUG log be wanted
+        use_fast_fields()  # or ibapi's own again, should its DEBUG log be wanted now
         super().connect(host, port, clientId)
 
     def isConnected(self) -> bool:
@@ -81,6 +81,8 @@ class Wire(EWrapper, EClient):
         if connState == EClient.CONNECTED and isinstance(conn, ResilientConnection):
             inbox = self.msg_queue
             conn.serving = lambda: self._serve(inbox, conn, "tws-reader")
+            if (version := self.serverVersion()) is not None:
+                reader_for(version)  # made and checked now, not when the first order is read
         super().setConnState(connState)
 
     def run(self) -> None:
@@ -122,13 +124,22 @@ class Wire(EWrapper, EClient):
                 self.decoder.interpret(comm.read_fields(text), msg_id)
         except BadMessage:
             log.info("a message TWS sent could not be decoded (ibapi's BadMessage): skipped")
+        except TypeError as exc:
+            # ibapi (10.46) reports a text BadMessage by joining the message's bytes into a str,
+            # which raises: the report it meant to make is made here, and the message skipped.
+            if not isinstance(exc.__context__, BadMessage):
+                raise
+            shown = text.replace(b"\0", b",").decode(errors="backslashreplace")
+            self.error(NO_VALID_ID, currentTimeMillis(), BAD_MESSAGE.code(),
+                       BAD_MESSAGE.msg() + shown)  # fmt: skip
 
     def _open_order(self, text: bytes) -> bool:
         """A text openOrder read in one pass (open_order_reader.py); False where ibapi's
         decoder is to read it: while ibapi's own field functions are in use (its DEBUG log),
         for text beyond ASCII (read field by field, ibapi's numbers are ASCII only), and for
-        whatever the reader leaves to it."""
-        read = reader_for(self.serverVersion()) if self._fast else None
+        whatever the reader leaves to it. Only the reading is caught: what the callback raises
+        goes on up, and the message is not read a second time."""
+        read = reader_for(self.serverVersion()) if fast_fields_in_place() else None
         if read is None:
             return False
         try:
