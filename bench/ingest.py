@@ -108,28 +108,22 @@ def make_handler(program: str, version: int) -> tuple[Any, Callable[[bytes], Non
 
 def ibapi_loop_step(decoder: Decoder, text: bytes, version: int) -> None:
     """One frame, as ``EClient.run`` handles it."""
-    if version >= MIN_SERVER_VER_PROTOBUF:
-        msg_id = int.from_bytes(text[:4], "big")
-        text = text[4:]
-    else:
-        cut = text.index(b"\0")
-        msg_id = int(text[:cut])
-        text = text[cut + 1 :]
-    decoder.interpret(comm.read_fields(text), msg_id)
+    msg_id, body = _split(text, version)
+    decoder.interpret(comm.read_fields(body), msg_id)
 
 
-def _kind(text: bytes, version: int) -> str:
+def _split(text: bytes, version: int) -> tuple[int, bytes]:
+    """A frame's message id and the rest, as ``EClient.run`` cuts them."""
     if version >= MIN_SERVER_VER_PROTOBUF:
-        msg_id = int.from_bytes(text[:4], "big")
-    else:
-        msg_id = int(text[: text.index(b"\0")])
-    return KINDS.get(msg_id, "other")
+        return int.from_bytes(text[:4], "big"), text[4:]
+    cut = text.index(b"\0")
+    return int(text[:cut]), text[cut + 1 :]
 
 
 def feed(handle: Callable[[bytes], None], frames: list[bytes], version: int) -> dict[str, Any]:
     """Hand every frame to the program's handler; time per kind and over time."""
     every = max(1, len(frames) // 50)  # fifty points of the rate over time
-    kinds = [_kind(text, version) for text in frames]
+    kinds = [KINDS.get(_split(text, version)[0], "other") for text in frames]
     per_kind: dict[str, float] = dict.fromkeys(KINDS.values(), 0.0)
     counts: dict[str, int] = dict.fromkeys(KINDS.values(), 0)
     timeline: list[tuple[float, int]] = []

@@ -44,15 +44,7 @@ Read = Callable[[list[str]], tuple[Order, Contract, OrderState]]  # a message's 
 # How a field is read, as ibapi's decode reads it ("_u": its SHOW_UNSET form). GUARD: a text
 # whose presence makes ibapi read the rows guarded by it. The kinds in _STOPS are read and must
 # hold the common value, or ibapi's decoder reads the message.
-STR, INT, INT_U, FLOAT, FLOAT_U, BOOL, DECIMAL = (
-    "str",
-    "int",
-    "int_u",
-    "float",
-    "float_u",
-    "bool",
-    "dec",
-)
+STR, INT, INT_U, FLOAT, FLOAT_U, BOOL, DECIMAL = "str", "int", "int_u", "float", "float_u", "bool", "dec"  # fmt: skip
 GUARD, TIER = "guard", "tier"  # TIER: three texts, SoftDollarTier(name, value, displayName)
 NONE_COUNT, NO_FLAG, EMPTY, NO_SCALE, NOT_PEG_BENCH = "count", "flag", "empty", "scale", "peg"
 
