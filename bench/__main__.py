@@ -205,6 +205,8 @@ def ingest_scenario(sizes: Sizes, work: Path) -> dict[str, Any]:
         cpu = sorted(r["cpu_seconds"] for r in runs[name])[len(runs[name]) // 2]
         out[f"cpu_us_per_msg_{name}"] = 1e6 * cpu / best["messages"]
         out[f"us_per_kind_{name}"] = best["us_per_kind"]
+        out[f"median_us_per_msg_{name}"] = best["median_us"]  # each frame's own time
+        out[f"p99_us_per_msg_{name}"] = best["p99_us"]
         out[f"timeline_{name}"] = best["timeline"]
     out["ratio_bare"] = out["msgs_per_s_twsapp"] / out["msgs_per_s_bare"]
     out["ratio_bare_cpu"] = out["cpu_us_per_msg_bare"] / out["cpu_us_per_msg_twsapp"]
@@ -227,6 +229,9 @@ def burst(sizes: Sizes, work: Path) -> dict[str, Any]:
         "orders": sizes.burst,
         "rate": BURST_RATE,
         "seconds": reply["seconds"],
+        # each order: seconds from the first place() until it was known Submitted
+        "median_submitted_seconds": median(reply["submitted"]),
+        "p99_submitted_seconds": p99(reply["submitted"]),
         "theoretical_seconds": theoretical,
         "ratio_theoretical": reply["seconds"] / theoretical,
         "error_100": reply["error_100"],
@@ -269,6 +274,7 @@ def startup(sizes: Sizes, programs: list[str], work: Path) -> dict[str, Any]:
     }
     for name in programs:
         out[f"seconds_{name}"] = median(times[name])
+        out[f"p99_seconds_{name}"] = p99(times[name])  # of a few runs: near the slowest
         out[f"ready_seconds_{name}"] = median(ready[name])
         out[f"spread_{name}"] = [min(times[name]), max(times[name])]
     out["ratio_bare"] = out["seconds_twsapp"] / out["seconds_bare"]
@@ -312,6 +318,9 @@ def memory(sizes: Sizes, programs: list[str], work: Path) -> dict[str, Any]:
                 received["rss_after"] - received["rss_before"]
             ) / sizes.held
             out[f"gc_pause_ms_{name}"] = 1e3 * max(placed["gc_pause_max"], received["gc_pause_max"])
+            pauses = placed["gc_pauses"] + received["gc_pauses"]
+            out[f"gc_pause_median_ms_{name}"] = 1e3 * median(pauses) if pauses else 0.0
+            out[f"gc_pause_p99_ms_{name}"] = 1e3 * p99(pauses) if pauses else 0.0
             out[f"full_collect_ms_{name}"] = 1e3 * placed["full_collect"]
         traced: dict[str, list[tuple[int, int]]] = {p: [] for p in programs}
         for _ in range(sizes.memory_reps):
@@ -357,6 +366,8 @@ def capacity(sizes: Sizes, work: Path) -> dict[str, Any]:
         "orders_per_s": sizes.held / burst["seconds"],
         "place_ms_empty": 1e3 * median(empty),
         "place_ms_held": 1e3 * median(held),
+        "place_p99_ms_empty": 1e3 * p99(empty),
+        "place_p99_ms_held": 1e3 * p99(held),
         "held": sizes.held,
         "ratio_held_empty": median(held) / median(empty),
     }

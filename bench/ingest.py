@@ -20,6 +20,7 @@ a random later point (20 % of all frames are duplicates), as TWS repeats them.
 from __future__ import annotations
 
 import random
+import statistics
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -127,14 +128,17 @@ def feed(handle: Callable[[bytes], None], frames: list[bytes], version: int) -> 
     per_kind: dict[str, float] = dict.fromkeys(KINDS.values(), 0.0)
     counts: dict[str, int] = dict.fromkeys(KINDS.values(), 0)
     timeline: list[tuple[float, int]] = []
+    each: list[float] = []  # every frame's time
     clock = time.perf_counter
     cpu = time.thread_time()
     start = clock()
     for n, text in enumerate(frames, start=1):
         began = clock()
         handle(text)
+        took = clock() - began
+        each.append(took)
         kind = kinds[n - 1]
-        per_kind[kind] = per_kind.get(kind, 0.0) + clock() - began
+        per_kind[kind] = per_kind.get(kind, 0.0) + took
         counts[kind] = counts.get(kind, 0) + 1
         if n % every == 0:
             timeline.append((clock() - start, n))
@@ -146,5 +150,7 @@ def feed(handle: Callable[[bytes], None], frames: list[bytes], version: int) -> 
         "cpu_seconds": cpu,  # this thread's CPU: what other load on the machine cannot inflate
         "messages": len(frames),
         "us_per_kind": {k: 1e6 * per_kind[k] / counts[k] for k in counts if counts[k]},
+        "median_us": 1e6 * statistics.median(each),
+        "p99_us": 1e6 * sorted(each)[round(0.99 * (len(each) - 1))],
         "timeline": timeline,
     }

@@ -285,6 +285,7 @@ class Twsapp(Program):
         self.app = TwsApp(request_timeout=TIMEOUT, max_messages_per_second=rate)
         self.cond = threading.Condition()
         self.submitted: set[int] = set()
+        self.submitted_at: dict[int, float] | None = None  # when each was seen (the burst)
         self.details: Any = None
         self.pacing_errors = 0  # TWS's error 100: a message refused for going too fast
         self.app.subscribe(self._on_status, StatusChanged)
@@ -292,6 +293,8 @@ class Twsapp(Program):
 
     def _on_status(self, event: Any) -> None:
         if event.after == "Submitted":
+            if self.submitted_at is not None:
+                self.submitted_at[event.order_id] = time.perf_counter()
             with self.cond:
                 self.submitted.add(event.order_id)
                 self.cond.notify_all()
@@ -333,15 +336,18 @@ class Twsapp(Program):
             self.app.place(self.details, self._order())
         self._wait(lambda: len(self.submitted) >= target)
 
-    def burst(self, n: int) -> float:
+    def burst(self, n: int) -> tuple[float, list[float]]:
         """n orders placed at once (place() only queues them for the pacer): seconds from the
-        first place until the book knows all n Submitted."""
+        first place until the book knows all n Submitted, and until each was."""
         target = len(self.submitted) + n
+        self.submitted_at = {}
         start = time.perf_counter()
-        for _ in range(n):
-            self.app.place(self.details, self._order())
+        ids = [self.app.place(self.details, self._order()).order_id for _ in range(n)]
         self._wait(lambda: len(self.submitted) >= target)
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        times = [self.submitted_at[order_id] - start for order_id in ids]
+        self.submitted_at = None
+        return seconds, times
 
     def sync(self) -> None:
         self.app.sync(timeout=TIMEOUT)

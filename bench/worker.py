@@ -38,17 +38,20 @@ from .programs import PROGRAMS, Program, connect_when_free
 
 
 class GcTimer:
-    """The longest pause of the garbage collector while it is installed (gc.callbacks)."""
+    """The garbage collector's pauses while it is installed (gc.callbacks), and the longest."""
 
     def __init__(self) -> None:
         self.longest = 0.0
+        self.pauses: list[float] = []
         self._began = 0.0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._began = time.perf_counter()
         else:
-            self.longest = max(self.longest, time.perf_counter() - self._began)
+            pause = time.perf_counter() - self._began
+            self.pauses.append(pause)
+            self.longest = max(self.longest, pause)
 
     def __enter__(self) -> GcTimer:
         gc.callbacks.append(self)
@@ -132,6 +135,7 @@ class Worker:
             "rss_before": before,
             "rss_after": after,
             "gc_pause_max": timer.longest,
+            "gc_pauses": timer.pauses,
             "full_collect": full_collect(),
         }
 
@@ -159,6 +163,7 @@ class Worker:
             "rss_before": before,
             "rss_after": after,
             "gc_pause_max": timer.longest,
+            "gc_pauses": timer.pauses,
             "full_collect": full_collect(),
         }
 
@@ -188,9 +193,9 @@ class Worker:
         assert isinstance(program, Twsapp)
         self.program = program
         time.sleep(1.5)  # the connect's own requests leave TWS's one-second window
-        seconds = program.burst(n)
+        seconds, submitted = program.burst(n)
         time.sleep(1.0)  # an error 100 for the last frames would arrive within this
-        return {"seconds": seconds, "error_100": program.pacing_errors}
+        return {"seconds": seconds, "submitted": submitted, "error_100": program.pacing_errors}
 
     def op_flood(self, port: int, client_id: int, n: int) -> dict[str, Any]:
         """The simulator's throughput, through a client that only counts (flood.py)."""
